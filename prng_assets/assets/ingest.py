@@ -1,0 +1,157 @@
+"""Ingest: the observed draws, validated and split chronologically into train and holdout."""
+
+from typing import Literal
+
+import dagster as dg
+import polars as pl
+from pydantic import Field, model_validator
+
+from prng_assets.history import HistoryError, read_history
+from prng_assets.plots import value_histogram
+from resources.artefacts import ArtefactStore
+
+DRAWS_TABLE = ("draw_history", "draws.parquet")
+DEFAULT_HISTORY = "data/demo/history.json"
+
+
+class DrawHistoryConfig(dg.Config):
+    """Run config of ``draw_history``; unknown keys are rejected by Dagster."""
+
+    path: str = Field(default=DEFAULT_HISTORY, description="The draw-history file to read.")
+    format: Literal["auto", "json", "csv", "text"] = Field(
+        default="auto", description="Input format; auto detects JSON, CSV or plain text."
+    )
+    modulus: int | None = Field(
+        default=None, description="Draws lie in [0, modulus); inferred and reported if unset."
+    )
+    holdout_fraction: float = Field(
+        default=0.2, description="Share of the most recent draws kept out of training."
+    )
+    window: int = Field(
+        default=8, description="Draws the sieve window needs; the train split must hold them."
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> "DrawHistoryConfig":
+        if not 0.0 < self.holdout_fraction < 1.0:
+            raise ValueError(f"holdout_fraction {self.holdout_fraction} must be in (0, 1)")
+        if self.window < 1:
+            raise ValueError(f"window {self.window} must be >= 1")
+        if self.modulus is not None and self.modulus < 2:
+            raise ValueError(f"modulus {self.modulus} must be >= 2")
+        return self
+
+
+@dg.asset(group_name="ingest", kinds={"polars", "parquet"})
+def draw_history(
+    context: dg.AssetExecutionContext, config: DrawHistoryConfig, artefacts: ArtefactStore
+) -> dg.MaterializeResult:
+    """The observed draws (draw_index, date, session, value, split), oldest first."""
+    try:
+        hist = read_history(
+            config.path,
+            format=config.format,
+            modulus=config.modulus,
+            holdout_fraction=config.holdout_fraction,
+        )
+    except HistoryError as exc:
+        raise dg.Failure(description=str(exc)) from exc
+    except FileNotFoundError as exc:
+        raise dg.Failure(description=f"{config.path}: no such file") from exc
+    table = hist.table.with_columns(
+        pl.when(pl.col("draw_index") < hist.n_train)
+        .then(pl.lit("train"))
+        .otherwise(pl.lit("holdout"))
+        .alias("split")
+    )
+    out = artefacts.write_parquet(table, *DRAWS_TABLE)
+    if hist.modulus_inferred:
+        context.log.warning(f"modulus not given: inferred {hist.modulus} from the values")
+    if hist.reordered:
+        context.log.warning("draws were not in chronological order: sorted by date and session")
+    dates = table["date"].drop_nulls()
+    values = table["value"].to_numpy()
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(out)),
+            "source_path": hist.source_path,
+            "source_sha256": hist.source_sha256,
+            "format": hist.format,
+            "n_draws": table.height,
+            "n_train": hist.n_train,
+            "n_holdout": hist.n_holdout,
+            "holdout_fraction": config.holdout_fraction,
+            "modulus": hist.modulus,
+            "modulus_inferred": hist.modulus_inferred,
+            "reordered": hist.reordered,
+            "window": config.window,
+            "first_date": str(dates.min()) if dates.len() else "n/a",
+            "last_date": str(dates.max()) if dates.len() else "n/a",
+            "value_distribution": value_histogram(
+                values, hist.modulus, f"{table.height} draws (dashed: uniform)"
+            ),
+        },
+        data_version=dg.DataVersion(hist.source_sha256),
+    )
+
+
+def _latest_metadata(context: dg.AssetCheckExecutionContext) -> dict:
+    event = context.instance.get_latest_materialization_event(draw_history.key)
+    if event is None or event.asset_materialization is None:
+        raise dg.Failure(description="draw_history has not been materialised")
+    return {k: v.value for k, v in event.asset_materialization.metadata.items()}
+
+
+@dg.asset_check(asset=draw_history, blocking=True, description="Every value in [0, modulus).")
+def draw_values_in_range(
+    context: dg.AssetCheckExecutionContext, artefacts: ArtefactStore
+) -> dg.AssetCheckResult:
+    meta = _latest_metadata(context)
+    values = artefacts.read_parquet(*DRAWS_TABLE)["value"]
+    bad = values.filter((values < 0) | (values >= meta["modulus"]))
+    return dg.AssetCheckResult(
+        passed=bad.len() == 0,
+        metadata={
+            "modulus": meta["modulus"],
+            "out_of_range": bad.len(),
+            "min": int(values.min()),
+            "max": int(values.max()),
+        },
+    )
+
+
+@dg.asset_check(asset=draw_history, blocking=True, description="No duplicate (date, session).")
+def draw_dates_unique(
+    context: dg.AssetCheckExecutionContext, artefacts: ArtefactStore
+) -> dg.AssetCheckResult:
+    table = artefacts.read_parquet(*DRAWS_TABLE).filter(pl.col("date").is_not_null())
+    dups = table.group_by(["date", "session"]).len().filter(pl.col("len") > 1)
+    return dg.AssetCheckResult(
+        passed=dups.height == 0,
+        metadata={
+            "duplicate_keys": dups.height,
+            "examples": str(dups.head(5).to_dicts()) if dups.height else "none",
+        },
+    )
+
+
+@dg.asset_check(
+    asset=draw_history,
+    blocking=True,
+    description="The train split holds at least the configured sieve window.",
+)
+def draw_history_enough_for_window(
+    context: dg.AssetCheckExecutionContext,
+) -> dg.AssetCheckResult:
+    meta = _latest_metadata(context)
+    return dg.AssetCheckResult(
+        passed=meta["n_train"] >= meta["window"] and meta["n_holdout"] >= 1,
+        metadata={
+            "n_train": meta["n_train"],
+            "window": meta["window"],
+            "n_holdout": meta["n_holdout"],
+        },
+    )
+
+
+INGEST_CHECKS = [draw_values_in_range, draw_dates_unique, draw_history_enough_for_window]

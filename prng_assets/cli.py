@@ -1,0 +1,282 @@
+"""The ``seedsieve`` command: ``synth`` writes scenarios, ``crack`` answers "which seed?".
+
+Kept free of Dagster imports so a one-shot crack starts fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from gpu_executors.draws import DRAW_KINDS
+from gpu_executors.generators import GENERATORS
+
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """A bad argument: printed as one line, exit status 2."""
+
+
+def _range(text: str, what: str, inclusive: bool = False) -> tuple[int, int]:
+    try:
+        a, b = (int(x, 0) for x in text.split(":"))
+    except ValueError:
+        raise UsageError(f"--{what} {text!r}: expected START:STOP integers") from None
+    if (b < a) if inclusive else (b <= a):
+        kind = "A <= B" if inclusive else "START < STOP (half-open)"
+        raise UsageError(f"--{what} {text!r}: inverted or empty range, need {kind}")
+    if a < 0:
+        raise UsageError(f"--{what} {text!r}: negative")
+    return a, b
+
+
+def _gap_arg(text: str) -> tuple[int, int]:
+    if ":" not in text:
+        try:
+            g = int(text)
+        except ValueError:
+            raise UsageError(f"--gap {text!r}: expected A or A:B") from None
+        if g < 0:
+            raise UsageError(f"--gap {text!r}: negative")
+        return g, g
+    return _range(text, "gap", inclusive=True)
+
+
+def _names_help() -> str:
+    gens = ", ".join(sorted(GENERATORS))
+    draws = "; ".join(DRAW_KINDS.values())
+    return f"generators: {gens}\ndraw functions: {draws}"
+
+
+# ---------------------------------------------------------------------------- synth
+
+
+def cmd_synth(args: argparse.Namespace) -> int:
+    from gpu_executors.synth import planted_history, random_history, write_history
+
+    if args.random:
+        if args.modulus is None:
+            raise UsageError("--random needs --modulus")
+        values, truth = random_history(args.modulus, args.n)
+    else:
+        if not (args.generator and args.draw and args.seed is not None):
+            raise UsageError("synth needs --generator, --draw and --seed (or --random)")
+        _check_names(args.generator, args.draw)
+        gap = _gap_arg(args.gap)
+        try:
+            values, truth = planted_history(
+                args.generator, args.draw, args.seed, args.n, args.offset, gap
+            )
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+    path = write_history(args.out, values, truth)
+    print(f"wrote {len(values)} draws to {path} (truth in {path}.truth.json)")
+    return 0
+
+
+def _check_names(generator: str, draw: str) -> None:
+    from gpu_executors.draws import check_compatible, parse_draw
+
+    if generator not in GENERATORS:
+        raise UsageError(f"unknown generator {generator!r}; valid: {', '.join(sorted(GENERATORS))}")
+    try:
+        check_compatible(GENERATORS[generator], parse_draw(draw))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+# ---------------------------------------------------------------------------- crack
+
+
+class _ProgressLine:
+    """A one-line progress report on stderr with rate and ETA, at most twice a second."""
+
+    def __init__(self) -> None:
+        self.t0 = time.perf_counter()
+        self.last = 0.0
+        self.shown = False
+
+    def __call__(self, done: int, total: int, survivors: int) -> None:
+        now = time.perf_counter()
+        if now - self.last < 0.5 and done < total:
+            return
+        self.last = now
+        elapsed = now - self.t0
+        rate = done / elapsed if elapsed > 0 else 0.0
+        eta = (total - done) / rate if rate > 0 else float("inf")
+        sys.stderr.write(
+            f"\r{100 * done / total:5.1f}%  {done:,}/{total:,} candidates  "
+            f"{rate / 1e6:,.1f} M/s  ETA {eta:,.0f} s  survivors {survivors}   "
+        )
+        sys.stderr.flush()
+        self.shown = True
+
+    def close(self) -> None:
+        if self.shown:
+            sys.stderr.write("\n")
+
+
+def _read_draws(args: argparse.Namespace) -> list[int]:
+    if args.draws_file and args.values:
+        raise UsageError("give draws either as VALUEs or with --draws-file, not both")
+    if args.draws_file:
+        from prng_assets.history import HistoryError, read_history
+
+        try:
+            hist = read_history(args.draws_file)
+        except HistoryError as exc:
+            raise UsageError(str(exc)) from None
+        return [int(v) for v in hist.table["value"].to_list()]
+    try:
+        values = [int(v) for v in args.values]
+    except ValueError as exc:
+        raise UsageError(f"draw values must be integers ({exc})") from None
+    if not values:
+        raise UsageError("no draws given: pass VALUEs or --draws-file")
+    return values
+
+
+def cmd_crack(args: argparse.Namespace) -> int:
+    from gpu_executors.cpu_sieve import cpu_scan
+    from gpu_executors.scan import ScanSpec
+
+    _check_names(args.generator, args.draw)
+    draws = _read_draws(args)
+    gen = GENERATORS[args.generator]
+    seeds = _range(args.seeds, "seeds") if args.seeds else (0, gen.default_seed_space)
+    offsets = _range(args.offset, "offset") if args.offset else (0, 1)
+    gap = _gap_arg(args.gap) if args.gap else (0, 0)
+    if args.backend in ("cuda", "rocm"):
+        raise UsageError(
+            f"--backend {args.backend}: no GPU executor in this build; use cpu or auto"
+        )
+    spec = ScanSpec(
+        generator=args.generator,
+        draw=args.draw,
+        draws=tuple(draws),
+        seed_start=seeds[0],
+        seed_stop=seeds[1],
+        offset_start=offsets[0],
+        offset_stop=offsets[1],
+        gap_min=gap[0],
+        gap_max=gap[1],
+        variable_gap=args.variable_gap,
+        max_misses=args.max_misses,
+    )
+    try:
+        spec.validate()
+    except (ValueError, KeyError) as exc:
+        raise UsageError(str(exc)) from None
+    progress = _ProgressLine()
+    result = cpu_scan(spec, progress=progress)
+    progress.close()
+    rows = result.survivors.to_dicts()
+    if args.json:
+        payload = {
+            "survivors": [
+                {
+                    "seed": r["seed"],
+                    "offset": r["offset"],
+                    "gap": r["gap"] if r["gap"] >= 0 else None,
+                    "gaps": r["gaps"] or None,
+                    "matches": r["matches"],
+                    "match_rate": r["match_rate"],
+                }
+                for r in rows
+            ],
+            "null_expected": result.null_expected,
+            "p_value": result.p_value,
+            "candidates_scanned": result.candidates_scanned,
+            "seconds": result.seconds,
+            "backend": result.backend,
+            "complete": result.complete,
+            "generator": spec.generator,
+            "draw": spec.draw,
+        }
+        json.dump(payload, sys.stdout)
+        sys.stdout.write("\n")
+    else:
+        for r in rows:
+            gap_txt = f"gap {r['gap']}" if r["gap"] >= 0 else f"gaps {r['gaps']}"
+            print(
+                f"seed = {r['seed']}  offset {r['offset']}  {gap_txt}  "
+                f"matches {r['matches']}/{len(draws)}"
+            )
+        status = "" if result.complete else " (interrupted: partial scan)"
+        print(
+            f"{len(rows)} survivor(s) from {result.candidates_scanned:,} candidates in "
+            f"{result.seconds:.2f} s ({result.rate / 1e6:,.1f} M/s, {result.backend}); "
+            f"expected by chance {result.null_expected:.3g}, p = {result.p_value:.3g}{status}"
+        )
+    return 0 if result.complete else 130
+
+
+# ---------------------------------------------------------------------------- main
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="seedsieve",
+        description="Recover weak-PRNG seeds from observed draws.",
+        epilog=_names_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser(
+        "synth",
+        help="write a synthetic history with a known truth",
+        epilog=_names_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    s.add_argument("--generator")
+    s.add_argument("--draw", help="NAME[:PARAM...], e.g. mod:1000")
+    s.add_argument("--seed", type=int)
+    s.add_argument("--offset", type=int, default=0)
+    s.add_argument("--gap", default="0", help="constant A, or A:B for a variable gap")
+    s.add_argument("--n", type=int, required=True)
+    s.add_argument("--out", required=True)
+    s.add_argument("--random", action="store_true", help="os.urandom draws: no signal")
+    s.add_argument("--modulus", type=int)
+    s.set_defaults(func=cmd_synth)
+
+    c = sub.add_parser(
+        "crack",
+        help="find the seeds that produce these draws",
+        epilog=_names_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    c.add_argument("--generator", required=True)
+    c.add_argument("--draw", required=True)
+    c.add_argument("--seeds", help="START:STOP (half-open); default: the whole seed space")
+    c.add_argument("--offset", help="A:B (half-open) words skipped before the first draw")
+    c.add_argument("--gap", help="A:B (inclusive) words skipped between draws")
+    c.add_argument(
+        "--variable-gap",
+        action="store_true",
+        help="each gap varies within --gap A:B (greedy smallest matching gap)",
+    )
+    c.add_argument("--max-misses", type=int, default=0)
+    c.add_argument("--backend", choices=["auto", "cpu", "cuda", "rocm"], default="auto")
+    c.add_argument("--json", action="store_true")
+    c.add_argument("--draws-file")
+    c.add_argument("values", nargs="*")
+    c.set_defaults(func=cmd_crack)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except UsageError as exc:
+        print(f"seedsieve {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

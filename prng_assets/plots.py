@@ -1,0 +1,37 @@
+"""Pictures as asset metadata: a PNG rendered off-screen, embedded as markdown."""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import dagster as dg
+import matplotlib.pyplot as plt
+import numpy as np
+
+
+def figure_metadata(fig: plt.Figure) -> dg.MetadataValue:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
+    plt.close(fig)
+    data = base64.b64encode(buf.getvalue()).decode()
+    return dg.MetadataValue.md(f"![plot](data:image/png;base64,{data})")
+
+
+def value_histogram(values: np.ndarray, modulus: int, title: str) -> dg.MetadataValue:
+    """Draw counts per value bin against the flat line a uniform source would give."""
+    fig, ax = plt.subplots(figsize=(6, 2.8))
+    bins = min(modulus, 50)
+    counts, edges = np.histogram(values, bins=bins, range=(0, modulus))
+    ax.bar(edges[:-1], counts, width=np.diff(edges), align="edge", color="#4b7bec")
+    expected = len(values) / bins
+    ax.axhline(expected, color="black", linestyle="--", linewidth=1, label="uniform")
+    ax.set_xlabel("draw value")
+    ax.set_ylabel("count")
+    ax.set_title(title)
+    ax.legend(loc="upper right")
+    return figure_metadata(fig)

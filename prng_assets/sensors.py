@@ -1,0 +1,91 @@
+"""A new draw-history file in the inbox starts a run of ``draw_history`` and all downstream.
+
+The run key is the file's content hash, so the same bytes never run twice (under any name); the
+JSON cursor remembers the hash last seen per path, so a changed file runs again. A file still
+being written (modified within ``settle_seconds``) or unreadable is skipped with a reason and
+retried on a later tick.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from pathlib import Path
+
+import dagster as dg
+
+from prng_assets.assets.ingest import draw_history
+
+INBOX_ENV = "SEEDSIEVE_INBOX"
+DEFAULT_INBOX = "data/inbox"
+SETTLE_SECONDS = 2.0
+HISTORY_SUFFIXES = {".json", ".csv", ".txt"}
+
+
+def _hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def scan_inbox(
+    inbox: Path, cursor: dict[str, str], now: float, settle_seconds: float = SETTLE_SECONDS
+) -> tuple[list[dg.RunRequest], dict[str, str], list[str]]:
+    """Run requests for new or changed files, the new cursor, and the reasons for skips."""
+    requests: list[dg.RunRequest] = []
+    skipped: list[str] = []
+    new_cursor = dict(cursor)
+    if not inbox.is_dir():
+        return requests, new_cursor, [f"inbox {inbox} does not exist"]
+    for path in sorted(inbox.iterdir()):
+        if path.name.startswith(".") or path.suffix.lower() not in HISTORY_SUFFIXES:
+            continue
+        if path.name.endswith(".truth.json"):
+            continue
+        try:
+            if not path.is_file():
+                continue
+            age = now - path.stat().st_mtime
+            if age < settle_seconds:
+                skipped.append(f"{path.name}: modified {age:.1f} s ago, may be half-written")
+                continue
+            digest = _hash(path)
+        except OSError as exc:
+            skipped.append(f"{path.name}: unreadable ({exc.strerror or exc})")
+            continue
+        key = str(path.resolve())
+        if cursor.get(key) == digest:
+            continue
+        new_cursor[key] = digest
+        requests.append(
+            dg.RunRequest(
+                run_key=f"draws:{digest}",
+                run_config={"ops": {"draw_history": {"config": {"path": key}}}},
+                tags={"seedsieve/source": key, "seedsieve/sha256": digest},
+            )
+        )
+    return requests, new_cursor, skipped
+
+
+@dg.sensor(
+    name="draw_file_sensor",
+    target=dg.AssetSelection.assets(draw_history).downstream(),
+    minimum_interval_seconds=30,
+    description=f"Runs the pipeline for each new or changed file in ${INBOX_ENV} "
+    f"(default {DEFAULT_INBOX}). Starts stopped: turn it on in the UI or with "
+    "`dagster sensor start draw_file_sensor`.",
+)
+def draw_file_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
+    inbox = Path(os.environ.get(INBOX_ENV, DEFAULT_INBOX))
+    cursor = json.loads(context.cursor) if context.cursor else {}
+    requests, new_cursor, skipped = scan_inbox(inbox, cursor, time.time())
+    for reason in skipped:
+        context.log.info(f"skipped {reason}")
+    if not requests:
+        reason = "; ".join(skipped) if skipped else f"no new or changed files in {inbox}"
+        return dg.SensorResult(skip_reason=reason, cursor=json.dumps(new_cursor, sort_keys=True))
+    return dg.SensorResult(run_requests=requests, cursor=json.dumps(new_cursor, sort_keys=True))

@@ -1,0 +1,71 @@
+"""draw_history through Dagster: artefact, metadata, checks, clear failures, nothing partial."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+
+from prng_assets.assets.ingest import DRAWS_TABLE, INGEST_CHECKS, draw_history
+
+
+def _run(instance, artefacts, path: Path, **config):
+    return dg.materialize(
+        [draw_history, *INGEST_CHECKS],
+        instance=instance,
+        resources={"artefacts": artefacts},
+        run_config={"ops": {"draw_history": {"config": {"path": str(path), **config}}}},
+        raise_on_error=False,
+    )
+
+
+def test_demo_history_materialises_with_checks_green(instance, artefacts, demo_history) -> None:
+    before = demo_history.read_bytes()
+    result = _run(instance, artefacts, demo_history)
+    assert result.success
+    meta = result.asset_materializations_for_node("draw_history")[0].metadata
+    assert meta["n_draws"].value == 400
+    assert meta["n_train"].value == 320 and meta["n_holdout"].value == 80
+    assert meta["modulus"].value == 1000 and meta["modulus_inferred"].value is True
+    assert meta["source_sha256"].value == hashlib.sha256(before).hexdigest()
+    assert "data:image/png;base64," in meta["value_distribution"].value
+    evals = result.get_asset_check_evaluations()
+    assert {e.check_name for e in evals} == {
+        spec.name for check in INGEST_CHECKS for spec in check.check_specs
+    }
+    assert all(e.passed for e in evals)
+    table = artefacts.read_parquet(*DRAWS_TABLE)
+    assert table.columns == ["draw_index", "date", "session", "value", "split"]
+    assert table["draw_index"].to_list() == list(range(400))
+    assert table.filter(pl.col("split") == "train").height == 320
+    assert demo_history.read_bytes() == before  # the source is never modified
+
+
+def test_bad_file_fails_with_location_and_keeps_previous_artefact(
+    instance, artefacts, demo_history, tmp_path
+) -> None:
+    assert _run(instance, artefacts, demo_history).success
+    good = artefacts.path(*DRAWS_TABLE).read_bytes()
+    bad = tmp_path / "bad.json"
+    records = json.loads(demo_history.read_text())
+    records[7]["draw"] = 5000
+    bad.write_text(json.dumps(records))
+    result = _run(instance, artefacts, bad, modulus=1000)
+    assert not result.success
+    failure = result.get_step_failure_events()[0].step_failure_data.error
+    assert "record 7" in failure.message and "5000" in failure.message
+    assert artefacts.path(*DRAWS_TABLE).read_bytes() == good
+    leftovers = [p for p in artefacts.path("draw_history").iterdir() if p.name.endswith(".tmp")]
+    assert leftovers == []
+
+
+def test_window_check_fails_when_train_split_too_short(instance, artefacts, tmp_path) -> None:
+    path = tmp_path / "short.txt"
+    path.write_text("\n".join(str(v) for v in [1, 2, 3, 4, 5]) + "\n")
+    result = _run(instance, artefacts, path, window=8, modulus=10)
+    evals = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    assert not evals["draw_history_enough_for_window"].passed
+    assert evals["draw_values_in_range"].passed
