@@ -156,16 +156,27 @@ def make_drawer(gen: Generator, spec: DrawSpec) -> Callable:
     if spec.kind == "randrange":
         n = U64(spec.params[0])
         k = spec.params[0].bit_length()
-        shift = U64(32 - k) if k <= 32 else U64(0)
+        if k <= 32:
+            shift = U64(32 - k)
 
-        @numba.njit(nogil=True)
-        def draw_randrange(state):
-            r = (nxt(state) & M32) >> shift
-            while r >= n:
+            @numba.njit(nogil=True)
+            def draw_randrange(state):
                 r = (nxt(state) & M32) >> shift
+                while r >= n:
+                    r = (nxt(state) & M32) >> shift
+                return np.int64(r)
+
+            return draw_randrange
+
+        # M = 2^32: getrandbits(33) takes two words, the low 32 bits first, then 1 bit.
+        @numba.njit(nogil=True)
+        def draw_randrange33(state):
+            r = (nxt(state) & M32) | (((nxt(state) & M32) >> U64(31)) << U64(32))
+            while r >= n:
+                r = (nxt(state) & M32) | (((nxt(state) & M32) >> U64(31)) << U64(32))
             return np.int64(r)
 
-        return draw_randrange
+        return draw_randrange33
 
     lo, hi = spec.params
     umax = U64(hi - lo)
