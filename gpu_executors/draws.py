@@ -208,6 +208,87 @@ def make_drawer(gen: Generator, spec: DrawSpec) -> Callable:
     return draw_mt_rand
 
 
+@cache
+def make_word_value(gen: Generator, spec: DrawSpec) -> Callable:
+    """Compiled ``value(word) -> (draw, certain)``: the draw if ``word`` is its first word.
+
+    ``certain`` is False when the draw would have rejected the word and gone on to another
+    (or needs two words): a filter must then treat the draw as a possible match, so that it
+    never drops a true candidate. Used by the sieve's fast paths.
+    """
+    check_compatible(gen, spec)
+    bits = gen.output_bits
+    kind = spec.kind
+    if kind == "mod":
+        m = U64(spec.params[0])
+
+        @numba.njit(nogil=True, inline="always")
+        def value_mod(w):
+            return np.int64(w % m), True
+
+        return value_mod
+    if kind == "nextint":
+        bound = np.int64(spec.params[0])
+        shift31 = U64(bits - 31)
+        pow2 = (spec.params[0] & (spec.params[0] - 1)) == 0
+
+        @numba.njit(nogil=True, inline="always")
+        def value_nextint(w):
+            r = np.int64(w >> shift31) & np.int64(0x7FFFFFFF)
+            if pow2:
+                return (bound * r) >> np.int64(31), True
+            val = r % bound
+            return val, r - val + (bound - 1) < np.int64(2**31)
+
+        return value_nextint
+    if kind == "randint":
+        rng = U64(spec.params[0] - 1)
+        mask = U64(_mask_for(spec.params[0] - 1))
+
+        @numba.njit(nogil=True, inline="always")
+        def value_randint(w):
+            v = w & M32 & mask
+            return np.int64(v), v <= rng
+
+        return value_randint
+    if kind == "randrange":
+        n = U64(spec.params[0])
+        k = spec.params[0].bit_length()
+        shift = U64(32 - k) if k <= 32 else U64(0)
+        one_word = k <= 32
+
+        @numba.njit(nogil=True, inline="always")
+        def value_randrange(w):
+            r = (w & M32) >> shift
+            return np.int64(r), one_word and r < n
+
+        return value_randrange
+    lo, hi = spec.params
+    base = np.int64(lo)
+    if gen.php_legacy_range:
+        span = float(hi - lo + 1)
+
+        @numba.njit(nogil=True, inline="always")
+        def value_mt_rand_legacy(w):
+            n = np.int64((w & M32) >> U64(1))
+            return base + np.int64(span * (n / 2147483648.0)), True
+
+        return value_mt_rand_legacy
+    umod = U64(hi - lo + 1)
+    full = hi - lo == 0xFFFFFFFF
+    limit = U64(0xFFFFFFFF - (0xFFFFFFFF % (hi - lo + 1)) - 1)
+    pow2 = ((hi - lo + 1) & (hi - lo)) == 0
+
+    @numba.njit(nogil=True, inline="always")
+    def value_mt_rand(w):
+        r = w & M32
+        if full:
+            return base + np.int64(r), True
+        return base + np.int64(r % umod), pow2 or r <= limit
+
+    return value_mt_rand
+
+
 @numba.njit(nogil=True)
 def _generate(nxt, draw, state, offset, gaps, n):  # pragma: no cover - compiled
     for _ in range(offset):

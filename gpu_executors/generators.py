@@ -44,6 +44,8 @@ class Generator:
     state_bits: int | None = None  # set when the whole state packs into one integer
     pack: Callable | None = field(default=None, repr=False)
     unpack: Callable | None = field(default=None, repr=False)
+    seed1: Callable | None = field(default=None, repr=False)  # single-word: seed -> state
+    step1: Callable | None = field(default=None, repr=False)  # single-word: s -> (s', word)
     php_legacy_range: bool = False  # PHP < 7.1 scaled mt_rand(min, max) with a double
     notes: str = ""
 
@@ -133,156 +135,152 @@ def _unpack0(word, state):
     state[0] = word
 
 
-# --- 48-bit LCG (Java)
+# --- single-word generators
+# Written once as scalar functions, seed1(seed) -> s, step1(s) -> (s', word) and
+# back1(s) -> (s_prev, word that s had produced), so the sieve's fast path keeps the state in a
+# register; `_word_state` derives the array-state seed/next/prev every executor shares.
 
+
+def _word_state(seed1: Callable, step1: Callable, back1: Callable):
+    @numba.njit(nogil=True)
+    def seed(seed, state):
+        state[0] = seed1(seed)
+
+    @numba.njit(nogil=True)
+    def nxt(state):
+        s, w = step1(state[0])
+        state[0] = s
+        return w
+
+    @numba.njit(nogil=True)
+    def prev(state):
+        s, w = back1(state[0])
+        state[0] = s
+        return w
+
+    return {"seed": seed, "next": nxt, "prev": prev, "seed1": seed1, "step1": step1}
+
+
+# java.util.Random's 48-bit LCG; word = next(32) = state >> 16 after the step.
 JAVA_A = U64(0x5DEECE66D)
 JAVA_C = U64(0xB)
 JAVA_A_INV = U64(_modinv(0x5DEECE66D, 1 << 48))
 
 
 @jit
-def _java_lcg_seed(seed, state):
-    state[0] = seed & M48
+def _java_lcg_seed1(seed):
+    return seed & M48
 
 
 @jit
-def _java_random_seed(seed, state):
-    state[0] = (seed ^ JAVA_A) & M48
+def _java_random_seed1(seed):
+    return (seed ^ JAVA_A) & M48
 
 
 @jit
-def _java_next(state):
-    s = (state[0] * JAVA_A + JAVA_C) & M48
-    state[0] = s
-    return s >> U64(16)
+def _java_step1(s):
+    s = (s * JAVA_A + JAVA_C) & M48
+    return s, s >> U64(16)
 
 
 @jit
-def _java_prev(state):
-    s = state[0]
-    state[0] = ((s - JAVA_C) * JAVA_A_INV) & M48
-    return s >> U64(16)
+def _java_back1(s):
+    return ((s - JAVA_C) * JAVA_A_INV) & M48, s >> U64(16)
 
 
-# --- lcg32 (original's)
-
-LCG32_A = 1103515245
-LCG32_C = 12345
-LCG32_M = 0x7FFFFFFF
-LCG32_A_INV = U64(_modinv(LCG32_A, LCG32_M))
+# The original's lcg32: (1103515245 s + 12345) mod (2^31 - 1).
+LCG32_A = U64(1103515245)
+LCG32_C = U64(12345)
+LCG32_M = U64(0x7FFFFFFF)
+LCG32_A_INV = U64(_modinv(1103515245, 0x7FFFFFFF))
 
 
 @jit
-def _lcg32_seed(seed, state):
-    state[0] = seed & M32
+def _u32_seed1(seed):
+    return seed & M32
 
 
 @jit
-def _lcg32_next(state):
-    s = (U64(LCG32_A) * state[0] + U64(LCG32_C)) % U64(LCG32_M)
-    state[0] = s
-    return s
+def _lcg32_step1(s):
+    s = (LCG32_A * s + LCG32_C) % LCG32_M
+    return s, s
 
 
 @jit
-def _lcg32_prev(state):
-    s = state[0]
-    state[0] = ((s + U64(LCG32_M) - U64(LCG32_C)) % U64(LCG32_M)) * LCG32_A_INV % U64(LCG32_M)
-    return s
+def _lcg32_back1(s):
+    return ((s + LCG32_M - LCG32_C) % LCG32_M) * LCG32_A_INV % LCG32_M, s
 
 
-# --- minstd (C++ std::minstd_rand)
-
-MINSTD_A = 48271
-MINSTD_M = 2147483647
-MINSTD_A_INV = U64(_modinv(MINSTD_A, MINSTD_M))
+# C++ std::minstd_rand: 48271 s mod (2^31 - 1); a zero seed becomes 1.
+MINSTD_A = U64(48271)
+MINSTD_M = U64(2147483647)
+MINSTD_A_INV = U64(_modinv(48271, 2147483647))
 
 
 @jit
-def _minstd_seed(seed, state):
-    s = seed % U64(MINSTD_M)
-    state[0] = U64(1) if s == U64(0) else s
+def _minstd_seed1(seed):
+    s = seed % MINSTD_M
+    return U64(1) if s == U64(0) else s
 
 
 @jit
-def _minstd_next(state):
-    s = (U64(MINSTD_A) * state[0]) % U64(MINSTD_M)
-    state[0] = s
-    return s
+def _minstd_step1(s):
+    s = (MINSTD_A * s) % MINSTD_M
+    return s, s
 
 
 @jit
-def _minstd_prev(state):
-    s = state[0]
-    state[0] = (s * MINSTD_A_INV) % U64(MINSTD_M)
-    return s
+def _minstd_back1(s):
+    return (s * MINSTD_A_INV) % MINSTD_M, s
 
 
-# --- msvc rand()
-
-MSVC_A = 214013
-MSVC_C = 2531011
-MSVC_A_INV = U64(_modinv(MSVC_A, 1 << 32))
+# MSVC rand(): 214013 s + 2531011 mod 2^32, word = bits 16..30.
+MSVC_A = U64(214013)
+MSVC_C = U64(2531011)
+MSVC_A_INV = U64(_modinv(214013, 1 << 32))
 
 
 @jit
-def _msvc_seed(seed, state):
-    state[0] = seed & M32
+def _msvc_step1(s):
+    s = (s * MSVC_A + MSVC_C) & M32
+    return s, (s >> U64(16)) & U64(0x7FFF)
 
 
 @jit
-def _msvc_next(state):
-    s = (state[0] * U64(MSVC_A) + U64(MSVC_C)) & M32
-    state[0] = s
-    return (s >> U64(16)) & U64(0x7FFF)
+def _msvc_back1(s):
+    return ((s - MSVC_C) * MSVC_A_INV) & M32, (s >> U64(16)) & U64(0x7FFF)
+
+
+# Marsaglia xorshift32 (13, 17, 5).
 
 
 @jit
-def _msvc_prev(state):
-    s = state[0]
-    state[0] = ((s - U64(MSVC_C)) * MSVC_A_INV) & M32
-    return (s >> U64(16)) & U64(0x7FFF)
-
-
-# --- xorshift32
-
-
-@jit
-def _xorshift32_seed(seed, state):
-    state[0] = seed & M32
-
-
-@jit
-def _xorshift32_next(state):
-    x = state[0]
+def _xorshift32_step1(x):
     x ^= (x << U64(13)) & M32
     x ^= x >> U64(17)
     x ^= (x << U64(5)) & M32
-    state[0] = x
-    return x
+    return x, x
 
 
 @jit
-def _xorshift32_prev(state):
-    x = state[0]
+def _xorshift32_back1(x):
     out = x
     x = _unxorshift_left(x, 5, M32)
     x = _unxorshift_right(x, 17, 32)
     x = _unxorshift_left(x, 13, M32)
-    state[0] = x
-    return out
+    return x, out
 
 
-# --- xorshift64* (Vigna)
-
+# Vigna xorshift64* (state xorshifted; word = state * M), and the original's variant that
+# multiplies the state itself.
 XS64_MUL = U64(0x2545F4914F6CDD1D)
 XS64_MUL_INV = U64(_modinv(0x2545F4914F6CDD1D, 1 << 64))
 M64 = U64(0xFFFFFFFFFFFFFFFF)
 
 
 @jit
-def _xorshift64_seed(seed, state):
-    state[0] = seed
+def _identity1(seed):
+    return seed
 
 
 @jit
@@ -302,31 +300,55 @@ def _xorshift64_unshifts(x):
 
 
 @jit
-def _xorshift64_next(state):
-    x = _xorshift64_shifts(state[0])
-    state[0] = x
-    return x * XS64_MUL
+def _xorshift64_step1(x):
+    x = _xorshift64_shifts(x)
+    return x, x * XS64_MUL
 
 
 @jit
-def _xorshift64_prev(state):
-    x = state[0]
-    state[0] = _xorshift64_unshifts(x)
-    return x * XS64_MUL
+def _xorshift64_back1(x):
+    return _xorshift64_unshifts(x), x * XS64_MUL
 
 
 @jit
-def _xorshift64_original_next(state):
-    x = _xorshift64_shifts(state[0]) * XS64_MUL
-    state[0] = x
-    return x
+def _xorshift64_original_step1(x):
+    x = _xorshift64_shifts(x) * XS64_MUL
+    return x, x
 
 
 @jit
-def _xorshift64_original_prev(state):
-    x = state[0]
-    state[0] = _xorshift64_unshifts(x * XS64_MUL_INV)
-    return x
+def _xorshift64_original_back1(x):
+    return _xorshift64_unshifts(x * XS64_MUL_INV), x
+
+
+# PCG32 XSH-RR 64/32 with the default increment.
+PCG_MULT = U64(6364136223846793005)
+PCG_INC = U64(1442695040888963407)
+PCG_MULT_INV = U64(_modinv(6364136223846793005, 1 << 64))
+
+
+@jit
+def _pcg32_output(old):
+    xorshifted = (((old >> U64(18)) ^ old) >> U64(27)) & M32
+    rot = old >> U64(59)
+    return _rotr32(xorshifted, rot)
+
+
+@jit
+def _pcg32_seed1(seed):
+    # pcg32_srandom_r(seed, 721347520444481703) == pcg-cpp's pcg32(seed)
+    return (PCG_INC + seed) * PCG_MULT + PCG_INC
+
+
+@jit
+def _pcg32_step1(old):
+    return old * PCG_MULT + PCG_INC, _pcg32_output(old)
+
+
+@jit
+def _pcg32_back1(s):
+    old = (s - PCG_INC) * PCG_MULT_INV
+    return old, _pcg32_output(old)
 
 
 # --- xorshift128 (Marsaglia)
@@ -365,47 +387,6 @@ def _xorshift128_prev(state):
     state[1] = state[0]
     state[0] = x_old
     return out
-
-
-# --- pcg32 (XSH-RR 64/32)
-
-PCG_MULT = U64(6364136223846793005)
-PCG_INC = U64(1442695040888963407)
-PCG_MULT_INV = U64(_modinv(6364136223846793005, 1 << 64))
-
-
-@jit
-def _pcg32_output(old):
-    xorshifted = (((old >> U64(18)) ^ old) >> U64(27)) & M32
-    rot = old >> U64(59)
-    return _rotr32(xorshifted, rot)
-
-
-@jit
-def _pcg32_seed(seed, state):
-    # pcg32_srandom_r(seed, 721347520444481703) == pcg-cpp's pcg32(seed)
-    s = PCG_INC
-    s = s + seed
-    state[0] = s * PCG_MULT + PCG_INC
-
-
-@jit
-def _pcg32_original_seed(seed, state):
-    state[0] = seed
-
-
-@jit
-def _pcg32_next(state):
-    old = state[0]
-    state[0] = old * PCG_MULT + PCG_INC
-    return _pcg32_output(old)
-
-
-@jit
-def _pcg32_prev(state):
-    old = (state[0] - PCG_INC) * PCG_MULT_INV
-    state[0] = old
-    return _pcg32_output(old)
 
 
 # --- MT19937 family
@@ -831,9 +812,7 @@ GENERATORS: dict[str, Generator] = {
             state_size=1,
             state_bits=48,
             reference="java.util.Random's LCG with the seed used as the state (no scramble)",
-            seed=_java_lcg_seed,
-            next=_java_next,
-            prev=_java_prev,
+            **_word_state(_java_lcg_seed1, _java_step1, _java_back1),
             notes="The original's java_lcg: state = seed & (2^48-1); word = next(32).",
         ),
         _g(
@@ -843,9 +822,7 @@ GENERATORS: dict[str, Generator] = {
             state_size=1,
             state_bits=48,
             reference="java.util.Random(seed) (JDK), word = next(32) as unsigned",
-            seed=_java_random_seed,
-            next=_java_next,
-            prev=_java_prev,
+            **_word_state(_java_random_seed1, _java_step1, _java_back1),
             notes="Seed scrambled by ^0x5DEECE66D; seeds are reported as their 48 low bits.",
         ),
         _g(
@@ -855,9 +832,7 @@ GENERATORS: dict[str, Generator] = {
             state_size=1,
             state_bits=31,
             reference="the original system's lcg32: (1103515245*s + 12345) mod (2^31-1)",
-            seed=_lcg32_seed,
-            next=_lcg32_next,
-            prev=_lcg32_prev,
+            **_word_state(_u32_seed1, _lcg32_step1, _lcg32_back1),
         ),
         _g(
             name="minstd",
@@ -866,9 +841,7 @@ GENERATORS: dict[str, Generator] = {
             state_size=1,
             state_bits=31,
             reference="C++ std::minstd_rand (48271, 2^31-1)",
-            seed=_minstd_seed,
-            next=_minstd_next,
-            prev=_minstd_prev,
+            **_word_state(_minstd_seed1, _minstd_step1, _minstd_back1),
         ),
         _g(
             name="msvc_rand",
@@ -877,9 +850,7 @@ GENERATORS: dict[str, Generator] = {
             state_size=1,
             state_bits=32,
             reference="Microsoft CRT srand/rand (214013, 2531011, bits 16..30)",
-            seed=_msvc_seed,
-            next=_msvc_next,
-            prev=_msvc_prev,
+            **_word_state(_u32_seed1, _msvc_step1, _msvc_back1),
         ),
         _g(
             name="xorshift32",
@@ -888,9 +859,7 @@ GENERATORS: dict[str, Generator] = {
             state_size=1,
             state_bits=32,
             reference="Marsaglia xorshift32 (13, 17, 5)",
-            seed=_xorshift32_seed,
-            next=_xorshift32_next,
-            prev=_xorshift32_prev,
+            **_word_state(_u32_seed1, _xorshift32_step1, _xorshift32_back1),
         ),
         _g(
             name="xorshift64",
@@ -899,9 +868,7 @@ GENERATORS: dict[str, Generator] = {
             state_size=1,
             state_bits=64,
             reference="Vigna xorshift64* (12, 25, 27; output x * 0x2545F4914F6CDD1D)",
-            seed=_xorshift64_seed,
-            next=_xorshift64_next,
-            prev=_xorshift64_prev,
+            **_word_state(_identity1, _xorshift64_step1, _xorshift64_back1),
         ),
         _g(
             name="xorshift64_original",
@@ -910,9 +877,9 @@ GENERATORS: dict[str, Generator] = {
             state_size=1,
             state_bits=64,
             reference="the original's GPU xorshift64: the multiply is applied to the state",
-            seed=_xorshift64_seed,
-            next=_xorshift64_original_next,
-            prev=_xorshift64_original_prev,
+            **_word_state(
+                _identity1, _xorshift64_original_step1, _xorshift64_original_back1
+            ),
             notes="The original's CPU reference kept only the low 32 bits; its GPU kernel, "
             "which produced the survivors, used all 64. This follows the GPU kernel.",
         ),
@@ -933,9 +900,7 @@ GENERATORS: dict[str, Generator] = {
             state_size=1,
             state_bits=64,
             reference="pcg_basic pcg32_srandom_r(seed, 721347520444481703) = pcg-cpp pcg32(seed)",
-            seed=_pcg32_seed,
-            next=_pcg32_next,
-            prev=_pcg32_prev,
+            **_word_state(_pcg32_seed1, _pcg32_step1, _pcg32_back1),
         ),
         _g(
             name="pcg32_original",
@@ -944,9 +909,7 @@ GENERATORS: dict[str, Generator] = {
             state_size=1,
             state_bits=64,
             reference="the original's pcg32: state = seed, no PCG seeding step",
-            seed=_pcg32_original_seed,
-            next=_pcg32_next,
-            prev=_pcg32_prev,
+            **_word_state(_identity1, _pcg32_step1, _pcg32_back1),
         ),
         _g(
             name="mt19937",
