@@ -122,3 +122,11 @@ def _append(cols, seed, offset, gap, gaps, fwd, rev) -> None:
     cols["gaps"].append(gaps)
     cols["forward_matches"].append(fwd)
     cols["reverse_matches"].append(rev)
+
+
+def reverse_pass_matches(spec: ScanSpec, state_word: int, gap: int) -> int:
+    """Matches of the backward walk from a packed anchor state (checks and tests)."""
+    gen = spec.gen
+    anchor = gen.new_state()
+    gen.unpack(np.uint64(state_word), anchor)
+    return spec.anchor - _reverse_misses(spec, anchor, spec.observed(), gap)

@@ -1,4 +1,7 @@
-"""A new draw-history file in the inbox starts a run of ``draw_history`` and all downstream.
+"""A new draw-history file in the inbox starts a run of ``draw_history`` and ``sieve_settings``.
+
+The seed-block scan and the pool downstream follow by declarative automation (their eager
+conditions), since one run cannot mix partitioned and unpartitioned assets.
 
 The run key is the file's content hash, so the same bytes never run twice (under any name); the
 JSON cursor remembers the hash last seen per path, so a changed file runs again. A file still
@@ -17,6 +20,7 @@ from pathlib import Path
 import dagster as dg
 
 from prng_assets.assets.ingest import draw_history
+from prng_assets.assets.sieve import sieve_settings
 
 INBOX_ENV = "SEEDSIEVE_INBOX"
 DEFAULT_INBOX = "data/inbox"
@@ -73,7 +77,7 @@ def scan_inbox(
 
 @dg.sensor(
     name="draw_file_sensor",
-    target=dg.AssetSelection.assets(draw_history).downstream(),
+    target=dg.AssetSelection.assets(draw_history, sieve_settings),
     minimum_interval_seconds=30,
     description=f"Runs the pipeline for each new or changed file in ${INBOX_ENV} "
     f"(default {DEFAULT_INBOX}). Starts stopped: turn it on in the UI or with "

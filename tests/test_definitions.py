@@ -15,9 +15,10 @@ def test_definitions_validate_loadable() -> None:
 
 def test_asset_graph_has_the_ingest_stage() -> None:
     keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
-    assert "draw_history" in keys
+    assert {"draw_history", "sieve_settings", "survivors", "survivor_pool"} <= keys
     assert defs.resolve_sensor_def("draw_file_sensor") is not None
-    assert defs.resolve_job_def("pipeline") is not None
+    for job in ("prepare", "scan_seed_blocks", "pool"):
+        assert defs.resolve_job_def(job) is not None
 
 
 def test_unknown_run_config_key_is_rejected(instance, artefacts, demo_history) -> None:
