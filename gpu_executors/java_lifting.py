@@ -281,6 +281,12 @@ def _lift(
         U64(jm_i),
         U64(jc_i),
     )
+
+    def done_before(block: int) -> int:
+        """Candidates in the work items before ``block`` (the last one per low may be short)."""
+        full, part = divmod(block, per_low)
+        return (1 << LOW) + full * n_r + min(part * STAGE2_BLOCK, n_r)
+
     found: list[np.ndarray] = []
     complete = True
     done_blocks = 0
@@ -297,11 +303,10 @@ def _lift(
                 found.append(out)
             done_blocks = b0 + nb
             if progress is not None:
-                done = (1 << LOW) + min(done_blocks * STAGE2_BLOCK, lows.shape[0] * n_r)
-                progress(done, total, sum(f.shape[0] for f in found))
+                progress(done_before(done_blocks), total, sum(f.shape[0] for f in found))
     except KeyboardInterrupt:
         complete = False
-    scanned = (1 << LOW) + min(done_blocks * STAGE2_BLOCK, lows.shape[0] * n_r)
+    scanned = done_before(done_blocks)
     states = np.concatenate(found) if found else np.empty(0, dtype=np.uint64)
     backend = f"cpu lifting (2^17 + {lows.shape[0]} x 2^{math.log2(n_r):.1f})"
     extra = {
@@ -315,7 +320,9 @@ def _lift(
     return states, scanned, backend, extra, complete
 
 
-def _lll(basis: list[list[int]], num: int = 99, den: int = 100):
+def _lll(
+    basis: list[list[int]], num: int = 99, den: int = 100
+) -> tuple[list[list[int]], list[int], list[list[int]]]:
     """Integral LLL (Cohen, Algorithm 2.6.7), exact in Python integers, delta = num/den.
 
     Returns the reduced basis, ``d`` (``d[i+1]/d[i] = |b*_i|^2``) and ``lam``
@@ -511,7 +518,7 @@ def recover_java_seeds(
         why = f"too few draws: ~{full_null:.3g} seeds of 2^48 match by chance"
         plan = None
     elif plan.cost > MAX_SMART_CHECKS:
-        why = f"the smart route would cost ~{plan.cost:.3g} checks ({plan.detail})"
+        why = f"the smart route would be too costly ({plan.detail})"
         plan = None
     if seed_range is not None and (plan is None or plan.cost >= spec.n_seeds):
         return _flat(spec, progress, why or f"range cheaper than {plan.detail}", t_start)

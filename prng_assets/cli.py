@@ -139,20 +139,47 @@ def _read_draws(args: argparse.Namespace) -> list[int]:
     return values
 
 
+JAVA_SMART = {"java_random", "java_lcg"}
+
+
+def _run_scan(spec, args: argparse.Namespace, progress: _ProgressLine):
+    """Pick the route: Java's 48 bits by lifting/lattice, else the compute backend."""
+    from gpu_executors.java_lifting import recover_java_seeds
+
+    single = (spec.offset_stop - spec.offset_start == 1 and spec.gap_min == spec.gap_max
+              and not spec.variable_gap and spec.max_misses == 0)
+    if spec.generator in JAVA_SMART and spec.draw.startswith("nextint:") and single:
+        try:
+            return recover_java_seeds(
+                spec.draws, int(spec.draw.split(":")[1]), generator=spec.generator,
+                offset=spec.offset_start, gap=spec.gap_min,
+                seed_range=(spec.seed_start, spec.stop) if args.seeds else None,
+                progress=progress)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+    if spec.generator in JAVA_SMART and not args.seeds:
+        raise UsageError(
+            f"{spec.generator}: the 48-bit seed space needs --seeds START:STOP unless the draws "
+            "are nextint with one offset, one gap and --max-misses 0 (the lifting route)"
+        )
+    from resources.compute import ComputeResource
+
+    try:
+        return ComputeResource(backend=args.backend).scan(spec, progress=progress)
+    except RuntimeError as exc:
+        raise UsageError(str(exc)) from None
+
+
 def cmd_crack(args: argparse.Namespace) -> int:
-    from gpu_executors.cpu_sieve import cpu_scan
     from gpu_executors.scan import ScanSpec
 
     _check_names(args.generator, args.draw)
     draws = _read_draws(args)
     gen = GENERATORS[args.generator]
-    seeds = _range(args.seeds, "seeds") if args.seeds else (0, gen.default_seed_space)
+    default_stop = 1 << gen.seed_bits if args.generator in JAVA_SMART else gen.default_seed_space
+    seeds = _range(args.seeds, "seeds") if args.seeds else (0, default_stop)
     offsets = _range(args.offset, "offset") if args.offset else (0, 1)
     gap = _gap_arg(args.gap) if args.gap else (0, 0)
-    if args.backend in ("cuda", "rocm"):
-        raise UsageError(
-            f"--backend {args.backend}: no GPU executor in this build; use cpu or auto"
-        )
     spec = ScanSpec(
         generator=args.generator,
         draw=args.draw,
@@ -171,7 +198,7 @@ def cmd_crack(args: argparse.Namespace) -> int:
     except (ValueError, KeyError) as exc:
         raise UsageError(str(exc)) from None
     progress = _ProgressLine()
-    result = cpu_scan(spec, progress=progress)
+    result = _run_scan(spec, args, progress)
     progress.close()
     rows = result.survivors.to_dicts()
     if args.json:
