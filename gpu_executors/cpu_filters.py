@@ -5,9 +5,9 @@ generator but slow. For exact or near-exact constant-gap seed scans, a filter lo
 ``max_misses + 2`` draws of every candidate with the state in registers (single-word
 generators), or across 64 seeds at once (MT19937 seeded by ``init_genrand``, computing only the
 few words it needs, as php_mt_seed does; glibc's additive generator). A filter is conservative:
-it may flag a seed that then fails, never miss one that survives (a draw whose first word would
-be rejected counts as a possible match). Flagged seeds are re-walked by the generic executor,
-which alone decides and records survivors.
+it may flag a seed that then fails, never miss one that survives: a draw whose first word would
+be rejected ends the judgement of that candidate, since later draws would sit at other words.
+Flagged seeds are re-walked by the generic executor, which alone decides and records survivors.
 """
 
 from __future__ import annotations
@@ -70,10 +70,10 @@ def _single_word_filter(gen: Generator, draw_text: str) -> Filter:
     def single_word(start, count, obs, p, flags, n_blocks):
         off_start, off_stop, gap_min, gap_max, max_misses, f = p[0], p[1], p[2], p[3], p[4], p[5]
         for b in prange(n_blocks):
-            lo = start + (count * b) // n_blocks
-            hi = start + (count * (b + 1)) // n_blocks
-            for s in range(lo, hi):
-                st = seed1(U64(s))
+            j_lo = (count * b) // n_blocks
+            j_hi = (count * (b + 1)) // n_blocks
+            for j in range(j_lo, j_hi):
+                st = seed1(start + U64(j))
                 for _ in range(off_start):
                     st, _w = step1(st)
                 hit = 0
@@ -87,12 +87,14 @@ def _single_word_filter(gen: Generator, draw_text: str) -> Filter:
                                     x, _w = step1(x)
                             x, w = step1(x)
                             v, certain = value(w)
-                            if certain and v != obs[i]:
+                            if not certain:
+                                break  # a rejected word shifts every later draw: stop judging
+                            if v != obs[i]:
                                 misses += 1
                         if misses <= max_misses:
                             hit = 1
                     st, _w = step1(st)
-                flags[s - start] = hit
+                flags[j] = hit
 
     return single_word
 
@@ -109,7 +111,9 @@ def _lane_verdicts(words, krow, obs, p, value, flags, base):  # pragma: no cover
                 misses = 0
                 for i in range(f):
                     v, certain = value(words[krow[off + i * (gap + 1)], j])
-                    if certain and v != obs[i]:
+                    if not certain:
+                        break  # a rejected word shifts every later draw: stop judging
+                    if v != obs[i]:
                         misses += 1
                 if misses <= max_misses:
                     hit = 1
@@ -144,9 +148,9 @@ def _mt_filter(gen: Generator, draw_text: str) -> Filter:
             words = np.empty((ks.shape[0], LANES), np.uint64)
             lane_flags = np.zeros(LANES, np.uint8)
             for g in range(g_lo, g_hi):
-                first = start + g * LANES
+                first = start + U64(g * LANES)
                 for j in range(LANES):
-                    x[j] = U64(first + j) & M32
+                    x[j] = (first + U64(j)) & M32
                 if slots[0] >= 0:
                     rec[slots[0], :] = x
                 for i in range(1, top):
@@ -203,10 +207,10 @@ def _glibc_filter(gen: Generator, draw_text: str) -> Filter:
             words = np.empty((ks.shape[0], LANES), np.uint64)
             lane_flags = np.zeros(LANES, np.uint8)
             for g in range(g_lo, g_hi):
-                first = start + g * LANES
+                first = start + U64(g * LANES)
                 for j in range(LANES):
                     # srand: signed Park-Miller fill (C division truncates toward zero)
-                    w = np.int64(np.int32(np.uint32(U64(first + j) & M32)))
+                    w = np.int64(np.int32(np.uint32((first + U64(j)) & M32)))
                     if w == 0:
                         w = 1
                     ring[0, j] = U64(np.uint32(w))

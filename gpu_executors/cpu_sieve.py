@@ -157,8 +157,8 @@ def _kernels(gen: Generator, draw_text: str):
     def count_seeds(start, count, obs, p, counts, n_blocks):
         n_gaps = max(obs.shape[0] - 1, 0)
         for b in prange(n_blocks):
-            lo = start + (count * b) // n_blocks
-            hi = start + (count * (b + 1)) // n_blocks
+            j_lo = (count * b) // n_blocks
+            j_hi = (count * (b + 1)) // n_blocks
             base = np.empty(size, dtype=np.uint64)
             st = np.empty(size, dtype=np.uint64)
             trial = np.empty(size, dtype=np.uint64)
@@ -166,22 +166,22 @@ def _kernels(gen: Generator, draw_text: str):
             gaps_out = np.zeros(n_gaps, dtype=np.int64)
             e0 = np.empty(0, dtype=np.int64)
             e2 = np.empty((0, n_gaps), dtype=np.int64)
-            for s in range(lo, hi):
-                counts[s - start] = walk_seed(
-                    s, obs, p, base, st, trial, probe, gaps_out, e0, e0, e0, e2
+            for j in range(j_lo, j_hi):
+                counts[j] = walk_seed(
+                    start + U64(j), obs, p, base, st, trial, probe, gaps_out, e0, e0, e0, e2
                 )
 
     @numba.njit(parallel=True, nogil=True)
     def count_states(start, count, obs, p, counts, n_blocks):
         for b in prange(n_blocks):
-            lo = start + (count * b) // n_blocks
-            hi = start + (count * (b + 1)) // n_blocks
+            j_lo = (count * b) // n_blocks
+            j_hi = (count * (b + 1)) // n_blocks
             base = np.empty(size, dtype=np.uint64)
             st = np.empty(size, dtype=np.uint64)
             probe = np.empty(size, dtype=np.uint64)
             e0 = np.empty(0, dtype=np.int64)
-            for s in range(lo, hi):
-                counts[s - start] = walk_state(s, obs, p, base, st, probe, e0, e0, e0)
+            for j in range(j_lo, j_hi):
+                counts[j] = walk_state(start + U64(j), obs, p, base, st, probe, e0, e0, e0)
 
     if gen.prev is None or gen.unpack is None:
         walk_state = count_states = None
@@ -230,11 +230,11 @@ def cpu_scan(
     # Compile (or load) every kernel on one seed so `seconds` measures scanning alone.
     one = np.zeros(1, dtype=np.int64)
     if prefilter is not None:
-        prefilter[0](spec.seed_start, 1, obs, fparams, np.zeros(1, np.uint8), 1)
+        prefilter[0](U64(spec.seed_start), 1, obs, fparams, np.zeros(1, np.uint8), 1)
     if state_mode:
-        count_states(spec.seed_start, 1, obs, p, one, 1)
+        count_states(U64(spec.seed_start), 1, obs, p, one, 1)
     else:
-        count_seeds(spec.seed_start, 1, obs, p, one, 1)
+        count_seeds(U64(spec.seed_start), 1, obs, p, one, 1)
     t0 = time.perf_counter()
     done = 0
     complete = True
@@ -246,16 +246,16 @@ def cpu_scan(
             count = min(chunk, spec.stop - start)
             if prefilter is not None:
                 flags = np.zeros(count, dtype=np.uint8)
-                prefilter[0](start, count, obs, fparams, flags, min(n_blocks, count))
+                prefilter[0](U64(start), count, obs, fparams, flags, min(n_blocks, count))
                 counts = flags
             elif state_mode:
                 counts = np.zeros(count, dtype=np.int64)
-                count_states(start, count, obs, p, counts, min(n_blocks, count))
+                count_states(U64(start), count, obs, p, counts, min(n_blocks, count))
             else:
                 counts = np.zeros(count, dtype=np.int64)
-                count_seeds(start, count, obs, p, counts, min(n_blocks, count))
+                count_seeds(U64(start), count, obs, p, counts, min(n_blocks, count))
             for j in np.flatnonzero(counts):
-                s = start + int(j)
+                s = U64(start + int(j))
                 k = int(counts[j])
                 if prefilter is not None:  # flagged: count exactly with the generic walk
                     k = walk_seed(s, obs, p, base, st, trial, probe, gaps_out, *no_records)
@@ -283,7 +283,7 @@ def cpu_scan(
                         rec_fwd,
                         rec_gaps,
                     )
-                cols["seed"] += [s] * k
+                cols["seed"] += [int(s)] * k
                 cols["offset"] += rec_off.tolist()
                 cols["gap"] += rec_gap.tolist()
                 cols["gaps"] += rec_gaps.tolist() if spec.variable_gap else [[]] * k

@@ -213,8 +213,9 @@ def make_word_value(gen: Generator, spec: DrawSpec) -> Callable:
     """Compiled ``value(word) -> (draw, certain)``: the draw if ``word`` is its first word.
 
     ``certain`` is False when the draw would have rejected the word and gone on to another
-    (or needs two words): a filter must then treat the draw as a possible match, so that it
-    never drops a true candidate. Used by the sieve's fast paths.
+    (or needs two words): a filter must then stop judging the candidate, since this and every
+    later draw sit at other words, so that it never drops a true candidate. Used by the sieve's
+    fast paths.
     """
     check_compatible(gen, spec)
     bits = gen.output_bits
