@@ -2,7 +2,7 @@
 
 The generic executor walks each seed through the full array state, which is correct for every
 generator but slow. For exact or near-exact constant-gap seed scans, a filter looks at the first
-``max_misses + 2`` draws of every candidate with the state in registers (single-word
+``max_misses + 2`` draws of every candidate across 256 seeds at once (single-word
 generators), or across 64 seeds at once (MT19937 seeded by ``init_genrand``, computing only the
 few words it needs, as php_mt_seed does; glibc's additive generator). A filter is conservative:
 it may flag a seed that then fails, never miss one that survives: a draw whose first word would
@@ -49,7 +49,7 @@ def fast_filter(spec: ScanSpec) -> tuple[Filter, str] | None:
         return None
     gen = spec.gen
     if gen.step1 is not None:
-        return _single_word_filter(gen, spec.draw), "register"
+        return _single_word_filter(gen, spec.draw), "lanes"
     if gen.name in MT_FAMILY:
         p = filter_params(spec)
         last_word = (spec.offset_stop - 1) + (p[5] - 1) * (spec.gap_max + 1)
@@ -63,40 +63,63 @@ def fast_filter(spec: ScanSpec) -> tuple[Filter, str] | None:
 
 @cache
 def _single_word_filter(gen: Generator, draw_text: str) -> Filter:
+    """Single-word generators, 256 seeds at a time in flat loops that LLVM vectorises."""
     seed1, step1 = gen.seed1, gen.step1
     value = make_word_value(gen, parse_draw(draw_text))
+    lanes = 4 * LANES
 
     @numba.njit(parallel=True, nogil=True)
     def single_word(start, count, obs, p, flags, n_blocks):
         off_start, off_stop, gap_min, gap_max, max_misses, f = p[0], p[1], p[2], p[3], p[4], p[5]
+        n_groups = (count + lanes - 1) // lanes
         for b in prange(n_blocks):
-            j_lo = (count * b) // n_blocks
-            j_hi = (count * (b + 1)) // n_blocks
-            for j in range(j_lo, j_hi):
-                st = seed1(start + U64(j))
+            g_lo = (n_groups * b) // n_blocks
+            g_hi = (n_groups * (b + 1)) // n_blocks
+            st = np.empty(lanes, np.uint64)
+            x = np.empty(lanes, np.uint64)
+            misses = np.empty(lanes, np.int64)
+            lost = np.empty(lanes, np.bool_)
+            hit = np.empty(lanes, np.uint8)
+            for g in range(g_lo, g_hi):
+                first = start + U64(g * lanes)
+                for j in range(lanes):
+                    st[j] = seed1(first + U64(j))
+                    hit[j] = 0
                 for _ in range(off_start):
-                    st, _w = step1(st)
-                hit = 0
+                    for j in range(lanes):
+                        st[j] = step1(st[j])[0]
                 for _off in range(off_start, off_stop):
                     for gap in range(gap_min, gap_max + 1):
-                        x = st
-                        misses = 0
+                        for j in range(lanes):
+                            x[j] = st[j]
+                            misses[j] = 0
+                            lost[j] = False
                         for i in range(f):
                             if i > 0:
                                 for _ in range(gap):
-                                    x, _w = step1(x)
-                            x, w = step1(x)
-                            v, certain = value(w)
-                            if not certain:
-                                break  # a rejected word shifts every later draw: stop judging
-                            if v != obs[i]:
-                                misses += 1
-                        if misses <= max_misses:
-                            hit = 1
-                    st, _w = step1(st)
-                flags[j] = hit
+                                    for j in range(lanes):
+                                        x[j] = step1(x[j])[0]
+                            want = obs[i]
+                            for j in range(lanes):
+                                s2, w = step1(x[j])
+                                x[j] = s2
+                                v, certain = value(w)
+                                # a rejected word shifts every later draw: stop judging
+                                lost[j] = lost[j] or not certain
+                                misses[j] += (not lost[j]) and v != want
+                        for j in range(lanes):
+                            if misses[j] <= max_misses:
+                                hit[j] = 1
+                    for j in range(lanes):
+                        st[j] = step1(st[j])[0]
+                for j in range(min(lanes, count - g * lanes)):
+                    flags[g * lanes + j] = hit[j]
 
-    return single_word
+    def run(start, count, obs, p, flags, n_blocks):
+        n_groups = (count + lanes - 1) // lanes
+        single_word(start, count, obs, p, flags, min(n_blocks, n_groups))
+
+    return run
 
 
 @numba.njit(nogil=True)

@@ -222,10 +222,12 @@ def make_word_value(gen: Generator, spec: DrawSpec) -> Callable:
     kind = spec.kind
     if kind == "mod":
         m = U64(spec.params[0])
+        # Known-narrow words let LLVM use 32-bit vector division-by-constant.
+        narrow = M32 if bits <= 32 else U64(0xFFFFFFFFFFFFFFFF)
 
         @numba.njit(nogil=True, inline="always")
         def value_mod(w):
-            return np.int64(w % m), True
+            return np.int64((w & narrow) % m), True
 
         return value_mod
     if kind == "nextint":

@@ -201,8 +201,16 @@ def _u32_seed1(seed):
 
 
 @jit
+def _mod_mersenne31(x):
+    """x mod (2^31 - 1) for x < 2^62, without a division (so it vectorises)."""
+    r = (x & LCG32_M) + (x >> U64(31))
+    r = (r & LCG32_M) + (r >> U64(31))
+    return r - LCG32_M if r >= LCG32_M else r
+
+
+@jit
 def _lcg32_step1(s):
-    s = (LCG32_A * s + LCG32_C) % LCG32_M
+    s = _mod_mersenne31(LCG32_A * (s & M32) + LCG32_C)
     return s, s
 
 
@@ -225,7 +233,7 @@ def _minstd_seed1(seed):
 
 @jit
 def _minstd_step1(s):
-    s = (MINSTD_A * s) % MINSTD_M
+    s = _mod_mersenne31(MINSTD_A * (s & MINSTD_M))
     return s, s
 
 
