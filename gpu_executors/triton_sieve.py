@@ -295,7 +295,7 @@ def _seed_kernel(
     st0 = _seed_state(base + lane.to(tl.uint64), SEEDING)
     for _ in range(off_start):
         st0, _w = _step(st0, STEP)
-    # Lanes past the batch start dead, so they never hold the block's early exit open.
+    # Lanes past the batch start dead, so they never hold the program's early exit open.
     fresh = tl.where(valid, 0, max_misses + 1)
     for oi in range(n_off):
         for gi in range(n_gap):
@@ -373,10 +373,14 @@ def _mt_kernel(
         prev = x
     for k in range(n_words + 1, 397):
         prev = 1812433253 * (prev ^ (prev >> 30)) + k
+    # Each lane reads back only its own column (same layout, same thread), but a CTA barrier
+    # makes the scratch visibility explicit rather than an artefact of the layout.
+    tl.debug_barrier()
     for j in range(0, n_words):
         prev = 1812433253 * (prev ^ (prev >> 30)) + (397 + j)
         part = _load_u32(rows + j * BLOCK, valid)
         tl.store(rows + j * BLOCK, _mt_temper(prev.to(tl.uint64) ^ part).to(tl.uint32))
+    tl.debug_barrier()
 
     fresh = tl.where(valid, 0, max_misses + 1)
     for oi in range(n_off):
