@@ -20,7 +20,7 @@ import numpy as np
 from numba import prange
 
 from gpu_executors.draws import make_word_value, parse_draw
-from gpu_executors.generators import GLIBC_DEG, Generator
+from gpu_executors.generators import GLIBC_DEG, Generator, glibc_fill_next, glibc_seed_word
 from gpu_executors.scan import ScanSpec
 
 U64 = np.uint64
@@ -231,22 +231,14 @@ def _glibc_filter(gen: Generator, draw_text: str) -> Filter:
             lane_flags = np.zeros(LANES, np.uint8)
             for g in range(g_lo, g_hi):
                 first = start + U64(g * LANES)
+                # srand: a signed Park-Miller fill (see generators.glibc_fill_next), lane-wise
                 for j in range(LANES):
-                    # srand: signed Park-Miller fill (C division truncates toward zero)
-                    w = np.int64(np.int32(np.uint32((first + U64(j)) & M32)))
-                    if w == 0:
-                        w = 1
+                    w = glibc_seed_word(first + U64(j))
                     ring[0, j] = U64(np.uint32(w))
-                    for i in range(1, deg):
-                        hi = w // 127773
-                        lo = w % 127773
-                        if w < 0 and lo != 0:
-                            hi += 1
-                            lo -= 127773
-                        w = 16807 * lo - 2836 * hi
-                        if w < 0:
-                            w += 2147483647
-                        ring[i, j] = U64(np.uint32(w))
+                    ring[1, j] = glibc_fill_next(w)
+                for i in range(2, deg):
+                    for j in range(LANES):
+                        ring[i, j] = glibc_fill_next(np.int64(ring[i - 1, j]))
                 # r[i] = r[i-31] (i = 31..33), r[i] = r[i-31] + r[i-3] (i >= 34);
                 # word k = r[k + 344] >> 1. The ring slot i % 31 holds r[i - 31].
                 row = 0

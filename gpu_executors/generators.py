@@ -507,22 +507,30 @@ GLIBC_SEP = 3
 
 
 @jit
+def glibc_seed_word(seed):
+    """srandom_r's first word: the seed as a signed 32-bit int, 0 replaced by 1."""
+    word = np.int64(np.int32(np.uint32(seed & M32)))
+    return np.int64(1) if word == 0 else word
+
+
+@jit
+def glibc_fill_next(word):
+    """16807 * word mod (2^31 - 1), canonical, for a signed 32-bit ``word``.
+
+    glibc computes it with Schrage's method (divisions truncating toward zero); the result is
+    the same canonical residue, so a fold without any division gives it and vectorises.
+    """
+    return _mod_mersenne31(U64(16807 * word + 33614 * 2147483647))
+
+
+@jit
 def _glibc_seed(seed, state):
     # srandom_r: a signed 32-bit Park-Miller fill, then 310 discarded outputs.
-    word = np.int64(np.int32(np.uint32(seed & M32)))
-    if word == 0:
-        word = 1
+    word = glibc_seed_word(seed)
     state[0] = U64(np.uint32(word))
     for i in range(1, GLIBC_DEG):
-        hi = word // 127773
-        lo = word % 127773
-        if word < 0 and lo != 0:  # C truncates toward zero
-            hi += 1
-            lo -= 127773
-        word = 16807 * lo - 2836 * hi
-        if word < 0:
-            word += 2147483647
-        state[i] = U64(np.uint32(word))
+        word = np.int64(glibc_fill_next(word))
+        state[i] = U64(word)
     state[GLIBC_DEG] = U64(GLIBC_SEP)  # front pointer
     state[GLIBC_DEG + 1] = U64(0)  # rear pointer
     for _ in range(10 * GLIBC_DEG):
@@ -885,9 +893,7 @@ GENERATORS: dict[str, Generator] = {
             state_size=1,
             state_bits=64,
             reference="the original's GPU xorshift64: the multiply is applied to the state",
-            **_word_state(
-                _identity1, _xorshift64_original_step1, _xorshift64_original_back1
-            ),
+            **_word_state(_identity1, _xorshift64_original_step1, _xorshift64_original_back1),
             notes="The original's CPU reference kept only the low 32 bits; its GPU kernel, "
             "which produced the survivors, used all 64. This follows the GPU kernel.",
         ),
