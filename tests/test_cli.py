@@ -189,7 +189,8 @@ def test_dagster_cli_recovers_the_demo_seed(tmp_path: Path, demo_history: Path) 
     home = tmp_path / "home"
     home.mkdir()
     art = tmp_path / "artefacts"
-    env = {**os.environ, "DAGSTER_HOME": str(home), "SEEDSIEVE_ARTEFACTS": str(art)}
+    env = {**os.environ, "DAGSTER_HOME": str(home), "SEEDSIEVE_ARTEFACTS": str(art),
+           "SEEDSIEVE_BACKEND": "cpu"}
     in_process = {"execution": {"config": {"in_process": {}}}}
     head = {"ops": {"draw_history": {"config": {"path": str(demo_history)}},
                     "sieve_settings": {"config": {"n_trials": 6}}}, **in_process}
@@ -204,7 +205,7 @@ def test_dagster_cli_recovers_the_demo_seed(tmp_path: Path, demo_history: Path) 
         proc = subprocess.run(
             [sys.executable, "-m", "dagster", "asset", "materialize", "-m",
              "prng_assets.definitions", *args],
-            cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=900,
         )
         assert proc.returncode == 0, proc.stderr[-3000:]
         assert "RUN_SUCCESS" in proc.stderr
