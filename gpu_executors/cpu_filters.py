@@ -2,9 +2,9 @@
 
 The generic executor walks each seed through the full array state, which is correct for every
 generator but slow. For exact or near-exact constant-gap seed scans, a filter looks at the first
-``max_misses + 2`` draws of every candidate across 256 seeds at once (single-word
-generators), across 256 seeds (MT19937 seeded by ``init_genrand``, computing only the few words
-it needs, as php_mt_seed does) or across 64 (glibc's additive generator). A filter is conservative:
+``max_misses + 2`` draws of every candidate, 256 seeds at a time in flat loops that LLVM
+vectorises: single-word generators, MT19937 seeded by ``init_genrand`` (computing only the few
+words it needs, as php_mt_seed does) and glibc's additive generator. A filter is conservative:
 it may flag a seed that then fails, never miss one that survives: a draw whose first word would
 be rejected ends the judgement of that candidate, since later draws would sit at other words.
 Flagged seeds are re-walked by the generic executor, which alone decides and records survivors.
@@ -25,8 +25,7 @@ from gpu_executors.scan import ScanSpec
 
 U64 = np.uint64
 M32 = U64(0xFFFFFFFF)
-LANES = 64  # glibc: its 31-word ring per lane stays in L1
-MT_LANES = 256  # measured ~25% faster than 64 for the lazy MT
+LANES = 256  # seeds per group: measured faster than 64 or 128 for every filter here
 MT_LAZY_LIMIT = 227  # words 0..226 of MT19937 need no twisted word, only the seeding's words
 MT_FAMILY = {"mt19937": False, "php_mt_rand": False, "php_mt_rand_legacy": True}
 
@@ -64,60 +63,59 @@ def fast_filter(spec: ScanSpec) -> tuple[Filter, str] | None:
 
 @cache
 def _single_word_filter(gen: Generator, draw_text: str) -> Filter:
-    """Single-word generators, 256 seeds at a time in flat loops that LLVM vectorises."""
+    """Single-word generators: the state of each of LANES seeds in a flat array."""
     seed1, step1 = gen.seed1, gen.step1
     value = make_word_value(gen, parse_draw(draw_text))
-    lanes = MT_LANES
 
     @numba.njit(parallel=True, nogil=True)
     def single_word(start, count, obs, p, flags, n_blocks):
         off_start, off_stop, gap_min, gap_max, max_misses, f = p[0], p[1], p[2], p[3], p[4], p[5]
-        n_groups = (count + lanes - 1) // lanes
+        n_groups = (count + LANES - 1) // LANES
         for b in prange(n_blocks):
             g_lo = (n_groups * b) // n_blocks
             g_hi = (n_groups * (b + 1)) // n_blocks
-            st = np.empty(lanes, np.uint64)
-            x = np.empty(lanes, np.uint64)
-            misses = np.empty(lanes, np.int64)
-            lost = np.empty(lanes, np.bool_)
-            hit = np.empty(lanes, np.uint8)
+            st = np.empty(LANES, np.uint64)
+            x = np.empty(LANES, np.uint64)
+            misses = np.empty(LANES, np.int64)
+            lost = np.empty(LANES, np.bool_)
+            hit = np.empty(LANES, np.uint8)
             for g in range(g_lo, g_hi):
-                first = start + U64(g * lanes)
-                for j in range(lanes):
+                first = start + U64(g * LANES)
+                for j in range(LANES):
                     st[j] = seed1(first + U64(j))
                     hit[j] = 0
                 for _ in range(off_start):
-                    for j in range(lanes):
+                    for j in range(LANES):
                         st[j] = step1(st[j])[0]
                 for _off in range(off_start, off_stop):
                     for gap in range(gap_min, gap_max + 1):
-                        for j in range(lanes):
+                        for j in range(LANES):
                             x[j] = st[j]
                             misses[j] = 0
                             lost[j] = False
                         for i in range(f):
                             if i > 0:
                                 for _ in range(gap):
-                                    for j in range(lanes):
+                                    for j in range(LANES):
                                         x[j] = step1(x[j])[0]
                             want = obs[i]
-                            for j in range(lanes):
+                            for j in range(LANES):
                                 s2, w = step1(x[j])
                                 x[j] = s2
                                 v, certain = value(w)
                                 # a rejected word shifts every later draw: stop judging
                                 lost[j] = lost[j] or not certain
                                 misses[j] += (not lost[j]) and v != want
-                        for j in range(lanes):
+                        for j in range(LANES):
                             if misses[j] <= max_misses:
                                 hit[j] = 1
-                    for j in range(lanes):
+                    for j in range(LANES):
                         st[j] = step1(st[j])[0]
-                for j in range(min(lanes, count - g * lanes)):
-                    flags[g * lanes + j] = hit[j]
+                for j in range(min(LANES, count - g * LANES)):
+                    flags[g * LANES + j] = hit[j]
 
     def run(start, count, obs, p, flags, n_blocks):
-        n_groups = (count + lanes - 1) // lanes
+        n_groups = (count + LANES - 1) // LANES
         single_word(start, count, obs, p, flags, min(n_blocks, n_groups))
 
     return run
@@ -162,24 +160,24 @@ def _mt_filter(gen: Generator, draw_text: str) -> Filter:
 
     @numba.njit(parallel=True, nogil=True)
     def mt_lanes(start, count, obs, p, flags, n_blocks, ks, krow, slots, n_slots):
-        n_groups = (count + MT_LANES - 1) // MT_LANES
+        n_groups = (count + LANES - 1) // LANES
         top = slots.shape[0]
         for b in prange(n_blocks):
             g_lo = (n_groups * b) // n_blocks
             g_hi = (n_groups * (b + 1)) // n_blocks
-            x = np.empty(MT_LANES, np.uint64)
-            rec = np.empty((n_slots, MT_LANES), np.uint64)
-            words = np.empty((ks.shape[0], MT_LANES), np.uint64)
-            lane_flags = np.zeros(MT_LANES, np.uint8)
+            x = np.empty(LANES, np.uint64)
+            rec = np.empty((n_slots, LANES), np.uint64)
+            words = np.empty((ks.shape[0], LANES), np.uint64)
+            lane_flags = np.zeros(LANES, np.uint8)
             for g in range(g_lo, g_hi):
-                first = start + U64(g * MT_LANES)
-                for j in range(MT_LANES):
+                first = start + U64(g * LANES)
+                for j in range(LANES):
                     x[j] = (first + U64(j)) & M32
                 if slots[0] >= 0:
                     rec[slots[0], :] = x
                 for i in range(1, top):
                     c = U64(i)
-                    for j in range(MT_LANES):
+                    for j in range(LANES):
                         v = x[j]
                         x[j] = (U64(1812433253) * (v ^ (v >> U64(30))) + c) & M32
                     if slots[i] >= 0:
@@ -187,7 +185,7 @@ def _mt_filter(gen: Generator, draw_text: str) -> Filter:
                 for r in range(ks.shape[0]):
                     k = ks[r]
                     r0, r1, r2 = slots[k], slots[k + 1], slots[k + 397]
-                    for j in range(MT_LANES):
+                    for j in range(LANES):
                         u = rec[r0, j]
                         v = rec[r1, j]
                         y = (u & U64(0x80000000)) | (v & U64(0x7FFFFFFF))
@@ -199,8 +197,8 @@ def _mt_filter(gen: Generator, draw_text: str) -> Filter:
                         w ^= w >> U64(18)
                         words[r, j] = w
                 _lane_verdicts(words, krow, obs, p, value, lane_flags, 0)
-                for j in range(min(MT_LANES, count - g * MT_LANES)):
-                    flags[g * MT_LANES + j] = lane_flags[j]
+                for j in range(min(LANES, count - g * LANES)):
+                    flags[g * LANES + j] = lane_flags[j]
 
     def run(start, count, obs, p, flags, n_blocks):
         ks = _needed_words(p)
@@ -209,7 +207,7 @@ def _mt_filter(gen: Generator, draw_text: str) -> Filter:
         need = sorted({int(k) + d for k in ks for d in (0, 1, 397)})
         slots = np.full(need[-1] + 1, -1, np.int64)
         slots[need] = np.arange(len(need))
-        n_groups = (count + MT_LANES - 1) // MT_LANES
+        n_groups = (count + LANES - 1) // LANES
         mt_lanes(start, count, obs, p, flags, min(n_blocks, n_groups), ks, krow, slots, len(need))
 
     return run
