@@ -43,7 +43,7 @@ ui: $(VENV)/.installed $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
 bench: $(VENV)/.installed-dev
-	$(BIN)/python bench/run_all.py
+	$(BIN)/python bench/sieve_bench.py
 
 clean:
 	rm -rf $(VENV) $(DAGSTER_HOME) artefacts data/demo
