@@ -162,10 +162,10 @@ def _run_scan(spec, args: argparse.Namespace, progress: _ProgressLine):
             f"{spec.generator}: the 48-bit seed space needs --seeds START:STOP unless the draws "
             "are nextint with one offset, one gap and --max-misses 0 (the lifting route)"
         )
-    from resources.compute import ComputeResource
+    from gpu_executors.backends import run_scan
 
     try:
-        return ComputeResource(backend=args.backend).scan(spec, progress=progress)
+        return run_scan(spec, args.backend, progress)
     except RuntimeError as exc:
         raise UsageError(str(exc)) from None
 
