@@ -164,3 +164,31 @@ def test_pool_table_has_one_row_per_candidate(defs, instance, demo_history: Path
     pool = pl.read_parquet(tmp_path / "artefacts" / "survivor_pool" / "pool.parquet")
     assert pool.select(["seed", "offset", "gap"]).is_unique().all()
     assert 3_141_592 in pool["seed"].to_list()
+
+
+def test_state_scan_pool_reverse_pass_walks_backward(defs, instance, tmp_path: Path) -> None:
+    """A bidirectional state scan through the pool: the true anchor state survives with both
+    passes, and the reverse-pass check recomputes its backward walk."""
+    import numpy as np
+
+    from gpu_executors.generators import get_generator
+    from gpu_executors.synth import planted_history
+
+    gen = get_generator("xorshift32")
+    anchor, gap, offset = 4, 1, 2
+    target = 3_000_001  # the state just before draw `anchor`, inside the scanned 2^22 space
+    state = np.array([target], dtype=np.uint64)
+    for _ in range(offset + anchor * (gap + 1)):
+        gen.prev(state)
+    values, truth = planted_history("xorshift32", "mod:1000", int(state[0]), 300, offset,
+                                    (gap, gap))
+    path = write_history(tmp_path / "state.json", values, truth)
+    assert _prepare(defs, instance, path, generator="xorshift32", mode="state", search=False,
+                    window=12, anchor=anchor, gap_min=gap, gap_max=gap).success
+    _scan(defs, instance, ["b"])  # 3_000_001 >> 18 == 11
+    checks = _pool(defs, instance)
+    pool = pl.read_parquet(tmp_path / "artefacts" / "survivor_pool" / "pool.parquet")
+    row = pool.filter(pl.col("seed") == target).row(0, named=True)
+    assert (row["forward_matches"], row["reverse_matches"]) == (12 - anchor, anchor)
+    assert checks["reverse_pass_is_backward"].passed
+    assert checks["reverse_pass_is_backward"].metadata["recomputed_mismatches"].value == 0
