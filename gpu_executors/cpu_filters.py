@@ -122,11 +122,10 @@ def _single_word_filter(gen: Generator, draw_text: str) -> Filter:
 
 
 @numba.njit(nogil=True)
-def _lane_verdicts(words, krow, obs, p, value, flags, base):  # pragma: no cover - compiled
+def _lane_verdicts(words, krow, obs, p, value, flags, base, n):  # pragma: no cover - compiled
     """Flag each lane whose candidate words pass the first-draws test for some offset/gap."""
     off_start, off_stop, gap_min, gap_max, max_misses, f = p[0], p[1], p[2], p[3], p[4], p[5]
-    lanes = words.shape[1]
-    for j in range(lanes):
+    for j in range(n):
         hit = 0
         for off in range(off_start, off_stop):
             for gap in range(gap_min, gap_max + 1):
@@ -142,15 +141,23 @@ def _lane_verdicts(words, krow, obs, p, value, flags, base):  # pragma: no cover
         flags[base + j] = hit
 
 
-def _needed_words(p: np.ndarray) -> np.ndarray:
+def _needed_words(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The word indices the filter reads (sorted), and each index's row among them."""
     off_start, off_stop, gap_min, gap_max, _mm, f = (int(x) for x in p)
-    ks = {
-        off + i * (gap + 1)
-        for off in range(off_start, off_stop)
-        for gap in range(gap_min, gap_max + 1)
-        for i in range(f)
-    }
-    return np.array(sorted(ks), dtype=np.int64)
+    ks = np.array(
+        sorted(
+            {
+                off + i * (gap + 1)
+                for off in range(off_start, off_stop)
+                for gap in range(gap_min, gap_max + 1)
+                for i in range(f)
+            }
+        ),
+        dtype=np.int64,
+    )
+    krow = np.full(int(ks.max()) + 1, -1, np.int64)
+    krow[ks] = np.arange(ks.size)
+    return ks, krow
 
 
 @cache
@@ -168,7 +175,6 @@ def _mt_filter(gen: Generator, draw_text: str) -> Filter:
             x = np.empty(LANES, np.uint64)
             rec = np.empty((n_slots, LANES), np.uint64)
             words = np.empty((ks.shape[0], LANES), np.uint64)
-            lane_flags = np.zeros(LANES, np.uint8)
             for g in range(g_lo, g_hi):
                 first = start + U64(g * LANES)
                 for j in range(LANES):
@@ -196,14 +202,12 @@ def _mt_filter(gen: Generator, draw_text: str) -> Filter:
                         w ^= (w << U64(15)) & U64(0xEFC60000)
                         w ^= w >> U64(18)
                         words[r, j] = w
-                _lane_verdicts(words, krow, obs, p, value, lane_flags, 0)
-                for j in range(min(LANES, count - g * LANES)):
-                    flags[g * LANES + j] = lane_flags[j]
+                _lane_verdicts(
+                    words, krow, obs, p, value, flags, g * LANES, min(LANES, count - g * LANES)
+                )
 
     def run(start, count, obs, p, flags, n_blocks):
-        ks = _needed_words(p)
-        krow = np.full(int(ks.max()) + 1, -1, np.int64)
-        krow[ks] = np.arange(ks.size)
+        ks, krow = _needed_words(p)
         need = sorted({int(k) + d for k in ks for d in (0, 1, 397)})
         slots = np.full(need[-1] + 1, -1, np.int64)
         slots[need] = np.arange(len(need))
@@ -227,7 +231,6 @@ def _glibc_filter(gen: Generator, draw_text: str) -> Filter:
             g_hi = (n_groups * (b + 1)) // n_blocks
             ring = np.empty((deg, LANES), np.uint64)
             words = np.empty((ks.shape[0], LANES), np.uint64)
-            lane_flags = np.zeros(LANES, np.uint8)
             for g in range(g_lo, g_hi):
                 first = start + U64(g * LANES)
                 # srand: a signed Park-Miller fill (see generators.glibc_fill_next), lane-wise
@@ -251,14 +254,12 @@ def _glibc_filter(gen: Generator, draw_text: str) -> Filter:
                         for j in range(LANES):
                             words[row, j] = ring[slot, j] >> U64(1)
                         row += 1
-                _lane_verdicts(words, krow, obs, p, value, lane_flags, 0)
-                for j in range(min(LANES, count - g * LANES)):
-                    flags[g * LANES + j] = lane_flags[j]
+                _lane_verdicts(
+                    words, krow, obs, p, value, flags, g * LANES, min(LANES, count - g * LANES)
+                )
 
     def run(start, count, obs, p, flags, n_blocks):
-        ks = _needed_words(p)
-        krow = np.full(int(ks.max()) + 1, -1, np.int64)
-        krow[ks] = np.arange(ks.size)
+        ks, krow = _needed_words(p)
         n_groups = (count + LANES - 1) // LANES
         glibc_lanes(start, count, obs, p, flags, min(n_blocks, n_groups), ks, krow)
 
