@@ -72,17 +72,13 @@ class Generator:
 
 
 @numba.njit(cache=False)
-def _run_impl(next_fn, state, skip, n):  # pragma: no cover - compiled
+def _run(next_fn, state, skip, n):  # pragma: no cover - compiled
     for _ in range(skip):
         next_fn(state)
     out = np.empty(n, dtype=np.uint64)
     for i in range(n):
         out[i] = next_fn(state)
     return out
-
-
-def _run(next_fn: Callable, state: np.ndarray, skip: int, n: int) -> np.ndarray:
-    return _run_impl(next_fn, state, skip, n)
 
 
 # --- helpers

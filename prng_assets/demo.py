@@ -27,8 +27,13 @@ def _meta(result: dg.ExecuteInProcessResult, key: str) -> dict:
     return {k: v.value for k, v in mats[-1].metadata.items()} if mats else {}
 
 
-def run_demo(defs: dg.Definitions, instance: dg.DagsterInstance, path: Path) -> list[str]:
-    """Materialise every asset on ``path``: the head, each seed block, then the pool."""
+def run_demo(
+    defs: dg.Definitions, instance: dg.DagsterInstance, path: Path
+) -> tuple[list[str], bool]:
+    """Materialise every asset on ``path``: the head, each seed block, then the pool.
+
+    Returns the summary lines and whether every run succeeded.
+    """
     results = []
     prep = defs.resolve_job_def("prepare").execute_in_process(
         run_config={"ops": {"draw_history": {"config": {"path": str(path)}}}, **QUIET},
@@ -84,7 +89,7 @@ def run_demo(defs: dg.Definitions, instance: dg.DagsterInstance, path: Path) -> 
     ok = all(r.success for r in results)
     lines.append(f"{len(results)} runs {'succeeded' if ok else 'did NOT all succeed'}; "
                  "`make ui` shows them.")
-    return lines
+    return lines, ok
 
 
 def main() -> int:
@@ -94,9 +99,9 @@ def main() -> int:
     truth = read_truth(path)
     print(f"scenario: {path} - {truth.generator} {truth.draw}, planted seed {truth.seed}, "
           f"offset {truth.offset}, gap {truth.gap_range[0]}")
-    lines = run_demo(defs, dg.DagsterInstance.get(), path)
+    lines, ok = run_demo(defs, dg.DagsterInstance.get(), path)
     print("\n".join(lines))
-    return 0 if lines[-1].split(" runs ")[1].startswith("succeeded") else 1
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

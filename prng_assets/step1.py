@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -226,6 +225,7 @@ def pool_stats(
     candidates = sum(s["candidates_scanned"] for s in block_stats)
     null = sum(s["null_expected"] for s in block_stats)
     n = pool.height
+    p = survivor_p_value(n, null)
     return {
         "survivors": n,
         "candidates_scanned": candidates,
@@ -234,8 +234,6 @@ def pool_stats(
         "partitions_missing": expected_blocks - len(block_stats),
         "null_expected": null,
         "excess_over_null": n - null,
-        "p_value": survivor_p_value(n, null),
-        "evidence": evidence(n, null) if n else 0.0,
-        "significant": bool(n and survivor_p_value(n, null) < 0.01),
-        "log10_null": math.log10(null) if null > 0 else float("-inf"),
+        "p_value": p,
+        "significant": bool(n and p < 0.01),
     }

@@ -56,8 +56,9 @@ def test_seed_blocks_cut_the_space() -> None:
 
 
 def test_demo_recovers_the_planted_seed(defs, instance, demo_history: Path) -> None:
-    lines = run_demo(defs, instance, demo_history)
+    lines, ok = run_demo(defs, instance, demo_history)
     text = "\n".join(lines)
+    assert ok
     assert "recovered: seed 3141592 (offset 3, gap 2" in text
     assert "beats chance" in text
     assert "FAILED" not in text and "runs succeeded" in text

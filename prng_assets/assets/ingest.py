@@ -95,10 +95,11 @@ def draw_history(
     )
 
 
-def _latest_metadata(context: dg.AssetCheckExecutionContext) -> dict:
-    event = context.instance.get_latest_materialization_event(draw_history.key)
+def latest_metadata(instance: dg.DagsterInstance, key: dg.AssetKey) -> dict:
+    """The metadata of an asset's latest materialisation, as plain values (checks read it)."""
+    event = instance.get_latest_materialization_event(key)
     if event is None or event.asset_materialization is None:
-        raise dg.Failure(description="draw_history has not been materialised")
+        raise dg.Failure(description=f"{key.to_user_string()} has not been materialised")
     return {k: v.value for k, v in event.asset_materialization.metadata.items()}
 
 
@@ -106,7 +107,7 @@ def _latest_metadata(context: dg.AssetCheckExecutionContext) -> dict:
 def draw_values_in_range(
     context: dg.AssetCheckExecutionContext, artefacts: ArtefactStore
 ) -> dg.AssetCheckResult:
-    meta = _latest_metadata(context)
+    meta = latest_metadata(context.instance, draw_history.key)
     values = artefacts.read_parquet(*DRAWS_TABLE)["value"]
     bad = values.filter((values < 0) | (values >= meta["modulus"]))
     return dg.AssetCheckResult(
@@ -143,7 +144,7 @@ def draw_dates_unique(
 def draw_history_enough_for_window(
     context: dg.AssetCheckExecutionContext,
 ) -> dg.AssetCheckResult:
-    meta = _latest_metadata(context)
+    meta = latest_metadata(context.instance, draw_history.key)
     return dg.AssetCheckResult(
         passed=meta["n_train"] >= meta["window"] and meta["n_holdout"] >= 1,
         metadata={

@@ -18,7 +18,7 @@ from pydantic import Field, model_validator
 
 from gpu_executors.reference_sieve import reverse_pass_matches
 from gpu_executors.synth import read_truth
-from prng_assets.assets.ingest import DRAWS_TABLE, draw_history
+from prng_assets.assets.ingest import DRAWS_TABLE, draw_history, latest_metadata
 from prng_assets.plots import figure_metadata
 from prng_assets.step1 import (
     SEARCHED,
@@ -103,13 +103,6 @@ def _train(artefacts: ArtefactStore) -> np.ndarray:
     return table.filter(pl.col("split") == "train")["value"].to_numpy()
 
 
-def _latest_metadata(instance: dg.DagsterInstance, key: dg.AssetKey) -> dict:
-    event = instance.get_latest_materialization_event(key)
-    if event is None or event.asset_materialization is None:
-        raise dg.Failure(description=f"{key.to_user_string()} has not been materialised")
-    return {k: v.value for k, v in event.asset_materialization.metadata.items()}
-
-
 def _evidence_plot(trials: list[dict]) -> dg.MetadataValue:
     import matplotlib.pyplot as plt
 
@@ -140,7 +133,7 @@ def sieve_settings(
                              f"({len(train)} draws)")
     except ValueError as exc:
         raise dg.Failure(description=f"sieve_settings: {exc}") from exc
-    draws_meta = _latest_metadata(context.instance, draw_history.key)
+    draws_meta = latest_metadata(context.instance, draw_history.key)
     record: dict = {"searched": config.search, "sampler_seed": config.sampler_seed,
                     "draws_sha256": draws_meta["source_sha256"], "seed_blocks": BLOCKS.describe()}
     trials: list[dict] = []
@@ -394,7 +387,7 @@ def reverse_pass_is_backward(context: dg.AssetCheckExecutionContext, artefacts: 
 @dg.asset_check(asset=survivor_pool,
                 description="A synthetic history's planted candidate is in the pool.")
 def truth_recovered(context: dg.AssetCheckExecutionContext, artefacts: ArtefactStore):
-    meta = _latest_metadata(context.instance, draw_history.key)
+    meta = latest_metadata(context.instance, draw_history.key)
     truth = read_truth(meta["source_path"])
     if truth is None or truth.kind != "planted":
         return dg.AssetCheckResult(passed=True, metadata={"applies": "no truth sidecar"})
