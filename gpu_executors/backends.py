@@ -1,7 +1,9 @@
 """Which executor runs a scan: the CPU, or a GPU through Triton (CUDA or ROCm).
 
 ``auto`` takes a GPU when one is usable and the GPU kernels cover the scan, else the CPU. Every
-result says which device ran it, and why a GPU was not used.
+result says which device ran it, and why a GPU was not used. A GPU scan that runs out of memory
+is retried with smaller launch batches and finally on the CPU (``devices.run_with_fallback``);
+the steps back are in ``result.extra["gpu_events"]``.
 """
 
 from __future__ import annotations
@@ -9,10 +11,15 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from gpu_executors.cpu_sieve import cpu_scan
+from gpu_executors.devices import GpuEvent, run_with_fallback
 from gpu_executors.scan import ScanResult, ScanSpec
 
 Progress = Callable[[int, int, int], None]
 BACKENDS = ("auto", "cpu", "cuda", "rocm")
+# Seeds per Triton launch: triton_scan's default, halved on OOM down to the floor (below which a
+# launch no longer fills a GPU, so the CPU is as good).
+GPU_BATCH = 1 << 22
+GPU_MIN_BATCH = 1 << 14
 
 
 def gpu_status(backend: str) -> tuple[bool, str]:
@@ -33,8 +40,23 @@ def run_scan(spec: ScanSpec, backend: str = "auto", progress: Progress | None = 
     if use_gpu:
         from gpu_executors.triton_sieve import triton_scan
 
+        events: list[GpuEvent] = []
+
+        def on_cpu() -> ScanResult:
+            fallback = cpu_scan(spec, progress=progress)
+            fallback.extra["gpu_skipped_because"] = "GPU out of memory at the smallest batch"
+            return fallback
+
         try:
-            return triton_scan(spec, progress=progress)
+            result = run_with_fallback(
+                lambda batch: triton_scan(spec, progress=progress, batch=batch),
+                GPU_BATCH,
+                GPU_MIN_BATCH,
+                on_event=events.append,
+                cpu_fn=on_cpu,
+            )
+            result.extra["gpu_events"] = events
+            return result
         except NotImplementedError as exc:
             if backend in ("cuda", "rocm"):
                 raise

@@ -3,30 +3,69 @@
 from __future__ import annotations
 
 import os
-from typing import Literal
+from typing import Any, Literal
 
 import dagster as dg
 import numba
 
-from gpu_executors.backends import Progress, run_scan
+from gpu_executors.backends import Progress, gpu_status, run_scan
+from gpu_executors.devices import detect_vendor, device_description, pinning_env, torch_vendor
 from gpu_executors.scan import ScanResult, ScanSpec
 
 
 class ComputeResource(dg.ConfigurableResource):
-    """``auto`` = a GPU when one is usable and covers the scan, else the CPU."""
+    """``auto`` = a GPU when one is usable and covers the scan, else the CPU.
+
+    Frozen like every ConfigurableResource: the methods compute answers, they never assign
+    attributes (pinning is applied to the process environment, which is per step process).
+    """
 
     backend: Literal["auto", "cpu", "cuda", "rocm"] = "auto"
     devices: str | None = None  # e.g. "0" or "0,1": CUDA_VISIBLE_DEVICES / HIP_VISIBLE_DEVICES
     cpu_threads: int | None = None
 
+    def vendor(self) -> str | None:
+        """The GPU vendor pinning applies to: the backend when explicit, else torch's build."""
+        if self.backend in ("cuda", "rocm"):
+            return self.backend
+        if self.backend == "cpu":
+            return None
+        return torch_vendor()
+
+    def device_env(self) -> dict[str, str]:
+        """The variables that pin a process (or a Pipes subprocess) to ``devices``."""
+        if self.backend == "cpu":
+            return {}
+        return pinning_env(self.vendor(), self.devices)
+
     def _pin(self) -> None:
-        if self.devices is None:
-            return
-        var = "HIP_VISIBLE_DEVICES" if self.backend == "rocm" else "CUDA_VISIBLE_DEVICES"
-        os.environ[var] = self.devices
+        os.environ.update(self.device_env())
+
+    def torch_device(self) -> str:
+        """Return "cuda" when the backend allows a GPU and torch sees one (ROCm too), else "cpu"."""
+        if self.backend == "cpu":
+            return "cpu"
+        self._pin()
+        return "cuda" if detect_vendor() is not None else "cpu"
+
+    def device_report(self) -> dict[str, Any]:
+        """Which device a step would use and why: for run metadata and logs."""
+        use_gpu, reason = gpu_status(self.backend)
+        return {
+            "backend": self.backend,
+            "vendor": self.vendor() or "none",
+            "pinning": self.device_env(),
+            "sieve_on_gpu": use_gpu,
+            "sieve_reason": reason,
+            "torch_device": self.torch_device(),
+            **device_description(),
+        }
 
     def scan(self, spec: ScanSpec, progress: Progress | None = None) -> ScanResult:
         self._pin()
         if self.cpu_threads:
             numba.set_num_threads(min(self.cpu_threads, numba.config.NUMBA_NUM_THREADS))
-        return run_scan(spec, self.backend, progress)
+        result = run_scan(spec, self.backend, progress)
+        if self.devices is not None:
+            result.extra.setdefault("pinned_devices", self.device_env())
+        return result
