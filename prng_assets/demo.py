@@ -1,4 +1,4 @@
-"""``make demo``: write the bundled scenario, run Step 1 on it, print what was found."""
+"""``make demo``: write the bundled scenario, run every step on it, print what was found."""
 
 import sys
 from pathlib import Path
@@ -15,6 +15,15 @@ DEMO = {"generator": "java_lcg", "draw": "mod:1000", "seed": 3_141_592, "n": 400
         "offset": 3, "gap": (2, 2)}
 DEMO_PATH = Path("data/demo/history.json")
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+# A deliberately loose sieve (at least 2 of 10 window draws, offsets 0..8, gaps 0..4), the
+# original system's regime: thousands of chance survivors and the planted one among them, so
+# Steps 2-6 have a pool to rank. The pool's match tiers still single the planted seed out.
+DEMO_SIEVE = {"search": False, "window": 10, "offset_min": 0, "offset_max": 8, "gap_min": 0,
+              "gap_max": 4, "max_misses": 8}
+# Steps 2-6, sized for a demo: 40 scorer trials, 6 trials x 3 folds per model family.
+DEMO_ML = {"optimal_scorer_config": {"config": {"n_trials": 40}},
+           **{f"model_{f}": {"config": {"n_trials": 6, "folds": 3}}
+              for f in ("neural_net", "xgboost", "lightgbm", "catboost")}}
 
 
 def write_demo_scenario(path: Path = DEMO_PATH) -> Path:
@@ -28,16 +37,23 @@ def _meta(result: dg.ExecuteInProcessResult, key: str) -> dict:
 
 
 def run_demo(
-    defs: dg.Definitions, instance: dg.DagsterInstance, path: Path
+    defs: dg.Definitions,
+    instance: dg.DagsterInstance,
+    path: Path,
+    sieve: dict | None = None,
+    ml: dict | None = None,
 ) -> tuple[list[str], bool]:
-    """Materialise every asset on ``path``: the head, each seed block, then the pool.
+    """Materialise every asset on ``path``: the head, each seed block, the pool, then Steps 2-6
+    (skipped when ``ml`` is None).
 
     Returns the summary lines and whether every run succeeded.
     """
     results = []
+    ops = {"draw_history": {"config": {"path": str(path)}}}
+    if sieve is not None:
+        ops["sieve_settings"] = {"config": sieve}
     prep = defs.resolve_job_def("prepare").execute_in_process(
-        run_config={"ops": {"draw_history": {"config": {"path": str(path)}}}, **QUIET},
-        instance=instance, raise_on_error=False)
+        run_config={"ops": ops, **QUIET}, instance=instance, raise_on_error=False)
     results.append(prep)
     lines = []
     hist = _meta(prep, "draw_history")
@@ -49,11 +65,13 @@ def run_demo(
     settings = _meta(prep, "sieve_settings")
     if settings:
         s = settings["settings"]
+        how = (f"{settings['trials_completed']} Optuna trials, best evidence "
+               f"{settings['best_evidence']:.1f}" if settings["searched"]
+               else "given directly, search: false")
         lines.append(
             f"sieve_settings: {s['generator']} {s['draw']}, window {s['window']}, offsets "
             f"{s['offset_min']}..{s['offset_max']}, gaps {s['gap_min']}..{s['gap_max']}, "
-            f"max_misses {s['max_misses']} ({settings.get('trials_completed', 0)} Optuna "
-            f"trials, best evidence {settings.get('best_evidence', float('nan')):.1f})")
+            f"max_misses {s['max_misses']} ({how})")
     if prep.success:
         scan = defs.resolve_job_def("scan_seed_blocks")
         keys = seed_blocks.get_partition_keys()
@@ -73,13 +91,25 @@ def run_demo(
         results.append(pool)
         p = _meta(pool, "survivor_pool")
         if p:
+            tier = p.get("best_tier") or {}
+            beyond = [c for c in p["top_candidates"]
+                      if p["significant"] and c["matches"] >= tier.get("min_matches", 0)]
             found = ", ".join(f"seed {c['seed']} (offset {c['offset']}, gap {c['gap']}, "
-                              f"{c['matches']} matches)" for c in p["top_candidates"])
+                              f"{c['matches']} matches)" for c in beyond)
             verdict = "beats chance" if p["significant"] else "NOT distinguishable from chance"
             lines.append(f"survivor_pool: {p['survivors']} survivor(s) against "
                          f"{p['null_expected']:.3g} expected by chance (p = {p['p_value']:.3g}): "
                          f"{verdict}")
-            lines.append(f"recovered: {found or 'nothing'}")
+            if tier:
+                lines.append(f"  best match tier: {tier['observed']} survivor(s) with >= "
+                             f"{tier['min_matches']} matches against {tier['null_expected']:.3g} "
+                             f"expected (p = {p['tier_p_value']:.3g}, Bonferroni over tiers)")
+            lines.append(f"recovered: {found or 'nothing beyond chance'}")
+            if ml is not None and pool.success:
+                ranked = defs.resolve_job_def("rank_and_predict").execute_in_process(
+                    run_config={"ops": ml, **QUIET}, instance=instance, raise_on_error=False)
+                results.append(ranked)
+                lines.extend(_ml_lines(ranked))
     passed, failed = [], []
     for r in results:
         for e in r.get_asset_check_evaluations():
@@ -92,6 +122,37 @@ def run_demo(
     return lines, ok
 
 
+def _ml_lines(result: dg.ExecuteInProcessResult) -> list[str]:
+    lines = []
+    sc = _meta(result, "optimal_scorer_config")
+    if sc:
+        lines.append(f"optimal_scorer_config: {sc['trials_completed']}/{sc['trials_requested']} "
+                     f"trials, best rho {sc['best_value']:+.3f}; validated rho "
+                     f"{sc['validated_rho']:+.3f} (p = {sc['validated_p_value']:.3g}): "
+                     f"{sc['verdict']}")
+    fm = _meta(result, "feature_matrix")
+    if fm:
+        lines.append(f"feature_matrix: {fm['rows']} survivors x {fm['features']} features in "
+                     f"{fm['seconds']:.1f} s; holdout hits {fm['holdout_hits_mean']:.4f} on "
+                     f"average vs chance {fm['holdout_hits_chance']:.4f}")
+    mc = _meta(result, "model_comparison")
+    if mc:
+        lines.append(f"model_comparison: winner {mc['winner']}, test R^2 "
+                     f"{mc['winner_test_r2']:+.4f} (permutation p = "
+                     f"{mc['winner_permutation_p_value']:.3g})")
+    pr = _meta(result, "predictions")
+    if pr:
+        if pr["status"] == "predict":
+            lines.append(f"predictions: {pr['reason']}")
+            for pick in pr["predictions"][:3]:
+                lines.append(f"  #{pick['rank']} seed {pick['seed']} (offset {pick['offset']}, "
+                             f"gap {pick['gap']}, {pick['source']}): next draws "
+                             f"{pick['next_draws']}")
+        else:
+            lines.append(f"predictions: ABSTAIN - {pr['reason']}")
+    return lines
+
+
 def main() -> int:
     from prng_assets.definitions import defs
 
@@ -99,7 +160,7 @@ def main() -> int:
     truth = read_truth(path)
     print(f"scenario: {path} - {truth.generator} {truth.draw}, planted seed {truth.seed}, "
           f"offset {truth.offset}, gap {truth.gap_range[0]}")
-    lines, ok = run_demo(defs, dg.DagsterInstance.get(), path)
+    lines, ok = run_demo(defs, dg.DagsterInstance.get(), path, DEMO_SIEVE, DEMO_ML)
     print("\n".join(lines))
     return 0 if ok else 1
 

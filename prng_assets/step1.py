@@ -16,7 +16,12 @@ import polars as pl
 
 from gpu_executors.draws import check_compatible, parse_draw
 from gpu_executors.generators import get_generator
-from gpu_executors.null_model import evidence, survivor_p_value
+from gpu_executors.null_model import (
+    draw_match_probabilities,
+    evidence,
+    pass_probability,
+    survivor_p_value,
+)
 from gpu_executors.scan import SURVIVOR_SCHEMA, ScanResult, ScanSpec
 
 SPACE_BITS_ENV = "SEEDSIEVE_SPACE_BITS"
@@ -218,14 +223,40 @@ def merge_pool(frames: Sequence[pl.DataFrame]) -> pl.DataFrame:
     )
 
 
+def tier_nulls(settings: SieveSettings, train: np.ndarray, candidates: int) -> dict[int, float]:
+    """Expected chance survivors with at least ``k`` matches, for every ``k`` the sieve keeps."""
+    gen, spec = get_generator(settings.generator), parse_draw(settings.draw)
+    probs = draw_match_probabilities(
+        gen, spec, np.asarray(train[: settings.window]),
+        settings.gap_max - settings.gap_min + 1 if settings.variable_gap else 1)
+    lowest = settings.window - settings.max_misses
+    return {k: candidates * pass_probability(probs, settings.window - k)
+            for k in range(lowest, settings.window + 1)}
+
+
 def pool_stats(
-    pool: pl.DataFrame, block_stats: Sequence[dict], expected_blocks: int
+    pool: pl.DataFrame,
+    block_stats: Sequence[dict],
+    expected_blocks: int,
+    tiers: dict[int, float] | None = None,
 ) -> dict:
-    """Run-level figures of the pool: coverage, survivors against the null, with a p-value."""
+    """Run-level figures of the pool: coverage, survivors against the null, with a p-value.
+
+    A loose sieve keeps thousands of chance survivors, which would hide one true candidate in
+    the total; so the count at or above each match tier is also set against its own null, and
+    the most significant tier (Bonferroni over the tiers) decides ``significant``.
+    """
     candidates = sum(s["candidates_scanned"] for s in block_stats)
     null = sum(s["null_expected"] for s in block_stats)
     n = pool.height
     p = survivor_p_value(n, null)
+    tier_rows = []
+    for k, expected in sorted((tiers or {}).items()):
+        observed = int((pool["matches"] >= k).sum()) if n else 0
+        tier_rows.append({"min_matches": k, "observed": observed, "null_expected": expected,
+                          "p_value": survivor_p_value(observed, expected)})
+    best = min(tier_rows, key=lambda r: r["p_value"], default=None)
+    tier_p = min(1.0, best["p_value"] * len(tier_rows)) if best else p
     return {
         "survivors": n,
         "candidates_scanned": candidates,
@@ -235,5 +266,8 @@ def pool_stats(
         "null_expected": null,
         "excess_over_null": n - null,
         "p_value": p,
-        "significant": bool(n and p < 0.01),
+        "tiers": tier_rows,
+        "best_tier": best,
+        "tier_p_value": tier_p,
+        "significant": bool(n and min(p, tier_p) < 0.01),
     }

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import dagster as dg
+import numpy as np
 import polars as pl
 import pytest
 
@@ -193,3 +194,29 @@ def test_state_scan_pool_reverse_pass_walks_backward(defs, instance, tmp_path: P
     assert (row["forward_matches"], row["reverse_matches"]) == (12 - anchor, anchor)
     assert checks["reverse_pass_is_backward"].passed
     assert checks["reverse_pass_is_backward"].metadata["recomputed_mismatches"].value == 0
+
+
+def test_match_tiers_single_out_one_true_candidate_among_chance_survivors() -> None:
+    from gpu_executors.scan import SURVIVOR_SCHEMA
+    from prng_assets.step1 import pool_stats, tier_nulls
+
+    settings = SieveSettings(generator="java_lcg", draw="mod:1000", window=10, max_misses=8)
+    train = np.arange(10)
+    candidates = 10_000_000
+    tiers = tier_nulls(settings, train, candidates)
+    assert set(tiers) == set(range(2, 11))
+    chance = round(tiers[2])  # exactly the null's count of chance survivors...
+    matches = np.full(chance, 2)
+    matches[0] = 10  # ...one of which matches the whole window
+    pool = pl.DataFrame({"seed": np.arange(chance, dtype=np.uint64),
+                         "generator": ["java_lcg"] * chance, "draw": ["mod:1000"] * chance,
+                         "offset": np.zeros(chance, np.int64), "gap": np.zeros(chance, np.int64),
+                         "gaps": [[]] * chance, "forward_matches": matches,
+                         "reverse_matches": np.zeros(chance, np.int64), "matches": matches,
+                         "match_rate": matches / 10}, schema=SURVIVOR_SCHEMA)
+    blocks = [{"candidates_scanned": candidates, "null_expected": tiers[2]}]
+    stats = pool_stats(pool, blocks, 1, tiers)
+    assert stats["p_value"] > 0.3  # the total alone is no finding
+    assert stats["best_tier"]["min_matches"] == 10 and stats["tier_p_value"] < 1e-10
+    assert stats["significant"]
+    assert not pool_stats(pool.filter(pl.col("matches") < 10), blocks, 1, tiers)["significant"]

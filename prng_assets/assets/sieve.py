@@ -29,6 +29,7 @@ from prng_assets.step1 import (
     scan_blocks,
     seed_blocks_from_env,
     suggest_settings,
+    tier_nulls,
 )
 from resources.artefacts import ArtefactStore
 from resources.compute import ComputeResource
@@ -282,7 +283,9 @@ def survivor_pool(
             block_stats.append(json.loads((folder / f"{key}.json").read_text()))
             frames.append(pl.read_parquet(folder / f"{key}.parquet"))
     pool = merge_pool(frames)
-    stats = pool_stats(pool, block_stats, BLOCKS.count)
+    candidates = sum(s["candidates_scanned"] for s in block_stats)
+    tiers = tier_nulls(settings, _train(artefacts), candidates) if candidates else {}
+    stats = pool_stats(pool, block_stats, BLOCKS.count, tiers)
     stats.update(digest=settings.digest(), settings=settings.to_dict(),
                  backends=sorted({s["backend"] for s in block_stats}),
                  gpu_false_positives=sum(s.get("gpu_false_positives", 0) for s in block_stats),
@@ -300,7 +303,8 @@ def survivor_pool(
             **{k: stats[k] for k in ("survivors", "candidates_scanned", "partitions_expected",
                                      "partitions_covered", "partitions_missing",
                                      "null_expected", "excess_over_null", "p_value",
-                                     "significant")},
+                                     "tier_p_value", "significant")},
+            "best_tier": dg.MetadataValue.json(stats["best_tier"] or {}),
             "settings_digest": settings.digest(),
             "top_candidates": dg.MetadataValue.json(top),
             "match_rate_vs_null": _pool_plot(pool, stats),
@@ -329,7 +333,9 @@ def survivors_beat_null(context: dg.AssetCheckExecutionContext, artefacts: Artef
         passed=stats["significant"],
         severity=dg.AssetCheckSeverity.WARN,
         metadata={"survivors": stats["survivors"], "null_expected": stats["null_expected"],
-                  "p_value": stats["p_value"], "verdict": verdict},
+                  "p_value": stats["p_value"], "tier_p_value": stats["tier_p_value"],
+                  "best_tier": dg.MetadataValue.json(stats["best_tier"] or {}),
+                  "verdict": verdict},
     )
 
 
