@@ -378,6 +378,21 @@ def test_near_rate_is_about_keep_fraction_under_chance():
         assert abs(got[f"residue_{s}_near_rate"].mean() - 0.2) < 0.01
 
 
+def test_spectral_false_leaves_only_the_battery_out():
+    from gpu_executors.features import BATTERY_COLUMNS
+
+    rng = np.random.default_rng(3)
+    train = rng.integers(0, 1000, 300)
+    pred = rng.integers(0, 1000, (20, 300))
+    full = feature_columns(pred, train, 0, 1000, 8, ScorerConfig())
+    lean = feature_columns(pred, train, 0, 1000, 8, ScorerConfig(), spectral=False)
+    for name, values in full.items():
+        if name in BATTERY_COLUMNS:
+            assert (lean[name] == 0).all()
+        else:
+            np.testing.assert_array_equal(lean[name], values)
+
+
 def test_features_never_read_past_the_train_draws():
     assert list(inspect.signature(feature_columns).parameters) == [
         "pred",
@@ -386,6 +401,7 @@ def test_features_never_read_past_the_train_draws():
         "modulus",
         "window",
         "config",
+        "spectral",  # a flag that only skips the configuration-free battery
     ]
     low, m_all, n, window, cfg = CASES["default"]
     rng = np.random.default_rng(5)
