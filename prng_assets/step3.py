@@ -9,7 +9,6 @@ the sieve, the features, the targets and the predictions index outputs the same 
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -174,12 +173,3 @@ def leakage_probe(pool: pl.DataFrame, history: History, config: ScorerConfig,
     moved = [k for k in f_real if not np.array_equal(f_real[k], f_fake[k], equal_nan=True)]
     targets_moved = any(not np.array_equal(t_real[k], t_fake[k]) for k in t_real)
     return {"rows": len(idx), "features_moved": moved, "targets_moved": targets_moved}
-
-
-def frame_digest(frame: pl.DataFrame) -> str:
-    """Content hash of a table (its parquet-independent column values)."""
-    h = hashlib.sha256()
-    for name in frame.columns:
-        h.update(name.encode())
-        h.update(frame[name].hash(seed=0).to_numpy().tobytes())
-    return h.hexdigest()[:16]

@@ -5,6 +5,7 @@ mapped explicitly to its trainer, and is scored once on the test rows carved out
 search. A family that fails three times in a row is skipped until its registry entry expires.
 """
 
+import hashlib
 import json
 import time
 
@@ -88,8 +89,6 @@ def load_matrix(artefacts: ArtefactStore) -> tuple[pl.DataFrame, list[str], dict
 
 
 def schema_hash(features: list[str]) -> str:
-    import hashlib
-
     return hashlib.sha256(json.dumps(features).encode()).hexdigest()[:16]
 
 
