@@ -110,6 +110,23 @@ class MLPConfig:
         return cls(**{**d, "hidden": tuple(d["hidden"])})
 
 
+class SeededDropout(nn.Module):
+    """Dropout drawing from the fit's own generator, not torch's global one: folds fitted side
+    by side in threads would otherwise share one RNG and their results depend on timing."""
+
+    def __init__(self, p: float) -> None:
+        super().__init__()
+        self.p = float(p)
+        self.generator: torch.Generator | None = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        keep = 1.0 - self.p
+        mask = torch.empty_like(x).bernoulli_(keep, generator=self.generator)
+        return x * mask / keep
+
+
 class MLPNet(nn.Module):
     """[Linear -> BatchNorm1d -> LeakyReLU -> Dropout] x L -> Linear(1), output squeezed to (N,)."""
 
@@ -123,7 +140,7 @@ class MLPNet(nn.Module):
                     nn.Linear(width, h),
                     nn.BatchNorm1d(h),
                     nn.LeakyReLU(_LEAKY_SLOPE),
-                    nn.Dropout(dropout),
+                    SeededDropout(dropout),
                 )
             )
             width = h
@@ -134,6 +151,21 @@ class MLPNet(nn.Module):
         for block in self.blocks:
             x = block(x)
         return self.head(x).squeeze(-1)
+
+    def seed_(self, seed: int, device: torch.device) -> None:
+        """Initialise as torch's defaults do (Linear: Kaiming-uniform weights, uniform biases),
+        but from a generator of this fit's own; dropout draws from another on ``device``."""
+        init = torch.Generator().manual_seed(seed)
+        for module in self.modules():
+            if isinstance(module, nn.Linear):
+                with torch.no_grad():
+                    nn.init.kaiming_uniform_(module.weight, a=math.sqrt(5), generator=init)
+                    bound = 1.0 / math.sqrt(module.in_features)
+                    nn.init.uniform_(module.bias, -bound, bound, generator=init)
+        dropout_gen = torch.Generator(device=device).manual_seed(seed + 1)
+        for module in self.modules():
+            if isinstance(module, SeededDropout):
+                module.generator = dropout_gen
 
     @property
     def widths(self) -> tuple[int, ...]:
@@ -416,8 +448,9 @@ def fit_mlp(
         xv = _standardize(Xv, mean32, std32, device)
         yvt = torch.as_tensor((yv - y_mean) / y_std, dtype=torch.float32, device=device)
 
-    torch.manual_seed(cfg.seed)
-    model = MLPNet(n_features, cfg.hidden, cfg.dropout).to(device)
+    model = MLPNet(n_features, cfg.hidden, cfg.dropout)
+    model.seed_(cfg.seed, device)
+    model.to(device)
     opt = torch.optim.Adam(
         model.parameters(),
         lr=cfg.learning_rate,
