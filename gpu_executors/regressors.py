@@ -20,6 +20,7 @@ location) stays cheap; this package never imports dagster.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import json
 import math
@@ -28,7 +29,8 @@ import statistics
 import tempfile
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +41,7 @@ FAMILIES = ("neural_net", "xgboost", "lightgbm", "catboost")
 EXTENSIONS = {"neural_net": ".pt", "xgboost": ".ubj", "lightgbm": ".txt", "catboost": ".cbm"}
 CV_VAL_FRACTION = 0.1  # inner early-stopping split of a fold's training rows (nn; trees if asked)
 NN_BATCH_SIZES = (0, 256, 512, 1024)  # 0 = full batch
+LIGHTGBM_NUM_LEAVES = 31  # LightGBM's default num_leaves, which this module leaves alone
 _PARAMS_KEY = "seedsieve_params"  # where the searched params live in each native model file
 
 _TREE_KEYS = frozenset({"n_estimators", "max_depth", "learning_rate", "subsample", "colsample"})
@@ -279,18 +282,23 @@ class Budget:
     bounds a fit's compute whatever batch size the trial drew. ``max_bin`` sets xgboost/lightgbm
     ``max_bin`` and catboost ``border_count``. ``tree_early_stopping`` stops trees after that many
     rounds without improvement on the validation rows (in CV: the same inner 10% split of the
-    fold's training rows the neural net uses). ``prune`` lets the study's pruner (median, from
-    :func:`make_study`) stop a trial whose running fold mean trails after two or more folds.
+    fold's training rows the neural net uses). ``tree_max_leaves`` caps the leaves a tree fit may
+    grow in all, rounds x leaves per tree (2^depth; LightGBM: at most its 31), so that the costly
+    corner of the space (deep trees at a small learning rate, hundreds of rounds) stays bounded
+    like the rest: a fit stops at ``tree_max_leaves // leaves_per_tree`` rounds if the trial drew
+    more. ``prune`` lets the study's pruner (median, from :func:`make_study`) stop a trial whose
+    running fold mean trails, from its first fold on.
     """
 
     nn_max_steps: int | None = None
     nn_max_passes: float | None = None
     max_bin: int | None = None
     tree_early_stopping: int | None = None
+    tree_max_leaves: int | None = None
     prune: bool = False
 
     def __post_init__(self) -> None:
-        for name in ("nn_max_steps", "max_bin", "tree_early_stopping"):
+        for name in ("nn_max_steps", "max_bin", "tree_early_stopping", "tree_max_leaves"):
             v = getattr(self, name)
             if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
                 raise ValueError(f"Budget.{name} must be None or an int >= 1, got {v!r}")
@@ -310,11 +318,29 @@ class Budget:
             caps.append(max(1, math.ceil(self.nn_max_passes * math.ceil(n_rows / bs))))
         return min(caps) if caps else None
 
+    def tree_round_cap(self, family: str, depth: int) -> int | None:
+        """Most boosting rounds a tree fit of this depth may run (None: no cap)."""
+        if self.tree_max_leaves is None or family == "neural_net":
+            return None
+        leaves = 2 ** min(int(depth), 30)
+        if family == "lightgbm":
+            leaves = min(leaves, LIGHTGBM_NUM_LEAVES)
+        return max(1, self.tree_max_leaves // leaves)
+
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
 FULL = Budget()
+# The default of the model assets and the bench: 4 x 20 trials x 5 folds on 20,000 x 90 rows in
+# under 3 minutes on 2 cores (README, bench/models_bench.py), searching the same spaces as FULL.
+CAPPED = Budget(
+    nn_max_passes=3,
+    max_bin=32,
+    tree_early_stopping=10,
+    tree_max_leaves=32768,
+    prune=True,
+)
 
 
 def fit(
@@ -328,15 +354,21 @@ def fit(
     y_val: Any = None,
     *,
     budget: Budget = FULL,
+    threads: int | None = None,
 ) -> FittedModel:
     """Fit one family with searched-name ``params`` (mapped by :func:`build_params`).
 
     neural_net early-stops on (X_val, y_val) when given. Trees train for exactly the searched
     number of rounds unless ``budget.tree_early_stopping`` is set and X_val is given; otherwise
-    X_val is only scored (``info["val_r2"]``).
+    X_val is only scored (``info["val_r2"]``). ``threads`` sets the tree libraries' thread count
+    (default: every CPU); torch's is process-wide, so the caller sets it (see
+    :func:`cross_validate`).
     """
     _check_family(family)
     kwargs = build_params(family, params)
+    n_threads = _threads() if threads is None else int(threads)
+    if n_threads < 1:
+        raise ValueError(f"threads must be >= 1, got {threads}")
     X, y = _check_xy(X, y)
     if (X_val is None) != (y_val is None):
         raise ValueError("give both X_val and y_val, or neither")
@@ -346,6 +378,14 @@ def fit(
     stop = budget.tree_early_stopping if X_val is not None else None
     t0 = time.perf_counter()
     info: dict[str, Any] = {"budget": budget.as_dict()}
+    if family != "neural_net":
+        rounds_key, depth_key = (
+            ("iterations", "depth") if family == "catboost" else ("n_estimators", "max_depth")
+        )
+        cap = budget.tree_round_cap(family, kwargs[depth_key])
+        if cap is not None and kwargs[rounds_key] > cap:
+            kwargs[rounds_key] = cap
+        info["rounds"] = kwargs[rounds_key]
     if family == "neural_net":
         from gpu_executors.mlp import MLPConfig, fit_mlp
 
@@ -369,7 +409,7 @@ def fit(
             **extra,
             tree_method="hist",
             device="cuda" if cuda else "cpu",
-            n_jobs=_threads(),
+            n_jobs=n_threads,
             random_state=seed,
         )
         t1 = time.perf_counter()
@@ -388,7 +428,7 @@ def fit(
             **kwargs,
             **extra,
             subsample_freq=1,  # without it LightGBM silently ignores subsample
-            n_jobs=_threads(),
+            n_jobs=n_threads,
             random_state=seed,
             verbose=-1,
         )
@@ -419,7 +459,7 @@ def fit(
             **kwargs,
             **extra,
             random_seed=seed,
-            thread_count=_threads(),
+            thread_count=n_threads,
             task_type="GPU" if cuda else "CPU",
             verbose=False,
             allow_writing_files=False,
@@ -446,6 +486,39 @@ def fit(
 # ---------------------------------------------------------------------------------------------
 
 
+def fold_workers(folds: int, device: str = "cpu", workers: int | None = None) -> tuple[int, int]:
+    """How many folds fit at once and with how many threads each: ``(workers, threads)``.
+
+    Default on CPU: one fold per core, one thread each. On small data the libraries scale badly
+    across threads (2 threads were 0.7-2.5x the speed of 1 on the 2-core reference machine, see
+    bench/models_bench.py), while two single-threaded fits side by side run at 1.5-1.8x. A GPU
+    fits one fold at a time.
+    """
+    cpus = _threads()
+    if workers is None:
+        workers = 1 if str(device).startswith("cuda") else cpus
+    if isinstance(workers, bool) or int(workers) < 1:
+        raise ValueError(f"workers must be None or >= 1, got {workers!r}")
+    workers = max(1, min(int(workers), int(folds)))
+    return workers, max(1, cpus // workers)
+
+
+@contextlib.contextmanager
+def _torch_threads(n: int | None) -> Iterator[None]:
+    """torch's intra-op thread count is process-wide: set it for the folds, then restore it."""
+    if n is None:
+        yield
+        return
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def cross_validate(
     family: str,
     params: dict[str, Any],
@@ -456,13 +529,18 @@ def cross_validate(
     *,
     budget: Budget = FULL,
     on_fold: Callable[[int, float, list[float]], None] | None = None,
+    device: str = "cpu",
+    workers: int | None = None,
 ) -> dict[str, Any]:
     """Shuffled k-fold R^2 on held-out folds only; ``sd`` is the sample sd (ddof=1) of the folds.
 
     ``folds`` is clamped to ``rows // 2`` (R^2 needs >= 2 held-out rows per fold). Early stopping
     (the neural net always, trees under ``budget.tree_early_stopping``) uses a 10% split of the
     fold's training rows, never the held-out fold. ``on_fold(i, score, scores_so_far)`` runs after
-    each fold (the search prunes from it).
+    each fold, in fold order (the search prunes from it: an exception it raises stops the rest).
+
+    Up to ``workers`` folds fit at once (see :func:`fold_workers`); each fold's result depends only
+    on its rows and the seed, so scores and pruning decisions do not depend on the timing.
     """
     from sklearn.model_selection import KFold
 
@@ -479,14 +557,13 @@ def cross_validate(
         raise ValueError(
             f"{n} rows are too few for 2-fold CV with >= 2 held-out rows per fold (need >= 4)"
         )
+    n_workers, threads = fold_workers(k, device, workers)
     inner_split = family == "neural_net" or budget.tree_early_stopping is not None
-    scores: list[float] = []
-    fit_seconds: list[float] = []
-    train_seconds: list[float] = []
-    infos: list[dict[str, Any]] = []
-    t0 = time.perf_counter()
-    splitter = KFold(n_splits=k, shuffle=True, random_state=seed)
-    for i, (train_idx, test_idx) in enumerate(splitter.split(X)):
+    splits = list(KFold(n_splits=k, shuffle=True, random_state=seed).split(X))
+
+    def run_fold(i: int) -> tuple[float, FittedModel, float]:
+        t_fold = time.perf_counter()
+        train_idx, test_idx = splits[i]
         fit_idx, val_idx = train_idx, None
         if inner_split:
             n_val = round(CV_VAL_FRACTION * len(train_idx))
@@ -500,16 +577,49 @@ def cross_validate(
             X[fit_idx],
             y[fit_idx],
             seed=seed,
+            device=device,
             X_val=None if val_idx is None else X[val_idx],
             y_val=None if val_idx is None else y[val_idx],
             budget=budget,
+            threads=threads,
         )
-        scores.append(r2(y[test_idx], model.predict(X[test_idx])))
+        score = r2(y[test_idx], model.predict(X[test_idx]))
+        return score, model, time.perf_counter() - t_fold
+
+    scores: list[float] = []
+    fold_seconds: list[float] = []
+    fit_seconds: list[float] = []
+    train_seconds: list[float] = []
+    infos: list[dict[str, Any]] = []
+
+    def record(i: int, score: float, model: FittedModel, seconds: float) -> None:
+        scores.append(score)
+        fold_seconds.append(seconds)
         fit_seconds.append(model.fit_seconds)
         train_seconds.append(model.train_seconds)
         infos.append({k_: v for k_, v in model.info.items() if k_ != "budget"})
         if on_fold is not None:
-            on_fold(i, scores[-1], list(scores))
+            on_fold(i, score, list(scores))
+
+    t0 = time.perf_counter()
+    torch_threads = threads if family == "neural_net" else None
+    with _torch_threads(torch_threads):
+        if n_workers == 1:
+            for i in range(k):
+                record(i, *run_fold(i))
+        else:
+            # Keep n_workers folds in flight; consume results in fold order.
+            with ThreadPoolExecutor(n_workers, thread_name_prefix=f"cv-{family}") as pool:
+                pending = [pool.submit(run_fold, i) for i in range(n_workers)]
+                try:
+                    for i in range(k):
+                        record(i, *pending[i].result())  # may prune: decide, then refill
+                        if i + n_workers < k:
+                            pending.append(pool.submit(run_fold, i + n_workers))
+                except BaseException:
+                    for future in pending:
+                        future.cancel()  # queued folds never start; running ones finish
+                    raise
     return {
         "family": family,
         "params": dict(params),
@@ -518,10 +628,13 @@ def cross_validate(
         "scores": scores,
         "mean": float(np.mean(scores)),
         "sd": float(np.std(scores, ddof=1)),
+        "fold_seconds": fold_seconds,  # each fold's wall time: split, fit, predict, score
         "fit_seconds": fit_seconds,
         "train_seconds": train_seconds,
         "fold_info": infos,
         "seconds": time.perf_counter() - t0,
+        "workers": n_workers,
+        "threads_per_fit": threads,
     }
 
 
@@ -533,14 +646,16 @@ def make_study(
 ) -> Any:
     """A maximising study: seeded TPE sampler, median pruner (acts only under ``Budget.prune``).
 
-    Give ``storage``/``study_name`` to persist it (e.g. an RDB URL).
+    The pruner compares a trial's running fold mean with the median of earlier trials at the same
+    fold, from the first fold on, once 3 trials have finished. Give ``storage``/``study_name`` to
+    persist the study (e.g. an RDB URL).
     """
     import optuna
 
     return optuna.create_study(
         storage=storage,
         sampler=optuna.samplers.TPESampler(seed=seed),
-        pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1),
+        pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=0),
         study_name=study_name,
         direction="maximize",
         load_if_exists=load_if_exists,
@@ -579,15 +694,19 @@ def search(
     progress: Callable[[dict[str, Any]], None] | None = None,
     *,
     budget: Budget = FULL,
+    device: str = "cpu",
+    workers: int | None = None,
 ) -> dict[str, Any]:
-    """TPE search maximising mean CV R^2, in this process.
+    """TPE search maximising mean CV R^2, in this process (folds in parallel threads, see
+    :func:`fold_workers`; trials one after another, so a seeded search is reproducible).
 
     ``study`` lets the caller supply storage and a name (see :func:`make_study`); best results are
     taken over the whole study's completed trials, ``trials`` lists this call's trials only. A
     trial that raises is recorded as failed with its error (never silently dropped); pruned
     trials (``budget.prune``) are counted apart. ``progress`` gets one dict per finished trial.
-    Per-trial ``overhead_seconds`` is the trial's wall time minus time inside training (the
-    epochs, for the neural net); one-off imports are paid first and reported as
+    Per-trial ``overhead_seconds`` is everything outside training (the epochs, for the neural
+    net): the trial's time outside its CV plus each fold's time outside its training loop, summed
+    over folds even when they run side by side; one-off imports are paid first and reported as
     ``warmup_seconds`` (included in ``seconds``).
     """
     import optuna
@@ -601,6 +720,7 @@ def search(
     elif study.direction != optuna.study.StudyDirection.MAXIMIZE:
         raise ValueError("the study must maximise (mean CV R^2)")
 
+    n_workers, n_threads = fold_workers(min(int(folds), X.shape[0] // 2) or 1, device, workers)
     mine: list[int] = []
     t_search = time.perf_counter()
     warmup_seconds = _warm_up(family)
@@ -619,7 +739,18 @@ def search(
 
         try:
             params = suggest_params(trial, family)
-            cv = cross_validate(family, params, X, y, folds, seed, budget=budget, on_fold=on_fold)
+            cv = cross_validate(
+                family,
+                params,
+                X,
+                y,
+                folds,
+                seed,
+                budget=budget,
+                on_fold=on_fold,
+                device=device,
+                workers=workers,
+            )
             train = cv["train_seconds"]
         except optuna.TrialPruned:
             trial.set_user_attr("seconds", time.perf_counter() - t0)
@@ -629,11 +760,14 @@ def search(
             trial.set_user_attr("seconds", time.perf_counter() - t0)
             raise
         seconds = time.perf_counter() - t0
+        # Everything but training, summed over the folds even when they overlap in time: the
+        # trial's own work outside the CV, plus each fold's time outside its training loop.
+        overhead = (seconds - cv["seconds"]) + float(sum(cv["fold_seconds"]) - sum(train))
         trial.set_user_attr("fold_scores", cv["scores"])
         trial.set_user_attr("cv_sd", cv["sd"])
         trial.set_user_attr("seconds", seconds)
         trial.set_user_attr("train_seconds", float(sum(train)))
-        trial.set_user_attr("overhead_seconds", seconds - float(sum(train)))
+        trial.set_user_attr("overhead_seconds", overhead)
         trial.set_user_attr("fold_info", cv["fold_info"])
         return cv["mean"]
 
@@ -713,6 +847,9 @@ def search(
         "folds": int(folds),
         "seed": int(seed),
         "budget": budget.as_dict(),
+        "device": str(device),
+        "fold_workers": n_workers,
+        "threads_per_fit": n_threads,
         **best,
         "trials": trials,
         "trials_requested": int(n_trials),
@@ -819,6 +956,7 @@ def load_model(family: str, path: str | os.PathLike[str], device: str = "cpu") -
 
 
 __all__ = [
+    "CAPPED",
     "CV_VAL_FRACTION",
     "EXTENSIONS",
     "FAMILIES",
@@ -828,6 +966,7 @@ __all__ = [
     "build_params",
     "cross_validate",
     "fit",
+    "fold_workers",
     "load_model",
     "make_study",
     "r2",

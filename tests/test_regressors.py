@@ -240,6 +240,81 @@ def test_search_uses_a_caller_study_with_storage(tmp_path, data):
     assert len(again.trials) == 1 and again.best_params == res["best_params"]
 
 
+@pytest.mark.parametrize("family", ["lightgbm", "neural_net"])
+def test_parallel_folds_score_exactly_as_one_at_a_time(family, data, monkeypatch):
+    """Folds side by side (the default on CPU) must not change a score: each fold depends only on
+    its rows and the seed. One thread per fit in both runs, so the arithmetic is the same."""
+    X, y = data
+    monkeypatch.setattr(R, "_threads", lambda: 1)
+    one = R.cross_validate(family, CHEAP[family], X, y, folds=4, seed=5, workers=1)
+    side = R.cross_validate(family, CHEAP[family], X, y, folds=4, seed=5, workers=2)
+    assert (one["workers"], side["workers"]) == (1, 2)
+    assert side["scores"] == one["scores"]
+    assert len(side["fold_seconds"]) == 4
+
+
+def test_a_pruned_trial_starts_no_further_fold(data, monkeypatch):
+    X, y = data
+    started: list[int] = []
+    real_fit = R.fit
+
+    def counting_fit(*args, **kwargs):
+        started.append(len(args[2]))
+        return real_fit(*args, **kwargs)
+
+    monkeypatch.setattr(R, "fit", counting_fit)
+    seen: list[int] = []
+
+    def prune_first(i: int, score: float, scores: list[float]) -> None:
+        seen.append(i)
+        raise optuna.TrialPruned("trails")
+
+    with pytest.raises(optuna.TrialPruned):
+        R.cross_validate(
+            "xgboost", CHEAP["xgboost"], X, y, folds=5, on_fold=prune_first, workers=2
+        )
+    assert seen == [0]
+    assert len(started) == 2  # fold 0 and the fold already running beside it; 2-4 never start
+
+
+def test_fold_workers_defaults_to_one_single_threaded_fold_per_core(monkeypatch):
+    monkeypatch.setattr(R, "_threads", lambda: 16)
+    assert R.fold_workers(5) == (5, 3)
+    assert R.fold_workers(5, workers=2) == (2, 8)
+    assert R.fold_workers(5, device="cuda:0") == (1, 16)
+    monkeypatch.setattr(R, "_threads", lambda: 2)
+    assert R.fold_workers(5) == (2, 1)
+    with pytest.raises(ValueError, match="workers"):
+        R.fold_workers(5, workers=0)
+
+
+def test_leaf_cap_bounds_rounds_by_tree_size(data):
+    X, y = data
+    b = R.Budget(tree_max_leaves=640)
+    xgb = R.fit("xgboost", dict(CHEAP["xgboost"], max_depth=6, n_estimators=300), X, y, budget=b)
+    assert xgb.info["rounds"] == 10 == xgb.model.get_booster().num_boosted_rounds()
+    lgb = R.fit("lightgbm", dict(CHEAP["lightgbm"], max_depth=9), X, y, budget=b)
+    assert lgb.info["rounds"] == 640 // 31 == lgb.model.num_trees()  # at most 31 leaves a tree
+    cat = R.fit("catboost", dict(CHEAP["catboost"], depth=4), X, y, budget=b)
+    assert cat.info["rounds"] == 40 == cat.model.tree_count_
+    shallow = R.fit("xgboost", dict(CHEAP["xgboost"], max_depth=2), X, y, budget=b)
+    assert shallow.info["rounds"] == CHEAP["xgboost"]["n_estimators"]  # under the cap: as drawn
+    assert R.Budget().tree_round_cap("catboost", 10) is None
+    with pytest.raises(ValueError, match="tree_max_leaves"):
+        R.Budget(tree_max_leaves=0)
+
+
+def test_search_overhead_counts_every_fold_when_folds_overlap(data):
+    X, y = data
+    study = R.make_study(seed=0)
+    study.enqueue_trial(CHEAP["neural_net"])
+    res = R.search("neural_net", X, y, 1, folds=4, seed=0, study=study, workers=2)
+    assert res["fold_workers"] == min(2, os.cpu_count() or 1)
+    (trial,) = res["trials"]
+    assert 0.0 <= trial["overhead_seconds"] < trial["seconds"]
+    assert trial["train_seconds"] > 0.0
+
+
 def test_budget_caps_nn_steps_and_early_stops_trees(data):
     X, y = data
     b = R.Budget(nn_max_passes=2, tree_early_stopping=5, max_bin=16)

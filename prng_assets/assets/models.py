@@ -16,11 +16,13 @@ from pydantic import Field, model_validator
 
 from gpu_executors.features import Candidates, predicted_draws
 from gpu_executors.regressors import (
+    CAPPED,
     FAMILIES,
     Budget,
     build_params,
     fit,
     load_model,
+    make_study,
     r2,
     save_model,
     search,
@@ -67,19 +69,24 @@ class ModelSearchConfig(dg.Config):
     seed: int = Field(default=0, description="Test split, CV folds and the TPE sampler.")
     full_fidelity: bool = Field(
         default=False, description="True: no compute caps (hours on 2 cores for big spaces).")
+    fold_workers: int = Field(
+        default=0, description="Folds fitted at once (0: one per CPU core, single-threaded "
+                               "each; one at a time on a GPU).")
 
     def budget(self) -> Budget:
-        """Deterministic caps (epochs as passes, histogram bins, tree early stopping, median
-        pruning) that keep the search within minutes on small machines; see the README."""
+        """Deterministic caps (epochs as passes, histogram bins, tree early stopping, leaves per
+        tree fit, median pruning) that keep the search within minutes on small machines; see
+        the README."""
         if self.full_fidelity:
             return Budget()
-        return Budget(nn_max_passes=4, max_bin=32, tree_early_stopping=20, prune=True)
+        return CAPPED
 
     @model_validator(mode="after")
     def _check(self) -> "ModelSearchConfig":
-        if self.n_trials < 1 or self.folds < 2:
-            raise ValueError(f"need n_trials >= 1 (got {self.n_trials}) and folds >= 2 "
-                             f"(got {self.folds})")
+        if self.n_trials < 1 or self.folds < 2 or self.fold_workers < 0:
+            raise ValueError(f"need n_trials >= 1 (got {self.n_trials}), folds >= 2 "
+                             f"(got {self.folds}) and fold_workers >= 0 "
+                             f"(got {self.fold_workers})")
         return self
 
 
@@ -140,13 +147,14 @@ def _model_asset(family: str):
         try:
             split = Split.carve(np.flatnonzero(~sure), config.seed)
             device = compute.torch_device() if family == "neural_net" else "cpu"
-            study = optuna_storage.study(f"model_{family}-{context.run.run_id}", "maximize",
-                                         config.seed)
+            study = make_study(config.seed, optuna_storage.storage(),
+                               f"model_{family}-{context.run.run_id}", load_if_exists=True)
             t0 = time.perf_counter()
             found = search(family, x[split.train], y[split.train], config.n_trials,
                            config.folds, config.seed, study=study,
                            progress=lambda msg: context.log.info(f"{family}: {msg}"),
-                           budget=config.budget())
+                           budget=config.budget(), device=device,
+                           workers=config.fold_workers or None)
             params = found["best_params"]
             # The refit early-stops as CV did: on 10% of the training rows, never the test.
             inner = np.random.default_rng([config.seed, 13]).permutation(split.train)
@@ -191,6 +199,8 @@ def _model_asset(family: str):
             "trials_failed": found["trials_failed"],
             "trials_pruned": found.get("trials_pruned", 0),
             "budget": config.budget().as_dict(),
+            "fold_workers": found["fold_workers"],
+            "threads_per_fit": found["threads_per_fit"],
         }
         meta = {k: sidecar[k] for k in ("cv_r2_mean", "cv_r2_sd", "test_r2", "prediction_std",
                                         "permutation_p_value", "device", "fit_seconds",
