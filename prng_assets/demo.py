@@ -146,7 +146,8 @@ def _ml_lines(result: dg.ExecuteInProcessResult) -> list[str]:
     if mc:
         lines.append(f"model_comparison: winner {mc['winner']}, test R^2 "
                      f"{mc['winner_test_r2']:+.4f} (permutation p = "
-                     f"{mc['winner_permutation_p_value']:.3g})")
+                     f"{mc['winner_permutation_p_value']:.3g} as the best of "
+                     f"{mc['families_compared']}; {mc['winner_permutation_p_raw']:.3g} alone)")
     pr = _meta(result, "predictions")
     if pr:
         if pr["status"] == "predict":

@@ -60,6 +60,15 @@ def permutation_p_value(y: np.ndarray, pred: np.ndarray, r2_obs: float, n_perm: 
     return (hits + 1) / (n_perm + 1)
 
 
+def family_wise_p(p_raw: float, n_compared: int) -> float:
+    """The winner's permutation p corrected for having been picked as the best of
+    ``n_compared`` families on the same test rows (Bonferroni): the best of four chance models
+    reaches a raw p < 0.05 about one time in five."""
+    if n_compared < 1:
+        raise ValueError(f"n_compared must be >= 1, got {n_compared}")
+    return min(1.0, float(p_raw) * n_compared)
+
+
 def update_registry(registry: dict, family: str, ok: bool, error: str = "",
                     now: float | None = None) -> dict:
     """Record one fit; three failures in a row skip the family until the entry expires."""

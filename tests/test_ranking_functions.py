@@ -13,6 +13,7 @@ from prng_assets.step5 import (
     confirmed,
     constant_models,
     digest,
+    family_wise_p,
     insane_r2,
     permutation_p_value,
     shape_mismatches,
@@ -147,3 +148,23 @@ def test_confirmation_needs_bonferroni_evidence() -> None:
     ev = np.array([0.5, 3.0, 7.0, 320.0])
     assert confirmed(ev, 1_000_000).tolist() == [False, False, False, True]
     assert confirmed(ev, 10).tolist() == [False, True, True, True]
+
+
+def test_the_winner_p_value_pays_for_being_picked_among_families():
+    """Four chance models on one test split: the best one's raw p < 0.05 one time in five."""
+    rng = np.random.default_rng(7)
+    y = rng.normal(size=400)
+    raw_wins = corrected_wins = 0
+    runs = 100
+    for _ in range(runs):
+        best = max((rng.normal(size=400) * 0.05 for _ in range(4)),
+                   key=lambda pred: 1 - ((y - pred) ** 2).sum() / ((y - y.mean()) ** 2).sum())
+        r2 = 1 - ((y - best) ** 2).sum() / ((y - y.mean()) ** 2).sum()
+        p = permutation_p_value(y, best, r2, n_perm=199, seed=1)
+        raw_wins += p < 0.05
+        corrected_wins += family_wise_p(p, 4) < 0.05
+    assert raw_wins > corrected_wins
+    assert corrected_wins <= 0.1 * runs
+    assert family_wise_p(0.3, 4) == 1.0 and family_wise_p(0.01, 4) == 0.04
+    with pytest.raises(ValueError):
+        family_wise_p(0.5, 0)
