@@ -490,7 +490,7 @@ def fold_workers(folds: int, device: str = "cpu", workers: int | None = None) ->
     """How many folds fit at once and with how many threads each: ``(workers, threads)``.
 
     Default on CPU: one fold per core, one thread each. On small data the libraries scale badly
-    across threads (2 threads were 0.7-2.5x the speed of 1 on the 2-core reference machine, see
+    across threads (2 threads ran at 0.4-1.5x the speed of 1 on the 2-core reference machine, see
     bench/models_bench.py), while two single-threaded fits side by side run at 1.5-1.8x. A GPU
     fits one fold at a time.
     """
