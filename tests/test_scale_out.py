@@ -196,6 +196,10 @@ def test_concurrent_block_runs_on_postgres(postgres, tmp_path: Path, monkeypatch
         env,
     )
     _finish([prep, pool_limit], "prepare")
+    # The sieve pool set before the first concurrent block runs: left to its default, two
+    # runs that both find it missing race to create it, and on Postgres the loser fails
+    # (dagster#33552: INSERT, catch the duplicate, UPDATE in the aborted transaction).
+    _finish([_cli(["instance", "concurrency", "set", "sieve", "4"], env)], "sieve pool")
     timings["prepare"] = time.perf_counter() - t0
     # Two runs at once over different blocks, then the other two blocks, again at once.
     spans: dict[str, tuple[float, float]] = {}
@@ -234,6 +238,7 @@ def test_concurrent_block_runs_on_postgres(postgres, tmp_path: Path, monkeypatch
     with dg.DagsterInstance.from_config(str(home)) as instance:
         assert type(instance.event_log_storage).__name__ == "PostgresEventLogStorage"
         assert instance.event_log_storage.get_concurrency_info("gpu").slot_count == 1
+        assert instance.event_log_storage.get_concurrency_info("sieve").slot_count == 4
         records = instance.fetch_materializations(dg.AssetKey("survivors"), limit=100).records
         per_block = Counter(r.event_log_entry.dagster_event.partition for r in records)
         assert per_block == Counter(BLOCKS), per_block  # every block exactly once
