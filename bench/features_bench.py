@@ -23,15 +23,15 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from gpu_executors.draws import parse_draw  # noqa: E402
-from gpu_executors.features import (  # noqa: E402
+from gpu_executors.prng.draws import parse_draw  # noqa: E402
+from gpu_executors.prng.generators import get_generator  # noqa: E402
+from gpu_executors.ranking.features import (  # noqa: E402
     Candidates,
     ScorerConfig,
     feature_columns,
     predicted_draws,
     target_columns,
 )
-from gpu_executors.generators import get_generator  # noqa: E402
 
 
 def _median_time(fn, repeats: int) -> tuple[float, float, object]:

@@ -1,7 +1,8 @@
 """Model-search throughput: Optuna TPE + k-fold CV for all four families in one process.
 
 Synthetic rows with a weak nonlinear signal (oracle R^2 ~0.15, target std ~0.002 like the real
-scores) are searched family by family with ``gpu_executors.regressors.search``; the table gives
+scores) are searched family by family with ``gpu_executors.models.regressors.search``; the
+table gives
 trials (completed / pruned / failed of requested), the best mean CV R^2 and wall seconds, then the
 total and the neural net's median per-trial overhead (everything outside the epochs, summed over
 its folds).

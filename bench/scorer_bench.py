@@ -24,10 +24,10 @@ import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from gpu_executors.scan import SURVIVOR_SCHEMA
-from gpu_executors.synth import planted_history
-from prng_assets.step2 import ScorerBounds, ScorerData, objective_fn, score, summarise
-from prng_assets.step3 import History
+from gpu_executors.prng.synth import planted_history
+from gpu_executors.ranking.matrix import History
+from gpu_executors.ranking.scorer import ScorerBounds, ScorerData, objective_fn, score, summarise
+from gpu_executors.sieve.spec import SURVIVOR_SCHEMA
 from resources.optuna_storage import OptunaStorage
 
 
@@ -94,7 +94,7 @@ def main() -> int:
 
 
 def configs_default():
-    from gpu_executors.features import ScorerConfig
+    from gpu_executors.ranking.features import ScorerConfig
 
     return ScorerConfig()
 

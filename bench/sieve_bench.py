@@ -26,10 +26,10 @@ import numba
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from gpu_executors.cpu_sieve import cpu_scan  # noqa: E402
-from gpu_executors.draws import generate_draws, parse_draw  # noqa: E402
-from gpu_executors.generators import get_generator  # noqa: E402
-from gpu_executors.scan import ScanSpec  # noqa: E402
+from gpu_executors.prng.draws import generate_draws, parse_draw  # noqa: E402
+from gpu_executors.prng.generators import get_generator  # noqa: E402
+from gpu_executors.sieve.cpu import cpu_scan  # noqa: E402
+from gpu_executors.sieve.spec import ScanSpec  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ def run_case(case: Case, slice_size: int, repeats: int, full: bool) -> dict:
 
 def run_java_case(repeats: int) -> dict:
     """java_random, 8 nextint(1000) draws, any 48-bit seed: the lifting route."""
-    from gpu_executors.java_lifting import recover_java_seeds
+    from gpu_executors.sieve.java_lifting import recover_java_seeds
 
     gen, spec = get_generator("java_random"), parse_draw("nextint:1000")
     times, found, planted = [], [], []

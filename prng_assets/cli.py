@@ -10,8 +10,8 @@ import json
 import sys
 import time
 
-from gpu_executors.draws import DRAW_KINDS
-from gpu_executors.generators import GENERATORS
+from gpu_executors.prng.draws import DRAW_KINDS
+from gpu_executors.prng.generators import GENERATORS
 
 EXIT_USAGE = 2
 
@@ -55,7 +55,7 @@ def _names_help() -> str:
 
 
 def cmd_synth(args: argparse.Namespace) -> int:
-    from gpu_executors.synth import planted_history, random_history, write_history
+    from gpu_executors.prng.synth import planted_history, random_history, write_history
 
     if args.random:
         if args.modulus is None:
@@ -78,7 +78,7 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
 
 def _check_names(generator: str, draw: str) -> None:
-    from gpu_executors.draws import check_compatible, parse_draw
+    from gpu_executors.prng.draws import check_compatible, parse_draw
 
     if generator not in GENERATORS:
         raise UsageError(f"unknown generator {generator!r}; valid: {', '.join(sorted(GENERATORS))}")
@@ -123,7 +123,7 @@ def _read_draws(args: argparse.Namespace) -> list[int]:
     if args.draws_file and args.values:
         raise UsageError("give draws either as VALUEs or with --draws-file, not both")
     if args.draws_file:
-        from prng_assets.history import HistoryError, read_history
+        from gpu_executors.io.history import HistoryError, read_history
 
         try:
             hist = read_history(args.draws_file)
@@ -144,7 +144,7 @@ JAVA_SMART = {"java_random", "java_lcg"}
 
 def _run_scan(spec, args: argparse.Namespace, progress: _ProgressLine):
     """Pick the route: Java's 48 bits by lifting/lattice, else the compute backend."""
-    from gpu_executors.java_lifting import recover_java_seeds
+    from gpu_executors.sieve.java_lifting import recover_java_seeds
 
     single = (spec.offset_stop - spec.offset_start == 1 and spec.gap_min == spec.gap_max
               and not spec.variable_gap and spec.max_misses == 0)
@@ -162,7 +162,7 @@ def _run_scan(spec, args: argparse.Namespace, progress: _ProgressLine):
             f"{spec.generator}: the 48-bit seed space needs --seeds START:STOP unless the draws "
             "are nextint with one offset, one gap and --max-misses 0 (the lifting route)"
         )
-    from gpu_executors.backends import run_scan
+    from gpu_executors.sieve.backends import run_scan
 
     try:
         return run_scan(spec, args.backend, progress)
@@ -171,7 +171,7 @@ def _run_scan(spec, args: argparse.Namespace, progress: _ProgressLine):
 
 
 def cmd_crack(args: argparse.Namespace) -> int:
-    from gpu_executors.scan import ScanSpec
+    from gpu_executors.sieve.spec import ScanSpec
 
     _check_names(args.generator, args.draw)
     draws = _read_draws(args)

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from gpu_executors.synth import planted_history, read_truth, write_history
+from gpu_executors.prng.synth import planted_history, read_truth, write_history
 from prng_assets.assets.sieve import seed_blocks
 
 # The bundled scenario: java_lcg draws mod 1000 from a planted seed, 3 words skipped before the

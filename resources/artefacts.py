@@ -1,4 +1,4 @@
-"""Where artefacts live, and the one way they are written: temp file, fsync, rename.
+"""Where artefacts live; they are written through ``gpu_executors.io.atomic`` (temp, fsync, rename).
 
 A failed or killed run therefore never leaves a half-written file where the previous good one
 was; readers see either the old artefact or the new one.
@@ -7,30 +7,12 @@ was; readers see either the old artefact or the new one.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 import dagster as dg
 import polars as pl
 
-
-def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
-    """Call ``write(tmp)`` on a temp file beside ``path``, then rename it over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        write(tmp)
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
+from gpu_executors.io.atomic import atomic_write, atomic_write_json
 
 
 class ArtefactStore(dg.ConfigurableResource):
@@ -48,10 +30,7 @@ class ArtefactStore(dg.ConfigurableResource):
         return pl.read_parquet(self.path(*parts))
 
     def write_json(self, obj: object, *parts: str) -> Path:
-        def write(tmp: Path) -> None:
-            tmp.write_text(json.dumps(obj, indent=1, sort_keys=True, default=str) + "\n")
-
-        return atomic_write(self.path(*parts), write)
+        return atomic_write_json(self.path(*parts), obj)
 
     def read_json(self, *parts: str) -> object:
         return json.loads(self.path(*parts).read_text(encoding="utf-8"))

@@ -8,9 +8,9 @@ from typing import Any, Literal
 import dagster as dg
 import numba
 
-from gpu_executors.backends import Progress, gpu_status, run_scan
 from gpu_executors.devices import detect_vendor, device_description, pinning_env, torch_vendor
-from gpu_executors.scan import ScanResult, ScanSpec
+from gpu_executors.sieve.backends import Progress, gpu_status, run_scan
+from gpu_executors.sieve.spec import ScanResult, ScanSpec
 
 
 class ComputeResource(dg.ConfigurableResource):

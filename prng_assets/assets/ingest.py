@@ -6,7 +6,7 @@ import dagster as dg
 import polars as pl
 from pydantic import Field, model_validator
 
-from prng_assets.history import HistoryError, read_history
+from gpu_executors.io.history import HistoryError, read_history
 from prng_assets.plots import value_histogram
 from resources.artefacts import ArtefactStore
 

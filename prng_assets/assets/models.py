@@ -14,30 +14,8 @@ import numpy as np
 import polars as pl
 from pydantic import Field, model_validator
 
-from gpu_executors.features import Candidates, predicted_draws
-from gpu_executors.regressors import (
-    CAPPED,
-    FAMILIES,
-    Budget,
-    build_params,
-    fit,
-    load_model,
-    make_study,
-    r2,
-    save_model,
-    search,
-)
-from prng_assets.assets.ingest import DRAWS_TABLE
-from prng_assets.assets.scoring import (
-    MATRIX_RECORD,
-    MATRIX_TABLE,
-    feature_matrix,
-    file_sha256,
-    load_history,
-)
-from prng_assets.assets.sieve import AUTOMATION, POOL_STATS, POOL_TABLE
-from prng_assets.plots import figure_metadata
-from prng_assets.step5 import (
+from gpu_executors.io.hashing import file_sha256
+from gpu_executors.models.evaluation import (
     Split,
     backtest,
     confirmed,
@@ -50,6 +28,28 @@ from prng_assets.step5 import (
     split_problems,
     update_registry,
 )
+from gpu_executors.models.regressors import (
+    CAPPED,
+    FAMILIES,
+    Budget,
+    build_params,
+    fit,
+    load_model,
+    make_study,
+    r2,
+    save_model,
+    search,
+)
+from gpu_executors.ranking.features import Candidates, predicted_draws
+from prng_assets.assets.ingest import DRAWS_TABLE
+from prng_assets.assets.scoring import (
+    MATRIX_RECORD,
+    MATRIX_TABLE,
+    feature_matrix,
+    load_history,
+)
+from prng_assets.assets.sieve import AUTOMATION, POOL_STATS, POOL_TABLE
+from prng_assets.plots import figure_metadata
 from resources.artefacts import ArtefactStore
 from resources.compute import ComputeResource
 from resources.optuna_storage import OptunaStorage

@@ -5,7 +5,6 @@ nothing from earlier runs unless asked to warm-start, so a re-run needs no clean
 matrix records the configuration digest it used, and a check compares it with the optimiser's.
 """
 
-import hashlib
 import time
 
 import dagster as dg
@@ -13,11 +12,11 @@ import numpy as np
 import polars as pl
 from pydantic import Field, model_validator
 
-from gpu_executors.features import ScorerConfig, temporal_windows
-from prng_assets.assets.ingest import DRAWS_TABLE, draw_history, latest_metadata
-from prng_assets.assets.sieve import AUTOMATION, POOL_TABLE, SETTINGS_FILE, survivor_pool
-from prng_assets.plots import figure_metadata
-from prng_assets.step2 import (
+from gpu_executors.io.hashing import file_sha256
+from gpu_executors.ranking.features import ScorerConfig, temporal_windows
+from gpu_executors.ranking.matrix import History, leakage_probe, schema
+from gpu_executors.ranking.matrix import feature_matrix as build_matrix
+from gpu_executors.ranking.scorer import (
     OBJECTIVE,
     SEARCHED,
     TARGET,
@@ -28,8 +27,9 @@ from prng_assets.step2 import (
     score,
     summarise,
 )
-from prng_assets.step3 import History, leakage_probe, schema
-from prng_assets.step3 import feature_matrix as build_matrix
+from prng_assets.assets.ingest import DRAWS_TABLE, draw_history, latest_metadata
+from prng_assets.assets.sieve import AUTOMATION, POOL_TABLE, SETTINGS_FILE, survivor_pool
+from prng_assets.plots import figure_metadata
 from resources.artefacts import ArtefactStore
 from resources.optuna_storage import OptunaStorage
 
@@ -62,10 +62,6 @@ def expected_constant(settings: dict) -> set[str]:
     if settings["gap_min"] == settings["gap_max"]:
         out.update({"sieve_gap", "sieve_gap_mean"})
     return out
-
-
-def file_sha256(path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 class ScorerSearchConfig(dg.Config):

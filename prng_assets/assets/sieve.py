@@ -16,11 +16,9 @@ import numpy as np
 import polars as pl
 from pydantic import Field, model_validator
 
-from gpu_executors.reference_sieve import reverse_pass_matches
-from gpu_executors.synth import read_truth
-from prng_assets.assets.ingest import DRAWS_TABLE, draw_history, latest_metadata
-from prng_assets.plots import figure_metadata
-from prng_assets.step1 import (
+from gpu_executors.prng.synth import read_truth
+from gpu_executors.sieve.reference import reverse_pass_matches
+from gpu_executors.sieve.settings import (
     SEARCHED,
     SearchBounds,
     SieveSettings,
@@ -31,6 +29,8 @@ from prng_assets.step1 import (
     suggest_settings,
     tier_nulls,
 )
+from prng_assets.assets.ingest import DRAWS_TABLE, draw_history, latest_metadata
+from prng_assets.plots import figure_metadata
 from resources.artefacts import ArtefactStore
 from resources.compute import ComputeResource
 from resources.optuna_storage import OptunaStorage

@@ -1,0 +1,310 @@
+"""The CPU executor: numba-compiled, parallel over seeds, early exit at the first excess miss.
+
+A scan runs in two passes per chunk of seeds: a parallel pass that only counts survivors per seed
+(cheap, no allocation per candidate), then a serial pass that re-walks the few surviving seeds to
+record their offsets, gaps and match counts. Chunks keep progress, Ctrl-C and ETA responsive.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from functools import cache
+
+import numba
+import numpy as np
+from numba import prange
+
+from gpu_executors.prng.draws import make_drawer
+from gpu_executors.prng.generators import Generator
+from gpu_executors.sieve.prefilters import fast_filter, filter_params
+from gpu_executors.sieve.spec import ScanResult, ScanSpec, survivors_frame
+
+U64 = np.uint64
+Progress = Callable[[int, int, int], None]  # (candidates done, candidates total, survivors)
+
+
+@cache
+def _kernels(gen: Generator, draw_text: str):
+    from gpu_executors.prng.draws import parse_draw
+
+    draw = make_drawer(gen, parse_draw(draw_text))
+    nxt = gen.next
+    seed_fn = gen.seed
+    prev = gen.prev
+    unpack = gen.unpack
+    size = gen.state_size
+
+    @numba.njit(nogil=True, inline="always")
+    def copy_into(dst, src):
+        for k in range(size):
+            dst[k] = src[k]
+
+    @numba.njit(nogil=True)
+    def const_misses(st, obs, start, gap, max_misses):
+        misses = 0
+        for i in range(start, obs.shape[0]):
+            if i > start:
+                for _ in range(gap):
+                    nxt(st)
+            if draw(st) != obs[i]:
+                misses += 1
+                if misses > max_misses:
+                    return misses
+        return misses
+
+    @numba.njit(nogil=True)
+    def variable_misses(st, obs, gap_min, gap_max, max_misses, trial, probe, gaps_out):
+        misses = 0 if draw(st) == obs[0] else 1
+        if misses > max_misses:
+            return misses
+        for i in range(1, obs.shape[0]):
+            copy_into(trial, st)
+            for _ in range(gap_min):
+                nxt(trial)
+            chosen = -1
+            for g in range(gap_min, gap_max + 1):
+                copy_into(probe, trial)
+                if draw(probe) == obs[i]:
+                    chosen = g
+                    copy_into(st, probe)
+                    break
+                nxt(trial)
+            if chosen < 0:
+                misses += 1
+                if misses > max_misses:
+                    return misses
+                for _ in range(gap_min):
+                    nxt(st)
+                draw(st)
+                chosen = gap_min
+            gaps_out[i - 1] = chosen
+        return misses
+
+    @numba.njit(nogil=True)
+    def reverse_misses(anchor_state, obs, anchor, gap, max_misses, st, probe):
+        copy_into(st, anchor_state)
+        misses = 0
+        for i in range(anchor - 1, -1, -1):
+            for _ in range(gap + 1):
+                prev(st)
+            copy_into(probe, st)
+            if draw(probe) != obs[i]:
+                misses += 1
+                if misses > max_misses:
+                    return misses
+        return misses
+
+    @numba.njit(nogil=True)
+    def walk_seed(s, obs, p, base, st, trial, probe, gaps_out, rec_off, rec_gap, rec_fwd, rec_gaps):
+        """Candidates of one seed that survive; records them when rec_off has room."""
+        off_start, off_stop, gap_min, gap_max, variable, max_misses = (
+            p[0],
+            p[1],
+            p[2],
+            p[3],
+            p[4],
+            p[5],
+        )
+        seed_fn(U64(s), base)
+        for _ in range(off_start):
+            nxt(base)
+        n = 0
+        for off in range(off_start, off_stop):
+            if variable:
+                copy_into(st, base)
+                m = variable_misses(st, obs, gap_min, gap_max, max_misses, trial, probe, gaps_out)
+                if m <= max_misses:
+                    if n < rec_off.shape[0]:
+                        rec_off[n] = off
+                        rec_gap[n] = -1
+                        rec_fwd[n] = obs.shape[0] - m
+                        rec_gaps[n, :] = gaps_out
+                    n += 1
+            else:
+                for gap in range(gap_min, gap_max + 1):
+                    copy_into(st, base)
+                    m = const_misses(st, obs, 0, gap, max_misses)
+                    if m <= max_misses:
+                        if n < rec_off.shape[0]:
+                            rec_off[n] = off
+                            rec_gap[n] = gap
+                            rec_fwd[n] = obs.shape[0] - m
+                        n += 1
+            nxt(base)
+        return n
+
+    @numba.njit(nogil=True)
+    def walk_state(w, obs, p, base, st, probe, rec_gap, rec_fwd, rec_rev):
+        gap_min, gap_max, max_misses, anchor = p[2], p[3], p[5], p[6]
+        unpack(U64(w), base)
+        n = 0
+        for gap in range(gap_min, gap_max + 1):
+            copy_into(st, base)
+            fwd = const_misses(st, obs, anchor, gap, max_misses)
+            if fwd > max_misses:
+                continue
+            rev = reverse_misses(base, obs, anchor, gap, max_misses - fwd, st, probe)
+            if fwd + rev <= max_misses:
+                if n < rec_gap.shape[0]:
+                    rec_gap[n] = gap
+                    rec_fwd[n] = obs.shape[0] - anchor - fwd
+                    rec_rev[n] = anchor - rev
+                n += 1
+        return n
+
+    @numba.njit(parallel=True, nogil=True)
+    def count_seeds(start, count, obs, p, counts, n_blocks):
+        n_gaps = max(obs.shape[0] - 1, 0)
+        for b in prange(n_blocks):
+            j_lo = (count * b) // n_blocks
+            j_hi = (count * (b + 1)) // n_blocks
+            base = np.empty(size, dtype=np.uint64)
+            st = np.empty(size, dtype=np.uint64)
+            trial = np.empty(size, dtype=np.uint64)
+            probe = np.empty(size, dtype=np.uint64)
+            gaps_out = np.zeros(n_gaps, dtype=np.int64)
+            e0 = np.empty(0, dtype=np.int64)
+            e2 = np.empty((0, n_gaps), dtype=np.int64)
+            for j in range(j_lo, j_hi):
+                counts[j] = walk_seed(
+                    start + U64(j), obs, p, base, st, trial, probe, gaps_out, e0, e0, e0, e2
+                )
+
+    @numba.njit(parallel=True, nogil=True)
+    def count_states(start, count, obs, p, counts, n_blocks):
+        for b in prange(n_blocks):
+            j_lo = (count * b) // n_blocks
+            j_hi = (count * (b + 1)) // n_blocks
+            base = np.empty(size, dtype=np.uint64)
+            st = np.empty(size, dtype=np.uint64)
+            probe = np.empty(size, dtype=np.uint64)
+            e0 = np.empty(0, dtype=np.int64)
+            for j in range(j_lo, j_hi):
+                counts[j] = walk_state(start + U64(j), obs, p, base, st, probe, e0, e0, e0)
+
+    if gen.prev is None or gen.unpack is None:
+        walk_state = count_states = None
+    return walk_seed, walk_state, count_seeds, count_states, size
+
+
+def _params(spec: ScanSpec) -> np.ndarray:
+    return np.array(
+        [
+            spec.offset_start,
+            spec.offset_stop,
+            spec.gap_min,
+            spec.gap_max,
+            int(spec.variable_gap),
+            spec.max_misses,
+            spec.anchor,
+        ],
+        dtype=np.int64,
+    )
+
+
+def cpu_scan(
+    spec: ScanSpec,
+    *,
+    chunk: int | None = None,
+    progress: Progress | None = None,
+) -> ScanResult:
+    """Run the scan on all cores. Ctrl-C returns what was found so far (``complete=False``)."""
+    spec.validate()
+    gen = spec.gen
+    walk_seed, walk_state, count_seeds, count_states, size = _kernels(gen, spec.draw)
+    obs = spec.observed()
+    p = _params(spec)
+    state_mode = spec.mode == "state"
+    per_seed = spec.candidates // max(spec.n_seeds, 1)
+    chunk = chunk or max(1 << 14, min(1 << 24, (1 << 26) // max(per_seed * size, 1)))
+    n_blocks = numba.get_num_threads() * 16
+    n_draws = obs.shape[0]
+    cols: dict[str, list] = {
+        k: [] for k in ("seed", "offset", "gap", "gaps", "forward_matches", "reverse_matches")
+    }
+    prefilter = fast_filter(spec)
+    fparams = filter_params(spec)
+    no_records = (*(np.empty(0, np.int64),) * 3, np.empty((0, max(n_draws - 1, 0)), np.int64))
+    t_compile = time.perf_counter()
+    # Compile (or load) every kernel on one seed so `seconds` measures scanning alone.
+    one = np.zeros(1, dtype=np.int64)
+    if prefilter is not None:
+        prefilter[0](U64(spec.seed_start), 1, obs, fparams, np.zeros(1, np.uint8), 1)
+    if state_mode:
+        count_states(U64(spec.seed_start), 1, obs, p, one, 1)
+    else:
+        count_seeds(U64(spec.seed_start), 1, obs, p, one, 1)
+    t0 = time.perf_counter()
+    done = 0
+    complete = True
+    base = np.empty(size, np.uint64)
+    st, trial, probe = (np.empty(size, np.uint64) for _ in range(3))
+    gaps_out = np.zeros(max(n_draws - 1, 0), np.int64)
+    try:
+        for start in range(spec.seed_start, spec.stop, chunk):
+            count = min(chunk, spec.stop - start)
+            if prefilter is not None:
+                flags = np.zeros(count, dtype=np.uint8)
+                prefilter[0](U64(start), count, obs, fparams, flags, min(n_blocks, count))
+                counts = flags
+            elif state_mode:
+                counts = np.zeros(count, dtype=np.int64)
+                count_states(U64(start), count, obs, p, counts, min(n_blocks, count))
+            else:
+                counts = np.zeros(count, dtype=np.int64)
+                count_seeds(U64(start), count, obs, p, counts, min(n_blocks, count))
+            for j in np.flatnonzero(counts):
+                s = U64(start + int(j))
+                k = int(counts[j])
+                if prefilter is not None:  # flagged: count exactly with the generic walk
+                    k = walk_seed(s, obs, p, base, st, trial, probe, gaps_out, *no_records)
+                    if k == 0:
+                        continue
+                rec_off = np.zeros(k, np.int64)
+                rec_gap = np.zeros(k, np.int64)
+                rec_fwd = np.zeros(k, np.int64)
+                rec_rev = np.zeros(k, np.int64)
+                rec_gaps = np.zeros((k, max(n_draws - 1, 0)), np.int64)
+                if state_mode:
+                    walk_state(s, obs, p, base, st, probe, rec_gap, rec_fwd, rec_rev)
+                else:
+                    walk_seed(
+                        s,
+                        obs,
+                        p,
+                        base,
+                        st,
+                        trial,
+                        probe,
+                        gaps_out,
+                        rec_off,
+                        rec_gap,
+                        rec_fwd,
+                        rec_gaps,
+                    )
+                cols["seed"] += [int(s)] * k
+                cols["offset"] += rec_off.tolist()
+                cols["gap"] += rec_gap.tolist()
+                cols["gaps"] += rec_gaps.tolist() if spec.variable_gap else [[]] * k
+                cols["forward_matches"] += rec_fwd.tolist()
+                cols["reverse_matches"] += rec_rev.tolist()
+            done = start + count - spec.seed_start
+            if progress is not None:
+                progress(done * per_seed, spec.candidates, len(cols["seed"]))
+    except KeyboardInterrupt:
+        complete = False
+    seconds = time.perf_counter() - t0
+    scanned = done * per_seed
+    frac = scanned / spec.candidates if spec.candidates else 1.0
+    return ScanResult(
+        spec,
+        survivors_frame(spec, cols),
+        scanned,
+        seconds,
+        f"cpu ({numba.get_num_threads()} threads"
+        + (f", {prefilter[1]} prefilter)" if prefilter else ")"),
+        spec.null_expected() * frac,
+        complete=complete,
+        extra={"compile_seconds": round(t0 - t_compile, 3)},
+    )

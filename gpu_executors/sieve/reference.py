@@ -1,0 +1,132 @@
+"""The slow, plain sieve: one candidate at a time, in Python. Tests hold the fast ones to it."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from gpu_executors.prng.draws import make_drawer
+from gpu_executors.sieve.spec import ScanResult, ScanSpec, survivors_frame
+
+
+def _variable_gap_walk(spec: ScanSpec, state: np.ndarray, obs: np.ndarray):
+    """Greedy: each draw at the smallest gap in [gap_min, gap_max] that matches.
+
+    A draw that matches at no gap is a miss, taken at gap_min. Returns (matches, gaps) or None.
+    """
+    gen = spec.gen
+    draw = make_drawer(gen, spec.draw_spec)
+    misses = 0 if draw(state) == obs[0] else 1
+    gaps: list[int] = []
+    for i in range(1, len(obs)):
+        trial = state.copy()
+        for _ in range(spec.gap_min):
+            gen.next(trial)
+        chosen = None
+        for g in range(spec.gap_min, spec.gap_max + 1):
+            probe = trial.copy()
+            if draw(probe) == obs[i]:
+                chosen, state = g, probe
+                break
+            gen.next(trial)
+        if chosen is None:
+            misses += 1
+            if misses > spec.max_misses:
+                return None
+            state = state.copy()
+            for _ in range(spec.gap_min):
+                gen.next(state)
+            draw(state)
+            chosen = spec.gap_min
+        gaps.append(chosen)
+    if misses > spec.max_misses:
+        return None
+    return len(obs) - misses, gaps
+
+
+def _constant_gap_misses(spec: ScanSpec, state: np.ndarray, obs: np.ndarray, gap: int) -> int:
+    gen = spec.gen
+    draw = make_drawer(gen, spec.draw_spec)
+    misses = 0
+    for i, want in enumerate(obs):
+        if i:
+            for _ in range(gap):
+                gen.next(state)
+        if draw(state) != want:
+            misses += 1
+    return misses
+
+
+def _reverse_misses(spec: ScanSpec, anchor_state: np.ndarray, obs: np.ndarray, gap: int) -> int:
+    """Draws before the anchor: step back ``gap + 1`` words per draw, then draw forward."""
+    gen = spec.gen
+    draw = make_drawer(gen, spec.draw_spec)
+    state = anchor_state.copy()
+    misses = 0
+    for i in range(spec.anchor - 1, -1, -1):
+        for _ in range(gap + 1):
+            gen.prev(state)
+        if draw(state.copy()) != obs[i]:
+            misses += 1
+    return misses
+
+
+def reference_scan(spec: ScanSpec) -> ScanResult:
+    spec.validate()
+    gen, obs = spec.gen, spec.observed()
+    cols: dict[str, list] = {
+        k: [] for k in ("seed", "offset", "gap", "gaps", "forward_matches", "reverse_matches")
+    }
+    t0 = time.perf_counter()
+    for s in range(spec.seed_start, spec.stop):
+        if spec.mode == "state":
+            anchor = gen.new_state()
+            gen.unpack(np.uint64(s), anchor)
+            for gap in range(spec.gap_min, spec.gap_max + 1):
+                fwd = _constant_gap_misses(spec, anchor.copy(), obs[spec.anchor :], gap)
+                rev = _reverse_misses(spec, anchor, obs, gap)
+                if fwd + rev <= spec.max_misses:
+                    n_fwd = len(obs) - spec.anchor
+                    _append(cols, s, 0, gap, [], n_fwd - fwd, spec.anchor - rev)
+            continue
+        base = gen.seeded(s)
+        for _ in range(spec.offset_start):
+            gen.next(base)
+        for off in range(spec.offset_start, spec.offset_stop):
+            if spec.variable_gap:
+                found = _variable_gap_walk(spec, base.copy(), obs)
+                if found is not None:
+                    _append(cols, s, off, -1, found[1], found[0], 0)
+            else:
+                for gap in range(spec.gap_min, spec.gap_max + 1):
+                    misses = _constant_gap_misses(spec, base.copy(), obs, gap)
+                    if misses <= spec.max_misses:
+                        _append(cols, s, off, gap, [], len(obs) - misses, 0)
+            gen.next(base)
+    seconds = time.perf_counter() - t0
+    return ScanResult(
+        spec,
+        survivors_frame(spec, cols),
+        spec.candidates,
+        seconds,
+        "reference",
+        spec.null_expected(),
+    )
+
+
+def _append(cols, seed, offset, gap, gaps, fwd, rev) -> None:
+    cols["seed"].append(seed)
+    cols["offset"].append(offset)
+    cols["gap"].append(gap)
+    cols["gaps"].append(gaps)
+    cols["forward_matches"].append(fwd)
+    cols["reverse_matches"].append(rev)
+
+
+def reverse_pass_matches(spec: ScanSpec, state_word: int, gap: int) -> int:
+    """Matches of the backward walk from a packed anchor state (checks and tests)."""
+    gen = spec.gen
+    anchor = gen.new_state()
+    gen.unpack(np.uint64(state_word), anchor)
+    return spec.anchor - _reverse_misses(spec, anchor, spec.observed(), gap)

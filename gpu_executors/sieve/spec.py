@@ -1,0 +1,182 @@
+"""What a scan asks and what it answers, independent of the executor that runs it.
+
+Indexing (the one definition the sieve, features, targets and predictions share): the generator
+is seeded, ``offset`` words are discarded, draw 0 is taken, then ``gap`` words (or ``gaps[i]`` in
+variable-gap mode) are discarded before each following draw. In a state scan, the candidate is
+the state just before draw ``anchor``; draws after it are matched stepping forward, draws before
+it stepping backward with the generator's inverse.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import polars as pl
+
+from gpu_executors.prng.draws import DrawSpec, check_compatible, parse_draw
+from gpu_executors.prng.generators import Generator, get_generator
+from gpu_executors.prng.null_model import null_expected, survivor_p_value
+
+SURVIVOR_SCHEMA = {
+    "seed": pl.UInt64,  # the seed (seed scan) or the state at the anchor (state scan)
+    "generator": pl.Utf8,
+    "draw": pl.Utf8,
+    "offset": pl.Int64,
+    "gap": pl.Int64,  # constant gap; -1 in variable-gap mode
+    "gaps": pl.List(pl.Int64),  # per-draw gaps (variable-gap mode), else empty
+    "forward_matches": pl.Int64,
+    "reverse_matches": pl.Int64,
+    "matches": pl.Int64,
+    "match_rate": pl.Float64,
+}
+
+
+@dataclass(frozen=True)
+class ScanSpec:
+    """One scan: which generator and draw function, which candidates, how strict."""
+
+    generator: str
+    draw: str
+    draws: tuple[int, ...]
+    seed_start: int = 0
+    seed_stop: int | None = None  # default: the generator's default seed space
+    offset_start: int = 0
+    offset_stop: int = 1  # half-open
+    gap_min: int = 0
+    gap_max: int = 0  # inclusive
+    variable_gap: bool = False
+    max_misses: int = 0
+    mode: str = "seed"  # "seed" or "state"
+    anchor: int = 0  # state scans: index of the draw the candidate state precedes
+
+    @property
+    def gen(self) -> Generator:
+        return get_generator(self.generator)
+
+    @property
+    def draw_spec(self) -> DrawSpec:
+        return parse_draw(self.draw)
+
+    @property
+    def stop(self) -> int:
+        if self.seed_stop is not None:
+            return self.seed_stop
+        if self.mode == "state":
+            return 1 << (self.gen.state_bits or 0)
+        return self.gen.default_seed_space
+
+    @property
+    def n_seeds(self) -> int:
+        return self.stop - self.seed_start
+
+    @property
+    def n_offsets(self) -> int:
+        return self.offset_stop - self.offset_start
+
+    @property
+    def n_gaps(self) -> int:
+        return self.gap_max - self.gap_min + 1
+
+    @property
+    def candidates(self) -> int:
+        gaps = 1 if self.variable_gap else self.n_gaps
+        return self.n_seeds * self.n_offsets * gaps
+
+    def observed(self) -> np.ndarray:
+        return np.asarray(self.draws, dtype=np.int64)
+
+    def validate(self) -> None:
+        """Raise ValueError with a message a user can act on."""
+        gen, spec = self.gen, self.draw_spec
+        check_compatible(gen, spec)
+        if not self.draws:
+            raise ValueError("no draws given")
+        lo, hi = spec.low, spec.low + spec.n_values
+        for i, v in enumerate(self.draws):
+            if not lo <= v < hi:
+                raise ValueError(f"draw #{i} = {v} is outside {spec.text}'s range [{lo}, {hi})")
+        width = gen.seed_bits if self.mode == "seed" else gen.state_bits
+        if width is None:
+            raise ValueError(f"{gen.name}'s state does not fit 64 bits: no state scan")
+        if self.mode == "state" and gen.prev is None:
+            raise ValueError(f"{gen.name} has no inverse step: no state scan")
+        if not 0 <= self.seed_start < self.stop <= (1 << width):
+            raise ValueError(
+                f"seed range {self.seed_start}:{self.stop} is empty, inverted or beyond "
+                f"{gen.name}'s {width}-bit {self.mode} space"
+            )
+        if not 0 <= self.offset_start < self.offset_stop:
+            raise ValueError(f"offset range {self.offset_start}:{self.offset_stop} is empty")
+        if not 0 <= self.gap_min <= self.gap_max:
+            raise ValueError(f"gap range {self.gap_min}:{self.gap_max} needs 0 <= min <= max")
+        if self.max_misses < 0 or self.max_misses >= len(self.draws):
+            raise ValueError(f"max_misses {self.max_misses} must be in [0, {len(self.draws)})")
+        if self.mode == "state" and not 0 <= self.anchor < len(self.draws):
+            raise ValueError(f"anchor {self.anchor} is not a draw index")
+        if self.mode == "state" and self.variable_gap:
+            raise ValueError("state scans use a constant gap")
+
+    def null_expected(self) -> float:
+        choices = self.n_gaps if self.variable_gap else 1
+        return null_expected(
+            self.gen, self.draw_spec, self.observed(), self.candidates, self.max_misses, choices
+        )
+
+
+@dataclass
+class ScanResult:
+    """Survivors (one row per surviving candidate) and what the scan cost."""
+
+    spec: ScanSpec
+    survivors: pl.DataFrame
+    candidates_scanned: int
+    seconds: float
+    backend: str
+    null_expected: float
+    complete: bool = True  # False when interrupted
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def p_value(self) -> float:
+        return survivor_p_value(self.survivors.height, self.null_expected)
+
+    @property
+    def rate(self) -> float:
+        return self.candidates_scanned / self.seconds if self.seconds > 0 else float("nan")
+
+    def stats(self) -> dict:
+        return {
+            "generator": self.spec.generator,
+            "draw": self.spec.draw,
+            "mode": self.spec.mode,
+            "candidates_scanned": self.candidates_scanned,
+            "survivors": self.survivors.height,
+            "null_expected": self.null_expected,
+            "p_value": self.p_value,
+            "seconds": self.seconds,
+            "candidates_per_second": self.rate,
+            "backend": self.backend,
+            "complete": self.complete,
+            **self.extra,
+        }
+
+
+def survivors_frame(spec: ScanSpec, columns: dict[str, np.ndarray | list]) -> pl.DataFrame:
+    """Build the survivor table with its one schema from executor columns."""
+    n = len(columns["seed"])
+    n_draws = len(spec.draws)
+    matches = np.asarray(columns["forward_matches"]) + np.asarray(columns["reverse_matches"])
+    data = {
+        "seed": np.asarray(columns["seed"], dtype=np.uint64),
+        "generator": [spec.generator] * n,
+        "draw": [spec.draw] * n,
+        "offset": np.asarray(columns["offset"], dtype=np.int64),
+        "gap": np.asarray(columns["gap"], dtype=np.int64),
+        "gaps": [list(map(int, g)) for g in columns.get("gaps", [[]] * n)],
+        "forward_matches": np.asarray(columns["forward_matches"], dtype=np.int64),
+        "reverse_matches": np.asarray(columns["reverse_matches"], dtype=np.int64),
+        "matches": matches.astype(np.int64),
+        "match_rate": matches / n_draws if n_draws else matches.astype(float),
+    }
+    return pl.DataFrame(data, schema=SURVIVOR_SCHEMA).sort(["seed", "offset", "gap"])

@@ -1,0 +1,214 @@
+"""The command line as users type it: synth, crack, and one `dagster asset materialize`."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from gpu_executors.prng.synth import read_truth
+from prng_assets.cli import main
+from tests.paths import ROOT
+
+
+def test_synth_planted_and_truth_sidecar(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "h.json"
+    rc = main(
+        [
+            "synth",
+            "--generator",
+            "mt19937",
+            "--draw",
+            "mod:1000",
+            "--seed",
+            "1234567890",
+            "--n",
+            "6",
+            "--out",
+            str(out),
+        ]
+    )
+    assert rc == 0
+    records = json.loads(out.read_text())
+    # php_mt_seed's README example: mt_srand(1234567890), mt_rand() % 1000 -> 298 751 134 991
+    assert [r["draw"] for r in records[:4]] == [298, 751, 134, 991]
+    assert {"date", "session", "draw"} <= set(records[0])
+    truth = read_truth(out)
+    assert (truth.generator, truth.seed, truth.offset, truth.kind) == (
+        "mt19937",
+        1234567890,
+        0,
+        "planted",
+    )
+
+
+def test_synth_variable_gap_records_the_gaps(tmp_path: Path) -> None:
+    out = tmp_path / "v.json"
+    assert (
+        main(
+            [
+                "synth",
+                "--generator",
+                "xorshift32",
+                "--draw",
+                "mod:100",
+                "--seed",
+                "77",
+                "--offset",
+                "2",
+                "--gap",
+                "1:4",
+                "--n",
+                "30",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    truth = read_truth(out)
+    assert len(truth.gaps) == 29 and all(1 <= g <= 4 for g in truth.gaps)
+    assert len(set(truth.gaps)) > 1
+
+
+def test_synth_random_control(tmp_path: Path) -> None:
+    out = tmp_path / "r.json"
+    assert main(["synth", "--random", "--modulus", "1000", "--n", "5000", "--out", str(out)]) == 0
+    values = [r["draw"] for r in json.loads(out.read_text())]
+    assert len(values) == 5000 and min(values) >= 0 and max(values) < 1000
+    assert len(set(values)) > 900
+    assert read_truth(out).kind == "random"
+
+
+def test_crack_finds_php_mt_seed_example(capsys) -> None:
+    rc = main(
+        [
+            "crack",
+            "--generator",
+            "mt19937",
+            "--draw",
+            "mod:1000",
+            "--seeds",
+            "1234560000:1234570000",
+            "--json",
+            "298",
+            "751",
+            "134",
+            "991",
+        ]
+    )
+    assert rc == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert [s["seed"] for s in payload["survivors"]] == [1234567890]
+    assert payload["survivors"][0]["matches"] == 4
+    assert payload["candidates_scanned"] == 10000
+    assert 0 < payload["null_expected"] < 1e-6
+    assert {"seconds", "backend"} <= set(payload)
+
+
+def test_crack_reads_a_draws_file(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "h.json"
+    main(
+        [
+            "synth",
+            "--generator",
+            "java_lcg",
+            "--draw",
+            "mod:1000",
+            "--seed",
+            "4242",
+            "--offset",
+            "1",
+            "--gap",
+            "2",
+            "--n",
+            "8",
+            "--out",
+            str(out),
+        ]
+    )
+    capsys.readouterr()
+    rc = main(
+        [
+            "crack",
+            "--generator",
+            "java_lcg",
+            "--draw",
+            "mod:1000",
+            "--seeds",
+            "4000:5000",
+            "--offset",
+            "0:3",
+            "--gap",
+            "0:3",
+            "--json",
+            "--draws-file",
+            str(out),
+        ]
+    )
+    assert rc == 0
+    found = json.loads(capsys.readouterr().out)["survivors"]
+    assert [(s["seed"], s["offset"], s["gap"]) for s in found] == [(4242, 1, 2)]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--generator", "mt19937", "--draw", "mod:1000"], "no draws"),
+        (["--generator", "mt19937", "--draw", "mod:1000", "1000"], "outside"),
+        (["--generator", "mt19937", "--draw", "mod:1000", "--seeds", "9:3", "1"], "inverted"),
+        (
+            ["--generator", "mt19937", "--draw", "mod:1000", "--seeds", "0:4294967297", "1"],
+            "beyond",
+        ),
+        (["--generator", "nope", "--draw", "mod:1000", "1"], "valid: glibc_rand"),
+        (["--generator", "mt19937", "--draw", "modulo:7", "1"], "valid: mod:M"),
+        (["--generator", "mt19937", "--draw", "mod:1000", "--gap", "4:2", "1"], "inverted"),
+        (["--generator", "msvc_rand", "--draw", "nextint:10", "1"], "31 bits"),
+        (["--generator", "mt19937", "--draw", "mod:1000", "x"], "integers"),
+    ],
+)
+def test_crack_bad_arguments_exit_2(args: list[str], message: str, capsys) -> None:
+    assert main(["crack", *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+def test_dagster_cli_recovers_the_demo_seed(tmp_path: Path, demo_history: Path) -> None:
+    """The real CLI, as a user runs it: the head, two seed blocks, the pool.
+
+    (A CLI partition range needs a single-run backfill policy; a full backfill is the UI's or
+    the daemon's job, and `make demo` runs every block in process.)
+    """
+    home = tmp_path / "home"
+    home.mkdir()
+    art = tmp_path / "artefacts"
+    env = {**os.environ, "DAGSTER_HOME": str(home), "SEEDSIEVE_ARTEFACTS": str(art),
+           "SEEDSIEVE_BACKEND": "cpu"}
+    in_process = {"execution": {"config": {"in_process": {}}}}
+    head = {"ops": {"draw_history": {"config": {"path": str(demo_history)}},
+                    "sieve_settings": {"config": {"n_trials": 6}}}, **in_process}
+    steps = [
+        ["--select", "draw_history,sieve_settings", "--config-json", json.dumps(head)],
+        # 3_141_592 >> 18 = 11: block "b" holds the planted seed; "0" is a block without it.
+        ["--select", "survivors", "--partition", "b", "--config-json", json.dumps(in_process)],
+        ["--select", "survivors", "--partition", "0", "--config-json", json.dumps(in_process)],
+        ["--select", "survivor_pool", "--config-json", json.dumps(in_process)],
+    ]
+    for args in steps:
+        proc = subprocess.run(
+            [sys.executable, "-m", "dagster", "asset", "materialize", "-m",
+             "prng_assets.definitions", *args],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=900,
+        )
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        assert "RUN_SUCCESS" in proc.stderr
+    pool = pl.read_parquet(art / "survivor_pool" / "pool.parquet")
+    assert pool["seed"].to_list() == [3_141_592]
+    stats = json.loads((art / "survivor_pool" / "stats.json").read_text())
+    assert (stats["partitions_covered"], stats["partitions_missing"]) == (2, 14)

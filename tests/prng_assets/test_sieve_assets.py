@@ -1,0 +1,222 @@
+"""Step 1 on Dagster: settings search, seed-block partitions, pool, checks, resume."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import dagster as dg
+import numpy as np
+import polars as pl
+import pytest
+
+from gpu_executors.prng.synth import random_history, write_history
+from gpu_executors.sieve.settings import SeedBlocks, SieveSettings
+from prng_assets.assets.sieve import BLOCKS, survivors
+from prng_assets.definitions import build_defs
+from prng_assets.demo import run_demo
+
+QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
+FAST_SETTINGS = {"n_trials": 6}
+
+
+@pytest.fixture
+def defs(tmp_path: Path) -> dg.Definitions:
+    return build_defs(artefact_root=str(tmp_path / "artefacts"), backend="cpu")
+
+
+def _prepare(defs, instance, path: Path, **settings) -> dg.ExecuteInProcessResult:
+    return defs.resolve_job_def("prepare").execute_in_process(
+        run_config={"ops": {"draw_history": {"config": {"path": str(path)}},
+                            "sieve_settings": {"config": {**FAST_SETTINGS, **settings}}},
+                    **QUIET},
+        instance=instance, raise_on_error=False)
+
+
+def _scan(defs, instance, keys) -> None:
+    job = defs.resolve_job_def("scan_seed_blocks")
+    for key in keys:
+        assert job.execute_in_process(partition_key=key, instance=instance,
+                                      run_config=QUIET).success
+
+
+def _pool(defs, instance) -> dict:
+    result = defs.resolve_job_def("pool").execute_in_process(instance=instance, run_config=QUIET,
+                                                             raise_on_error=False)
+    return {e.check_name: e for e in result.get_asset_check_evaluations()}
+
+
+def test_seed_blocks_cut_the_space() -> None:
+    blocks = SeedBlocks(start=0, space_bits=22, block_bits=18)
+    keys = blocks.partition_keys()
+    assert len(keys) == 16 and keys[0] == "0" and keys[-1] == "f"
+    assert blocks.seed_range("b") == (11 << 18, 12 << 18)
+    assert BLOCKS.count == len(keys)  # the default the code location loads
+    with pytest.raises(ValueError, match="65,536"):
+        SeedBlocks(space_bits=40, block_bits=20)
+
+
+def test_demo_recovers_the_planted_seed(defs, instance, demo_history: Path) -> None:
+    lines, ok = run_demo(defs, instance, demo_history)
+    text = "\n".join(lines)
+    assert ok
+    assert "recovered: seed 3141592 (offset 3, gap 2" in text
+    assert "beats chance" in text
+    assert "FAILED" not in text and "runs succeeded" in text
+
+
+def test_random_history_shows_no_excess(defs, instance, tmp_path: Path) -> None:
+    values, truth = random_history(1000, 400)
+    path = write_history(tmp_path / "noise.json", values, truth)
+    assert _prepare(defs, instance, path).success
+    _scan(defs, instance, BLOCKS.partition_keys())
+    checks = _pool(defs, instance)
+    assert not checks["survivors_beat_null"].passed  # a warning: no finding
+    assert checks["survivors_beat_null"].metadata["verdict"].value.startswith("no excess")
+    assert checks["all_seed_blocks_scanned"].passed
+    assert checks["truth_recovered"].passed  # no planted truth to recover
+    assert checks["settings_reached_sieve"].passed
+
+
+def test_resumed_backfill_scans_only_missing_blocks(defs, instance, demo_history: Path) -> None:
+    assert _prepare(defs, instance, demo_history, search=False, window=10, offset_max=4,
+                    gap_max=3).success
+    keys = BLOCKS.partition_keys()
+    _scan(defs, instance, keys[: len(keys) // 2])  # stopped half-way
+    checks = _pool(defs, instance)
+    assert not checks["all_seed_blocks_scanned"].passed
+    done = instance.get_materialized_partitions(survivors.key)
+    missing = [k for k in keys if k not in done]
+    assert missing == keys[len(keys) // 2:]
+    _scan(defs, instance, missing)  # resume
+    counts = {}
+    for record in instance.fetch_materializations(survivors.key, limit=1000).records:
+        key = record.asset_materialization.partition
+        counts[key] = counts.get(key, 0) + 1
+    assert counts == dict.fromkeys(keys, 1)  # every block scanned exactly once
+    checks = _pool(defs, instance)
+    assert checks["all_seed_blocks_scanned"].passed
+    assert checks["truth_recovered"].passed
+
+
+def test_truth_check_fails_when_settings_exclude_the_truth(defs, instance,
+                                                           demo_history: Path) -> None:
+    # gap 2 is planted; scanning gaps 0..1 only cannot find it.
+    assert _prepare(defs, instance, demo_history, search=False, window=10, offset_max=4,
+                    gap_max=1).success
+    _scan(defs, instance, BLOCKS.partition_keys())
+    checks = _pool(defs, instance)
+    assert not checks["truth_recovered"].passed
+    assert checks["truth_recovered"].metadata["found"].value is False
+
+
+def test_searched_parameters_reach_the_sieve_and_study_resumes(
+    defs, instance, demo_history: Path, tmp_path: Path
+) -> None:
+    assert _prepare(defs, instance, demo_history, study_name="resume-me", n_trials=3).success
+    record = json.loads((tmp_path / "artefacts" / "sieve_settings" / "settings.json").read_text())
+    assert record["trials_completed"] == 3 and record["sampler_seed"] == 0
+    best = record["best_params"]
+    assert set(best) == {"window", "offset_max", "gap_min", "gap_max", "max_misses"}
+    assert all(record["settings"][k] == v for k, v in best.items())
+    assert _prepare(defs, instance, demo_history, study_name="resume-me", n_trials=5).success
+    again = json.loads((tmp_path / "artefacts" / "sieve_settings" / "settings.json").read_text())
+    assert again["trials_completed"] == 5  # resumed: 3 old + 2 new, not 5 new
+    _scan(defs, instance, BLOCKS.partition_keys()[:2])
+    assert _pool(defs, instance)["settings_reached_sieve"].passed
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"gap_min": 3, "gap_max": 1}, "gap_min 3 > gap_max 1"),
+        ({"seed_start": 10, "seed_stop": 10}, "empty seed range"),
+        ({"window_bounds": [6, 500]}, "longer than the train split"),
+        ({"search": False, "window": 500}, "longer than the train split"),
+        ({"draw": "nextint:10", "generator": "msvc_rand"}, "31 bits"),
+        ({"n_trials": 0}, "n_trials"),
+        ({"windw": 8}, "windw"),
+    ],
+)
+def test_bad_settings_fail_with_a_clear_message(defs, instance, demo_history: Path, settings,
+                                                message: str) -> None:
+    try:
+        result = _prepare(defs, instance, demo_history, **settings)
+    except dg.DagsterInvalidConfigError as exc:  # rejected before anything runs
+        assert message in str(exc)
+        return
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    assert message in failure.step_failure_data.error.to_string()
+    assert instance.get_latest_materialization_event(survivors.key) is None
+
+
+def test_settings_digest_changes_with_any_parameter() -> None:
+    a = SieveSettings("java_lcg", "mod:1000", window=8)
+    assert a.digest() != SieveSettings("java_lcg", "mod:1000", window=9).digest()
+    assert a.digest() == SieveSettings("java_lcg", "mod:1000", window=8).digest()
+
+
+def test_pool_table_has_one_row_per_candidate(defs, instance, demo_history: Path,
+                                              tmp_path: Path) -> None:
+    assert _prepare(defs, instance, demo_history, search=False, window=6, offset_max=3,
+                    gap_max=2, max_misses=1).success
+    _scan(defs, instance, ["b"])
+    _pool(defs, instance)
+    pool = pl.read_parquet(tmp_path / "artefacts" / "survivor_pool" / "pool.parquet")
+    assert pool.select(["seed", "offset", "gap"]).is_unique().all()
+    assert 3_141_592 in pool["seed"].to_list()
+
+
+def test_state_scan_pool_reverse_pass_walks_backward(defs, instance, tmp_path: Path) -> None:
+    """A bidirectional state scan through the pool: the true anchor state survives with both
+    passes, and the reverse-pass check recomputes its backward walk."""
+    import numpy as np
+
+    from gpu_executors.prng.generators import get_generator
+    from gpu_executors.prng.synth import planted_history
+
+    gen = get_generator("xorshift32")
+    anchor, gap, offset = 4, 1, 2
+    target = 3_000_001  # the state just before draw `anchor`, inside the scanned 2^22 space
+    state = np.array([target], dtype=np.uint64)
+    for _ in range(offset + anchor * (gap + 1)):
+        gen.prev(state)
+    values, truth = planted_history("xorshift32", "mod:1000", int(state[0]), 300, offset,
+                                    (gap, gap))
+    path = write_history(tmp_path / "state.json", values, truth)
+    assert _prepare(defs, instance, path, generator="xorshift32", mode="state", search=False,
+                    window=12, anchor=anchor, gap_min=gap, gap_max=gap).success
+    _scan(defs, instance, ["b"])  # 3_000_001 >> 18 == 11
+    checks = _pool(defs, instance)
+    pool = pl.read_parquet(tmp_path / "artefacts" / "survivor_pool" / "pool.parquet")
+    row = pool.filter(pl.col("seed") == target).row(0, named=True)
+    assert (row["forward_matches"], row["reverse_matches"]) == (12 - anchor, anchor)
+    assert checks["reverse_pass_is_backward"].passed
+    assert checks["reverse_pass_is_backward"].metadata["recomputed_mismatches"].value == 0
+
+
+def test_match_tiers_single_out_one_true_candidate_among_chance_survivors() -> None:
+    from gpu_executors.sieve.settings import pool_stats, tier_nulls
+    from gpu_executors.sieve.spec import SURVIVOR_SCHEMA
+
+    settings = SieveSettings(generator="java_lcg", draw="mod:1000", window=10, max_misses=8)
+    train = np.arange(10)
+    candidates = 10_000_000
+    tiers = tier_nulls(settings, train, candidates)
+    assert set(tiers) == set(range(2, 11))
+    chance = round(tiers[2])  # exactly the null's count of chance survivors...
+    matches = np.full(chance, 2)
+    matches[0] = 10  # ...one of which matches the whole window
+    pool = pl.DataFrame({"seed": np.arange(chance, dtype=np.uint64),
+                         "generator": ["java_lcg"] * chance, "draw": ["mod:1000"] * chance,
+                         "offset": np.zeros(chance, np.int64), "gap": np.zeros(chance, np.int64),
+                         "gaps": [[]] * chance, "forward_matches": matches,
+                         "reverse_matches": np.zeros(chance, np.int64), "matches": matches,
+                         "match_rate": matches / 10}, schema=SURVIVOR_SCHEMA)
+    blocks = [{"candidates_scanned": candidates, "null_expected": tiers[2]}]
+    stats = pool_stats(pool, blocks, 1, tiers)
+    assert stats["p_value"] > 0.3  # the total alone is no finding
+    assert stats["best_tier"]["min_matches"] == 10 and stats["tier_p_value"] < 1e-10
+    assert stats["significant"]
+    assert not pool_stats(pool.filter(pl.col("matches") < 10), blocks, 1, tiers)["significant"]
