@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
+from gpu_executors.significance import FINDING_ALPHA
+
 TEST_SHARE = 0.2
 SKIP_AFTER_FAILURES = 3
 SKIP_HOURS = 24.0
@@ -104,7 +106,7 @@ def backtest(hits: np.ndarray, chance: float) -> dict:
             "p_value": p}
 
 
-def confirmed(evidence: np.ndarray, n_rows: int, alpha: float = 0.01) -> np.ndarray:
+def confirmed(evidence: np.ndarray, n_rows: int, alpha: float = FINDING_ALPHA) -> np.ndarray:
     """Rows whose matches outside the sieve window are significant on their own (Bonferroni)."""
     threshold = -np.log10(alpha / max(n_rows, 1))
     return np.asarray(evidence) >= threshold

@@ -23,6 +23,7 @@ from gpu_executors.prng.null_model import (
     survivor_p_value,
 )
 from gpu_executors.sieve.spec import SURVIVOR_SCHEMA, ScanResult, ScanSpec
+from gpu_executors.significance import FINDING_ALPHA
 
 SPACE_BITS_ENV = "SEEDSIEVE_SPACE_BITS"
 BLOCK_BITS_ENV = "SEEDSIEVE_BLOCK_BITS"
@@ -269,5 +270,5 @@ def pool_stats(
         "tiers": tier_rows,
         "best_tier": best,
         "tier_p_value": tier_p,
-        "significant": bool(n and min(p, tier_p) < 0.01),
+        "significant": bool(n and min(p, tier_p) < FINDING_ALPHA),
     }

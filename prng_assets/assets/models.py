@@ -41,6 +41,7 @@ from gpu_executors.models.regressors import (
     search,
 )
 from gpu_executors.ranking.features import Candidates, predicted_draws
+from gpu_executors.significance import FINDING_ALPHA, SIGNAL_ALPHA
 from prng_assets.assets.ingest import DRAWS_TABLE
 from prng_assets.assets.scoring import (
     MATRIX_RECORD,
@@ -362,17 +363,18 @@ def winner_beats_permutation(context: dg.AssetCheckExecutionContext, artefacts: 
     record = artefacts.read_json(*COMPARISON)
     p = record["winner_permutation_p_value"]
     return dg.AssetCheckResult(
-        passed=p < 0.05, severity=dg.AssetCheckSeverity.WARN,
+        passed=p < SIGNAL_ALPHA, severity=dg.AssetCheckSeverity.WARN,
         metadata={"winner": record["winner"], "test_r2": record["winner_test_r2"],
                   "permutation_p_value": p,
                   "permutation_p_raw": record.get("winner_permutation_p_raw", p),
-                  "verdict": "beats chance" if p < 0.05 else "not distinguishable from chance"})
+                  "verdict": ("beats chance" if p < SIGNAL_ALPHA
+                              else "not distinguishable from chance")})
 
 
 class PredictionsConfig(dg.Config):
     top_k: int = Field(default=20, description="Candidates to predict from.")
     next_draws: int = Field(default=5, description="Future draws predicted per candidate.")
-    alpha: float = Field(default=0.01, description="Significance the backtest must reach.")
+    alpha: float = Field(default=FINDING_ALPHA, description="Significance the backtest must reach.")
 
     @model_validator(mode="after")
     def _check(self) -> "PredictionsConfig":

@@ -27,6 +27,7 @@ from gpu_executors.ranking.scorer import (
     score,
     summarise,
 )
+from gpu_executors.significance import SIGNAL_ALPHA
 from prng_assets.assets.ingest import DRAWS_TABLE, draw_history, latest_metadata
 from prng_assets.assets.sieve import AUTOMATION, POOL_TABLE, SETTINGS_FILE, survivor_pool
 from prng_assets.plots import figure_metadata
@@ -36,7 +37,7 @@ from resources.optuna_storage import OptunaStorage
 SCORER_FILE = ("optimal_scorer_config", "config.json")
 MATRIX_TABLE = ("feature_matrix", "matrix.parquet")
 MATRIX_RECORD = ("feature_matrix", "record.json")
-ALPHA = 0.05
+ALPHA = SIGNAL_ALPHA
 
 
 def load_history(artefacts: ArtefactStore) -> History:
