@@ -8,7 +8,7 @@ TORCH_SPEC ?= torch==2.13.0
 TORCH_INDEX ?=
 export DAGSTER_HOME := $(CURDIR)/.dagster_home
 
-.PHONY: demo test lint ui bench clean
+.PHONY: demo test test-fast lint ui bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,9 +31,14 @@ $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
 demo: $(VENV)/.installed $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/python -m prng_assets.demo
 
+# Every test has a time limit (pytest-timeout, set in pyproject.toml); the 25 slowest are listed.
 test: $(VENV)/.installed-dev $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=25
+
+# The edit loop: everything not marked slow (the whole-graph, Postgres, browser and 50 MB tests).
+test-fast: $(VENV)/.installed-dev $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/python -m pytest -q -m "not slow" --durations=10
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

@@ -13,36 +13,76 @@ import time
 from gpu_executors.prng.draws import DRAW_KINDS
 from gpu_executors.prng.generators import GENERATORS
 
-EXIT_USAGE = 2
-
 
 class UsageError(Exception):
-    """A bad argument: printed as one line, exit status 2."""
+    """A bad combination of arguments, found after parsing: ``parser.error`` reports it (exit 2)."""
 
 
-def _range(text: str, what: str, inclusive: bool = False) -> tuple[int, int]:
+# argparse ``type=`` functions: a bad value is reported by argparse itself (usage, error, exit 2).
+
+
+def _ints(text: str) -> tuple[int, int]:
     try:
         a, b = (int(x, 0) for x in text.split(":"))
     except ValueError:
-        raise UsageError(f"--{what} {text!r}: expected START:STOP integers") from None
-    if (b < a) if inclusive else (b <= a):
-        kind = "A <= B" if inclusive else "START < STOP (half-open)"
-        raise UsageError(f"--{what} {text!r}: inverted or empty range, need {kind}")
+        raise argparse.ArgumentTypeError(f"{text!r}: expected START:STOP integers") from None
     if a < 0:
-        raise UsageError(f"--{what} {text!r}: negative")
+        raise argparse.ArgumentTypeError(f"{text!r}: negative")
     return a, b
 
 
-def _gap_arg(text: str) -> tuple[int, int]:
+def non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected an integer") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: negative")
+    return value
+
+
+def half_open_range(text: str) -> tuple[int, int]:
+    """``START:STOP`` with START < STOP (seeds, offsets)."""
+    a, b = _ints(text)
+    if b <= a:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: inverted or empty range, need START < STOP (half-open)")
+    return a, b
+
+
+def gap_range(text: str) -> tuple[int, int]:
+    """A constant gap ``A`` or an inclusive range ``A:B`` with A <= B."""
     if ":" not in text:
-        try:
-            g = int(text)
-        except ValueError:
-            raise UsageError(f"--gap {text!r}: expected A or A:B") from None
-        if g < 0:
-            raise UsageError(f"--gap {text!r}: negative")
+        g = non_negative(text)
         return g, g
-    return _range(text, "gap", inclusive=True)
+    a, b = _ints(text)
+    if b < a:
+        raise argparse.ArgumentTypeError(f"{text!r}: inverted or empty range, need A <= B")
+    return a, b
+
+
+def generator_name(text: str) -> str:
+    if text not in GENERATORS:
+        raise argparse.ArgumentTypeError(
+            f"unknown generator {text!r}; valid: {', '.join(sorted(GENERATORS))}")
+    return text
+
+
+def draw_name(text: str) -> str:
+    from gpu_executors.prng.draws import parse_draw
+
+    try:
+        parse_draw(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+def draw_value(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"draw values must be integers, got {text!r}") from None
 
 
 def _names_help() -> str:
@@ -64,11 +104,10 @@ def cmd_synth(args: argparse.Namespace) -> int:
     else:
         if not (args.generator and args.draw and args.seed is not None):
             raise UsageError("synth needs --generator, --draw and --seed (or --random)")
-        _check_names(args.generator, args.draw)
-        gap = _gap_arg(args.gap)
+        _check_compatible(args.generator, args.draw)
         try:
             values, truth = planted_history(
-                args.generator, args.draw, args.seed, args.n, args.offset, gap
+                args.generator, args.draw, args.seed, args.n, args.offset, args.gap
             )
         except ValueError as exc:
             raise UsageError(str(exc)) from None
@@ -77,11 +116,9 @@ def cmd_synth(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_names(generator: str, draw: str) -> None:
+def _check_compatible(generator: str, draw: str) -> None:
     from gpu_executors.prng.draws import check_compatible, parse_draw
 
-    if generator not in GENERATORS:
-        raise UsageError(f"unknown generator {generator!r}; valid: {', '.join(sorted(GENERATORS))}")
     try:
         check_compatible(GENERATORS[generator], parse_draw(draw))
     except ValueError as exc:
@@ -130,10 +167,7 @@ def _read_draws(args: argparse.Namespace) -> list[int]:
         except HistoryError as exc:
             raise UsageError(str(exc)) from None
         return [int(v) for v in hist.table["value"].to_list()]
-    try:
-        values = [int(v) for v in args.values]
-    except ValueError as exc:
-        raise UsageError(f"draw values must be integers ({exc})") from None
+    values = list(args.values)
     if not values:
         raise UsageError("no draws given: pass VALUEs or --draws-file")
     return values
@@ -173,13 +207,13 @@ def _run_scan(spec, args: argparse.Namespace, progress: _ProgressLine):
 def cmd_crack(args: argparse.Namespace) -> int:
     from gpu_executors.sieve.spec import ScanSpec
 
-    _check_names(args.generator, args.draw)
+    _check_compatible(args.generator, args.draw)
     draws = _read_draws(args)
     gen = GENERATORS[args.generator]
     default_stop = 1 << gen.seed_bits if args.generator in JAVA_SMART else gen.default_seed_space
-    seeds = _range(args.seeds, "seeds") if args.seeds else (0, default_stop)
-    offsets = _range(args.offset, "offset") if args.offset else (0, 1)
-    gap = _gap_arg(args.gap) if args.gap else (0, 0)
+    seeds = args.seeds or (0, default_stop)
+    offsets = args.offset or (0, 1)
+    gap = args.gap or (0, 0)
     spec = ScanSpec(
         generator=args.generator,
         draw=args.draw,
@@ -259,16 +293,17 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=_names_help(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    s.add_argument("--generator")
-    s.add_argument("--draw", help="NAME[:PARAM...], e.g. mod:1000")
-    s.add_argument("--seed", type=int)
-    s.add_argument("--offset", type=int, default=0)
-    s.add_argument("--gap", default="0", help="constant A, or A:B for a variable gap")
-    s.add_argument("--n", type=int, required=True)
+    s.add_argument("--generator", type=generator_name)
+    s.add_argument("--draw", type=draw_name, help="NAME[:PARAM...], e.g. mod:1000")
+    s.add_argument("--seed", type=non_negative)
+    s.add_argument("--offset", type=non_negative, default=0)
+    s.add_argument("--gap", type=gap_range, default=(0, 0),
+                   help="constant A, or A:B for a variable gap")
+    s.add_argument("--n", type=non_negative, required=True)
     s.add_argument("--out", required=True)
     s.add_argument("--random", action="store_true", help="os.urandom draws: no signal")
-    s.add_argument("--modulus", type=int)
-    s.set_defaults(func=cmd_synth)
+    s.add_argument("--modulus", type=non_negative)
+    s.set_defaults(func=cmd_synth, parser=s)
 
     c = sub.add_parser(
         "crack",
@@ -276,33 +311,34 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=_names_help(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    c.add_argument("--generator", required=True)
-    c.add_argument("--draw", required=True)
-    c.add_argument("--seeds", help="START:STOP (half-open); default: the whole seed space")
-    c.add_argument("--offset", help="A:B (half-open) words skipped before the first draw")
-    c.add_argument("--gap", help="A:B (inclusive) words skipped between draws")
+    c.add_argument("--generator", type=generator_name, required=True)
+    c.add_argument("--draw", type=draw_name, required=True)
+    c.add_argument("--seeds", type=half_open_range,
+                   help="START:STOP (half-open); default: the whole seed space")
+    c.add_argument("--offset", type=half_open_range,
+                   help="A:B (half-open) words skipped before the first draw")
+    c.add_argument("--gap", type=gap_range, help="A:B (inclusive) words skipped between draws")
     c.add_argument(
         "--variable-gap",
         action="store_true",
         help="each gap varies within --gap A:B (greedy smallest matching gap)",
     )
-    c.add_argument("--max-misses", type=int, default=0)
+    c.add_argument("--max-misses", type=non_negative, default=0)
     c.add_argument("--backend", choices=["auto", "cpu", "cuda", "rocm"], default="auto")
     c.add_argument("--json", action="store_true")
     c.add_argument("--draws-file")
-    c.add_argument("values", nargs="*")
-    c.set_defaults(func=cmd_crack)
+    c.add_argument("values", nargs="*", type=draw_value)
+    c.set_defaults(func=cmd_crack, parser=c)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    """Run a command; any bad argument ends in argparse's usage message and exit status 2."""
+    args = build_parser().parse_args(argv)
     try:
         return args.func(args)
     except UsageError as exc:
-        print(f"seedsieve {args.command}: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        args.parser.error(str(exc))  # raises SystemExit(2)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import time
 
 import numpy as np
 import pytest
@@ -265,17 +264,10 @@ def test_progress_and_result_fields():
 
 
 @pytest.mark.parametrize("n", [8, 6])
-def test_timing_bound_1000(n: int):
-    """Printed, not asserted (run with -s): median of 3 after a warm-up call."""
-    seeds = _seeds(random.Random(n), 4)
-    times = []
-    for seed in seeds:
-        draws = _draws("java_random", 1000, seed, n)
-        t = time.perf_counter()
-        res = recover_java_seeds(draws, 1000)
-        times.append(time.perf_counter() - t)
-        assert seed in res.survivors["seed"].to_list()
-    print(
-        f"\nnextint:1000 x {n}: first {times[0]:.3f} s, median of 3 more "
-        f"{sorted(times[1:])[1] * 1000:.1f} ms ({res.backend})"
-    )
+def test_lifting_recovers_random_48bit_seeds(n: int):
+    """Any 48-bit seed from 8 (or 6) draws of nextInt(1000); its timing is a bench row."""
+    for seed in _seeds(random.Random(n), 4):
+        res = recover_java_seeds(_draws("java_random", 1000, seed, n), 1000)
+        found = res.survivors["seed"].to_list()
+        assert seed in found
+        assert len(found) <= 1 + 10 * res.null_expected
