@@ -1,9 +1,11 @@
 """Draw functions: how an application turns generator words into one draw.
 
-Each is written once, as a factory that closes over a generator's compiled ``next`` and returns
-a compiled ``draw(state) -> int``. A draw may consume several words (rejection sampling), which is
-why the sieve calls draws, not words. The exact probability of each draw value lives in
-``null_model.py``.
+Each draw function is one :class:`DrawKind` subclass holding everything about it: its CLI syntax
+and parameter rule, the word width it needs, its compiled ``draw(state) -> int`` (a factory
+closing over a generator's compiled ``next``), its single-word ``value(word)`` for the sieve's
+fast paths, and the exact probability of each draw value under uniform words (the null model's
+input). A draw may consume several words (rejection sampling), which is why the sieve calls
+draws, not words. Adding a draw function means one subclass, registered in ``DRAW_KINDS``.
 """
 
 from __future__ import annotations
@@ -11,104 +13,83 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
+from typing import ClassVar
 
 import numba
 import numpy as np
 
-from gpu_executors.prng.generators import Generator
+from gpu_executors.prng.bitgen.base import Generator
 
 U64 = np.uint64
 M32 = U64(0xFFFFFFFF)
 
-DRAW_KINDS: dict[str, str] = {
-    "mod": "mod:M - word % M",
-    "nextint": "nextint:BOUND - Java Random.nextInt(bound) (power-of-two case, rejection)",
-    "randint": "randint:M - numpy legacy RandomState.randint(0, M) (masked rejection)",
-    "randrange": "randrange:M - CPython random.randrange(M) (getrandbits + rejection)",
-    "mt_rand": "mt_rand:MIN:MAX - PHP mt_rand(min, max)",
-}
-_ARITY = {"mod": 1, "nextint": 1, "randint": 1, "randrange": 1, "mt_rand": 2}
+Params = tuple[int, ...]
 
 
-@dataclass(frozen=True)
-class DrawSpec:
-    """A parsed ``NAME:PARAM...``: which draw function, with which parameters."""
-
-    kind: str
-    params: tuple[int, ...]
-
-    @property
-    def text(self) -> str:
-        return ":".join([self.kind, *map(str, self.params)])
-
-    @property
-    def low(self) -> int:
-        """Smallest draw value."""
-        return self.params[0] if self.kind == "mt_rand" else 0
-
-    @property
-    def n_values(self) -> int:
-        """How many distinct draw values there are."""
-        if self.kind == "mt_rand":
-            return self.params[1] - self.params[0] + 1
-        return self.params[0]
-
-    def __str__(self) -> str:
-        return self.text
-
-
-def parse_draw(text: str) -> DrawSpec:
-    """Parse the CLI's ``--draw NAME[:PARAM...]`` with a message naming what is valid."""
-    name, *raw = text.strip().split(":")
-    if name not in DRAW_KINDS:
-        valid = "; ".join(DRAW_KINDS.values())
-        raise ValueError(f"unknown draw function {name!r}; valid: {valid}")
-    if len(raw) != _ARITY[name]:
-        raise ValueError(f"draw {text!r}: expected {DRAW_KINDS[name]}")
-    try:
-        params = tuple(int(p) for p in raw)
-    except ValueError:
-        raise ValueError(f"draw {text!r}: parameters must be integers") from None
-    spec = DrawSpec(name, params)
-    if name == "mt_rand":
-        lo, hi = params
-        if not 0 <= lo <= hi < 2**31:
-            raise ValueError(f"draw {text!r}: need 0 <= MIN <= MAX < 2^31")
-    elif name == "nextint":
-        if not 1 <= params[0] < 2**31:
-            raise ValueError(f"draw {text!r}: BOUND must be in [1, 2^31)")
-    elif not 1 <= params[0] <= 2**32:
-        raise ValueError(f"draw {text!r}: M must be in [1, 2^32]")
-    return spec
-
-
-def check_compatible(gen: Generator, spec: DrawSpec) -> None:
-    """Refuse pairs that have no meaning (e.g. nextint needs at least 31-bit words)."""
-    need = {"mod": 1, "nextint": 31, "randint": 32, "randrange": 32, "mt_rand": 32}[spec.kind]
-    if gen.output_bits < need:
-        raise ValueError(
-            f"draw {spec.text} needs words of at least {need} bits; "
-            f"{gen.name} produces {gen.output_bits}-bit words"
-        )
-    if spec.kind == "mod" and spec.params[0] > (1 << gen.output_bits):
-        raise ValueError(f"mod:{spec.params[0]} exceeds {gen.name}'s {gen.output_bits}-bit words")
-
-
-def _mask_for(max_value: int) -> int:
+def mask_for(max_value: int) -> int:
+    """The smallest all-ones mask covering ``max_value`` (numpy's masked rejection)."""
     mask = max_value
     for shift in (1, 2, 4, 8, 16):
         mask |= mask >> shift
     return mask
 
 
-@cache
-def make_drawer(gen: Generator, spec: DrawSpec) -> Callable:
-    """Compiled ``draw(state) -> int64`` for this generator and draw function."""
-    check_compatible(gen, spec)
-    nxt = gen.next
-    bits = gen.output_bits
-    if spec.kind == "mod":
-        m = U64(spec.params[0])
+class DrawKind:
+    """One draw function; subclasses fill in the class attributes and the two factories."""
+
+    name: ClassVar[str]
+    usage: ClassVar[str]  # "NAME:PARAM... - what it is", shown in errors and CLI help
+    arity: ClassVar[int] = 1
+    min_word_bits: ClassVar[int] = 1
+
+    def param_error(self, params: Params) -> str | None:
+        """Why ``params`` are out of range, or None (default: one M in [1, 2^32])."""
+        return None if 1 <= params[0] <= 2**32 else "M must be in [1, 2^32]"
+
+    def low(self, params: Params) -> int:
+        """Smallest draw value."""
+        return 0
+
+    def n_values(self, params: Params) -> int:
+        """How many distinct draw values there are."""
+        return params[0]
+
+    def check_compatible(self, gen: Generator, params: Params) -> None:
+        """Refuse pairs that have no meaning (e.g. nextint needs at least 31-bit words)."""
+        need = self.min_word_bits
+        if gen.output_bits < need:
+            text = ":".join([self.name, *map(str, params)])
+            raise ValueError(
+                f"draw {text} needs words of at least {need} bits; "
+                f"{gen.name} produces {gen.output_bits}-bit words"
+            )
+
+    def drawer(self, gen: Generator, params: Params) -> Callable:
+        """Compiled ``draw(state) -> int64``."""
+        raise NotImplementedError
+
+    def word_value(self, gen: Generator, params: Params) -> Callable:
+        """Compiled ``value(word) -> (draw, certain)`` (see :func:`make_word_value`)."""
+        raise NotImplementedError
+
+    def probabilities(self, gen: Generator, params: Params, v: np.ndarray) -> np.ndarray:
+        """P(draw == low + v) for ``v`` in ``[0, n_values)`` under uniform words (default:
+        uniform, which every rejection sampler is)."""
+        return np.full(v.shape, 1.0 / self.n_values(params))
+
+
+class Mod(DrawKind):
+    name = "mod"
+    usage = "mod:M - word % M"
+
+    def check_compatible(self, gen: Generator, params: Params) -> None:
+        super().check_compatible(gen, params)
+        if params[0] > (1 << gen.output_bits):
+            raise ValueError(f"mod:{params[0]} exceeds {gen.name}'s {gen.output_bits}-bit words")
+
+    def drawer(self, gen: Generator, params: Params) -> Callable:
+        nxt = gen.next
+        m = U64(params[0])
 
         @numba.njit(nogil=True)
         def draw_mod(state):
@@ -116,10 +97,37 @@ def make_drawer(gen: Generator, spec: DrawSpec) -> Callable:
 
         return draw_mod
 
-    if spec.kind == "nextint":
-        bound = np.int64(spec.params[0])
-        shift31 = U64(bits - 31)
-        pow2 = (spec.params[0] & (spec.params[0] - 1)) == 0
+    def word_value(self, gen: Generator, params: Params) -> Callable:
+        m = U64(params[0])
+        # Known-narrow words let LLVM use 32-bit vector division-by-constant.
+        narrow = M32 if gen.output_bits <= 32 else U64(0xFFFFFFFFFFFFFFFF)
+
+        @numba.njit(nogil=True, inline="always")
+        def value_mod(w):
+            return np.int64((w & narrow) % m), True
+
+        return value_mod
+
+    def probabilities(self, gen: Generator, params: Params, v: np.ndarray) -> np.ndarray:
+        # Biased unless M divides the word count: the first r residues get one word more.
+        total = 1 << gen.output_bits
+        q, r = divmod(total, self.n_values(params))
+        return np.where(v < r, q + 1, q) / total
+
+
+class NextInt(DrawKind):
+    name = "nextint"
+    usage = "nextint:BOUND - Java Random.nextInt(bound) (power-of-two case, rejection)"
+    min_word_bits = 31
+
+    def param_error(self, params: Params) -> str | None:
+        return None if 1 <= params[0] < 2**31 else "BOUND must be in [1, 2^31)"
+
+    def drawer(self, gen: Generator, params: Params) -> Callable:
+        nxt = gen.next
+        bound = np.int64(params[0])
+        shift31 = U64(gen.output_bits - 31)
+        pow2 = (params[0] & (params[0] - 1)) == 0
 
         @numba.njit(nogil=True)
         def draw_nextint(state):
@@ -135,10 +143,32 @@ def make_drawer(gen: Generator, spec: DrawSpec) -> Callable:
 
         return draw_nextint
 
-    if spec.kind == "randint":
-        rng = U64(spec.params[0] - 1)
-        mask = U64(_mask_for(spec.params[0] - 1))
-        full = spec.params[0] - 1 == 0xFFFFFFFF
+    def word_value(self, gen: Generator, params: Params) -> Callable:
+        bound = np.int64(params[0])
+        shift31 = U64(gen.output_bits - 31)
+        pow2 = (params[0] & (params[0] - 1)) == 0
+
+        @numba.njit(nogil=True, inline="always")
+        def value_nextint(w):
+            r = np.int64(w >> shift31) & np.int64(0x7FFFFFFF)
+            if pow2:
+                return (bound * r) >> np.int64(31), True
+            val = r % bound
+            return val, r - val + (bound - 1) < np.int64(2**31)
+
+        return value_nextint
+
+
+class RandInt(DrawKind):
+    name = "randint"
+    usage = "randint:M - numpy legacy RandomState.randint(0, M) (masked rejection)"
+    min_word_bits = 32
+
+    def drawer(self, gen: Generator, params: Params) -> Callable:
+        nxt = gen.next
+        rng = U64(params[0] - 1)
+        mask = U64(mask_for(params[0] - 1))
+        full = params[0] - 1 == 0xFFFFFFFF
 
         @numba.njit(nogil=True)
         def draw_randint(state):
@@ -153,9 +183,27 @@ def make_drawer(gen: Generator, spec: DrawSpec) -> Callable:
 
         return draw_randint
 
-    if spec.kind == "randrange":
-        n = U64(spec.params[0])
-        k = spec.params[0].bit_length()
+    def word_value(self, gen: Generator, params: Params) -> Callable:
+        rng = U64(params[0] - 1)
+        mask = U64(mask_for(params[0] - 1))
+
+        @numba.njit(nogil=True, inline="always")
+        def value_randint(w):
+            v = w & M32 & mask
+            return np.int64(v), v <= rng
+
+        return value_randint
+
+
+class RandRange(DrawKind):
+    name = "randrange"
+    usage = "randrange:M - CPython random.randrange(M) (getrandbits + rejection)"
+    min_word_bits = 32
+
+    def drawer(self, gen: Generator, params: Params) -> Callable:
+        nxt = gen.next
+        n = U64(params[0])
+        k = params[0].bit_length()
         if k <= 32:
             shift = U64(32 - k)
 
@@ -178,34 +226,172 @@ def make_drawer(gen: Generator, spec: DrawSpec) -> Callable:
 
         return draw_randrange33
 
-    lo, hi = spec.params
-    umax = U64(hi - lo)
-    base = np.int64(lo)
-    if gen.php_legacy_range:
-        span = float(hi - lo + 1)
+    def word_value(self, gen: Generator, params: Params) -> Callable:
+        n = U64(params[0])
+        k = params[0].bit_length()
+        shift = U64(32 - k) if k <= 32 else U64(0)
+        one_word = k <= 32
+
+        @numba.njit(nogil=True, inline="always")
+        def value_randrange(w):
+            r = (w & M32) >> shift
+            return np.int64(r), one_word and r < n
+
+        return value_randrange
+
+
+class MtRand(DrawKind):
+    """PHP's mt_rand(min, max); generators with ``php_legacy_range`` scale with a double."""
+
+    name = "mt_rand"
+    usage = "mt_rand:MIN:MAX - PHP mt_rand(min, max)"
+    arity = 2
+    min_word_bits = 32
+
+    def param_error(self, params: Params) -> str | None:
+        lo, hi = params
+        return None if 0 <= lo <= hi < 2**31 else "need 0 <= MIN <= MAX < 2^31"
+
+    def low(self, params: Params) -> int:
+        return params[0]
+
+    def n_values(self, params: Params) -> int:
+        return params[1] - params[0] + 1
+
+    def drawer(self, gen: Generator, params: Params) -> Callable:
+        nxt = gen.next
+        lo, hi = params
+        umax = U64(hi - lo)
+        base = np.int64(lo)
+        if gen.php_legacy_range:
+            span = float(hi - lo + 1)
+
+            @numba.njit(nogil=True)
+            def draw_mt_rand_legacy(state):
+                n = np.int64((nxt(state) & M32) >> U64(1))
+                return base + np.int64(span * (n / 2147483648.0))
+
+            return draw_mt_rand_legacy
+
+        umod = U64(hi - lo + 1)
+        limit = U64(0xFFFFFFFF - (0xFFFFFFFF % (hi - lo + 1)) - 1)
+        pow2 = ((hi - lo + 1) & (hi - lo)) == 0
 
         @numba.njit(nogil=True)
-        def draw_mt_rand_legacy(state):
-            n = np.int64((nxt(state) & M32) >> U64(1))
-            return base + np.int64(span * (n / 2147483648.0))
+        def draw_mt_rand(state):
+            r = nxt(state) & M32
+            if umax == M32:
+                return base + np.int64(r)
+            if not pow2:
+                while r > limit:
+                    r = nxt(state) & M32
+            return base + np.int64(r % umod)
 
-        return draw_mt_rand_legacy
+        return draw_mt_rand
 
-    umod = U64(hi - lo + 1)
-    limit = U64(0xFFFFFFFF - (0xFFFFFFFF % (hi - lo + 1)) - 1)
-    pow2 = ((hi - lo + 1) & (hi - lo)) == 0
+    def word_value(self, gen: Generator, params: Params) -> Callable:
+        lo, hi = params
+        base = np.int64(lo)
+        if gen.php_legacy_range:
+            span = float(hi - lo + 1)
 
-    @numba.njit(nogil=True)
-    def draw_mt_rand(state):
-        r = nxt(state) & M32
-        if umax == M32:
-            return base + np.int64(r)
-        if not pow2:
-            while r > limit:
-                r = nxt(state) & M32
-        return base + np.int64(r % umod)
+            @numba.njit(nogil=True, inline="always")
+            def value_mt_rand_legacy(w):
+                n = np.int64((w & M32) >> U64(1))
+                return base + np.int64(span * (n / 2147483648.0)), True
 
-    return draw_mt_rand
+            return value_mt_rand_legacy
+        umod = U64(hi - lo + 1)
+        full = hi - lo == 0xFFFFFFFF
+        limit = U64(0xFFFFFFFF - (0xFFFFFFFF % (hi - lo + 1)) - 1)
+        pow2 = ((hi - lo + 1) & (hi - lo)) == 0
+
+        @numba.njit(nogil=True, inline="always")
+        def value_mt_rand(w):
+            r = w & M32
+            if full:
+                return base + np.int64(r), True
+            return base + np.int64(r % umod), pow2 or r <= limit
+
+        return value_mt_rand
+
+    def probabilities(self, gen: Generator, params: Params, v: np.ndarray) -> np.ndarray:
+        if not gen.php_legacy_range:
+            return super().probabilities(gen, params, v)
+        # n in [0, 2^31) maps to floor(span * n / 2^31): count the n that land on v.
+        span = self.n_values(params)
+        lo = np.ceil(v * 2.0**31 / span)
+        hi = np.ceil((v + 1) * 2.0**31 / span)
+        return (hi - lo) / 2.0**31
+
+
+DRAW_KINDS: dict[str, DrawKind] = {
+    k.name: k for k in (Mod(), NextInt(), RandInt(), RandRange(), MtRand())
+}
+
+
+def draw_usage() -> str:
+    """Every draw function's syntax, for error messages and CLI help."""
+    return "; ".join(k.usage for k in DRAW_KINDS.values())
+
+
+@dataclass(frozen=True)
+class DrawSpec:
+    """A parsed ``NAME:PARAM...``: which draw function, with which parameters."""
+
+    kind: str
+    params: tuple[int, ...]
+
+    @property
+    def draw_kind(self) -> DrawKind:
+        return DRAW_KINDS[self.kind]
+
+    @property
+    def text(self) -> str:
+        return ":".join([self.kind, *map(str, self.params)])
+
+    @property
+    def low(self) -> int:
+        """Smallest draw value."""
+        return self.draw_kind.low(self.params)
+
+    @property
+    def n_values(self) -> int:
+        """How many distinct draw values there are."""
+        return self.draw_kind.n_values(self.params)
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def parse_draw(text: str) -> DrawSpec:
+    """Parse the CLI's ``--draw NAME[:PARAM...]`` with a message naming what is valid."""
+    name, *raw = text.strip().split(":")
+    kind = DRAW_KINDS.get(name)
+    if kind is None:
+        raise ValueError(f"unknown draw function {name!r}; valid: {draw_usage()}")
+    if len(raw) != kind.arity:
+        raise ValueError(f"draw {text!r}: expected {kind.usage}")
+    try:
+        params = tuple(int(p) for p in raw)
+    except ValueError:
+        raise ValueError(f"draw {text!r}: parameters must be integers") from None
+    why = kind.param_error(params)
+    if why is not None:
+        raise ValueError(f"draw {text!r}: {why}")
+    return DrawSpec(name, params)
+
+
+def check_compatible(gen: Generator, spec: DrawSpec) -> None:
+    """Refuse pairs that have no meaning (e.g. nextint needs at least 31-bit words)."""
+    spec.draw_kind.check_compatible(gen, spec.params)
+
+
+@cache
+def make_drawer(gen: Generator, spec: DrawSpec) -> Callable:
+    """Compiled ``draw(state) -> int64`` for this generator and draw function."""
+    check_compatible(gen, spec)
+    return spec.draw_kind.drawer(gen, spec.params)
 
 
 @cache
@@ -218,78 +404,7 @@ def make_word_value(gen: Generator, spec: DrawSpec) -> Callable:
     fast paths.
     """
     check_compatible(gen, spec)
-    bits = gen.output_bits
-    kind = spec.kind
-    if kind == "mod":
-        m = U64(spec.params[0])
-        # Known-narrow words let LLVM use 32-bit vector division-by-constant.
-        narrow = M32 if bits <= 32 else U64(0xFFFFFFFFFFFFFFFF)
-
-        @numba.njit(nogil=True, inline="always")
-        def value_mod(w):
-            return np.int64((w & narrow) % m), True
-
-        return value_mod
-    if kind == "nextint":
-        bound = np.int64(spec.params[0])
-        shift31 = U64(bits - 31)
-        pow2 = (spec.params[0] & (spec.params[0] - 1)) == 0
-
-        @numba.njit(nogil=True, inline="always")
-        def value_nextint(w):
-            r = np.int64(w >> shift31) & np.int64(0x7FFFFFFF)
-            if pow2:
-                return (bound * r) >> np.int64(31), True
-            val = r % bound
-            return val, r - val + (bound - 1) < np.int64(2**31)
-
-        return value_nextint
-    if kind == "randint":
-        rng = U64(spec.params[0] - 1)
-        mask = U64(_mask_for(spec.params[0] - 1))
-
-        @numba.njit(nogil=True, inline="always")
-        def value_randint(w):
-            v = w & M32 & mask
-            return np.int64(v), v <= rng
-
-        return value_randint
-    if kind == "randrange":
-        n = U64(spec.params[0])
-        k = spec.params[0].bit_length()
-        shift = U64(32 - k) if k <= 32 else U64(0)
-        one_word = k <= 32
-
-        @numba.njit(nogil=True, inline="always")
-        def value_randrange(w):
-            r = (w & M32) >> shift
-            return np.int64(r), one_word and r < n
-
-        return value_randrange
-    lo, hi = spec.params
-    base = np.int64(lo)
-    if gen.php_legacy_range:
-        span = float(hi - lo + 1)
-
-        @numba.njit(nogil=True, inline="always")
-        def value_mt_rand_legacy(w):
-            n = np.int64((w & M32) >> U64(1))
-            return base + np.int64(span * (n / 2147483648.0)), True
-
-        return value_mt_rand_legacy
-    umod = U64(hi - lo + 1)
-    full = hi - lo == 0xFFFFFFFF
-    limit = U64(0xFFFFFFFF - (0xFFFFFFFF % (hi - lo + 1)) - 1)
-    pow2 = ((hi - lo + 1) & (hi - lo)) == 0
-
-    @numba.njit(nogil=True, inline="always")
-    def value_mt_rand(w):
-        r = w & M32
-        if full:
-            return base + np.int64(r), True
-        return base + np.int64(r % umod), pow2 or r <= limit
-
-    return value_mt_rand
+    return spec.draw_kind.word_value(gen, spec.params)
 
 
 @numba.njit(nogil=True)

@@ -15,29 +15,17 @@ import math
 import numpy as np
 from scipy import stats
 
+from gpu_executors.prng.bitgen.base import Generator
 from gpu_executors.prng.draws import DrawSpec
-from gpu_executors.prng.generators import Generator
 
 
 def value_probabilities(gen: Generator, spec: DrawSpec, values: np.ndarray) -> np.ndarray:
-    """P(draw == v) for each v under uniform words, exactly (float64)."""
+    """P(draw == v) for each v under uniform words, exactly (float64); each draw kind knows its
+    own distribution (``DrawKind.probabilities``), this adds the zeros outside its range."""
     v = np.asarray(values, dtype=np.int64) - spec.low
-    n_values = spec.n_values
-    inside = (v >= 0) & (v < n_values)
+    inside = (v >= 0) & (v < spec.n_values)
     p = np.zeros(v.shape, dtype=np.float64)
-    if spec.kind == "mod":
-        total = 1 << gen.output_bits
-        q, r = divmod(total, n_values)
-        p[inside] = np.where(v[inside] < r, q + 1, q) / total
-    elif spec.kind == "mt_rand" and gen.php_legacy_range:
-        # n in [0, 2^31) maps to floor(span * n / 2^31): count the n that land on v.
-        span = n_values
-        vv = v[inside]
-        lo = np.ceil(vv * 2.0**31 / span)
-        hi = np.ceil((vv + 1) * 2.0**31 / span)
-        p[inside] = (hi - lo) / 2.0**31
-    else:
-        p[inside] = 1.0 / n_values
+    p[inside] = spec.draw_kind.probabilities(gen, spec.params, v[inside])
     return p
 
 
@@ -97,9 +85,3 @@ def evidence(observed: int, expected: float) -> float:
     p = survivor_p_value(observed, expected)
     return 320.0 if p <= 0 else -math.log10(p)
 
-
-def information_bits(gen: Generator, spec: DrawSpec, draws: np.ndarray) -> float:
-    """Bits of information the draws carry about the candidate (sum of -log2 p)."""
-    p = value_probabilities(gen, spec, draws)
-    with np.errstate(divide="ignore"):
-        return float(-np.log2(p).sum())

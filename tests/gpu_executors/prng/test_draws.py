@@ -13,7 +13,14 @@ from typing import Any
 import numpy as np
 import pytest
 
-from gpu_executors.prng.draws import DRAW_KINDS, check_compatible, generate_draws, parse_draw
+from gpu_executors.prng.draws import (
+    DRAW_KINDS,
+    DrawKind,
+    DrawSpec,
+    check_compatible,
+    generate_draws,
+    parse_draw,
+)
 from gpu_executors.prng.generators import GENERATORS, get_generator
 from tests.reference.harness import reference_vectors
 
@@ -274,3 +281,24 @@ def test_get_generator_unknown_lists_valid() -> None:
         get_generator("mt19938")
     for name in GENERATORS:
         assert name in exc.value.args[0]
+
+
+def _example_params(kind: DrawKind) -> tuple[int, ...]:
+    return tuple(range(3, 3 + kind.arity))
+
+
+@pytest.mark.parametrize("name", list(DRAW_KINDS))
+def test_every_draw_kind_round_trips(name: str) -> None:
+    """Each registered kind parses to a DrawSpec naming it, whose text parses back to itself."""
+    kind = DRAW_KINDS[name]
+    assert kind.name == name
+    assert kind.usage.startswith(f"{name}:")
+    params = _example_params(kind)
+    spec = parse_draw(":".join([name, *map(str, params)]))
+    assert spec == DrawSpec(name, params)
+    assert spec.draw_kind is kind
+    assert parse_draw(spec.text) == spec
+    assert str(spec) == spec.text
+    assert spec.n_values >= 1
+    with pytest.raises(ValueError, match="expected"):
+        parse_draw(":".join([name, *map(str, params), "1"]))

@@ -19,7 +19,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from gpu_executors.prng.generators import GENERATORS, Generator, get_generator, philox4x32_10
+from gpu_executors.prng.bitgen.base import Generator
+from gpu_executors.prng.bitgen.philox import philox4x32_10
+from gpu_executors.prng.generators import GENERATORS, get_generator
 from tests.reference.harness import reference_vectors
 
 pytestmark = pytest.mark.reference
@@ -275,7 +277,7 @@ def test_glibc_rand_matches_libc() -> None:
 #
 # The original system's variants (lcg32 and the *_original generators) have no external reference:
 # they are whatever the original code did. These plain-Python re-implementations follow the
-# formulas in generators.py's ``reference`` strings and notes; they are reference-free checks that
+# formulas in the generators' ``reference`` strings and notes; they are reference-free checks that
 # the compiled code computes those formulas, not evidence that the formulas match anything else.
 
 

@@ -16,12 +16,12 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from gpu_executors.prng.bitgen.base import Generator
 from gpu_executors.prng.draws import generate_draws, parse_draw
-from gpu_executors.prng.generators import Generator, get_generator
+from gpu_executors.prng.generators import get_generator
 from gpu_executors.prng.null_model import (
     draw_match_probabilities,
     evidence,
-    information_bits,
     null_expected,
     pass_probability,
     survivor_p_value,
@@ -283,8 +283,3 @@ def test_evidence_is_capped() -> None:
     assert evidence(1, 0.0) == 320.0
     assert evidence(3, 1.0) == pytest.approx(-math.log10(stats.poisson.sf(2, 1.0)))
 
-
-def test_information_bits_of_uniform_draws() -> None:
-    gen = get_generator("mt19937")
-    bits = information_bits(gen, parse_draw("randint:1000"), np.array([1, 2, 3, 999]))
-    assert bits == pytest.approx(4 * math.log2(1000))
