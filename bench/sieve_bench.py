@@ -90,7 +90,7 @@ def run_case(case: Case, slice_size: int, repeats: int, full: bool) -> dict:
 
 def run_java_case(repeats: int) -> dict:
     """java_random, 8 nextint(1000) draws, any 48-bit seed: the lifting route."""
-    from gpu_executors.sieve.java_lifting import recover_java_seeds
+    from gpu_executors.sieve.java.recover import recover_java_seeds
 
     gen, spec = get_generator("java_random"), parse_draw("nextint:1000")
     times, found, planted = [], [], []

@@ -1,22 +1,65 @@
-"""GPU vendor detection, device pinning, and the out-of-memory fallback (no dagster import).
+"""GPU vendor detection, device pinning, the device report, and the out-of-memory fallback.
 
 CUDA and ROCm builds of torch share the ``torch.cuda`` API (ROCm's reports through HIP), so the
 vendor is told apart by ``torch.version.hip``. Pinning differs: CUDA reads
 ``CUDA_VISIBLE_DEVICES``, ROCm ``HIP_VISIBLE_DEVICES``. A GPU step that runs out of memory is
 retried with half the launch batch down to a floor, then run on the CPU; each step back is
-recorded, so a slow run says why it was slow instead of failing.
+recorded, so a slow run says why it was slow instead of failing. No dagster import: the asset
+layer turns a ``DeviceReport`` into metadata.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 VENDORS = ("cuda", "rocm")
 PIN_VARS = {"cuda": "CUDA_VISIBLE_DEVICES", "rocm": "HIP_VISIBLE_DEVICES"}
 GpuEvent = dict[str, Any]
+
+
+class Backend(StrEnum):
+    """Where a scan may run; ``auto`` takes a usable GPU, else the CPU (a str, so config works)."""
+
+    AUTO = "auto"
+    CPU = "cpu"
+    CUDA = "cuda"
+    ROCM = "rocm"
+
+
+@dataclass
+class DeviceReport:
+    """The device a result was computed on, and how it got there: "the device used" metadata.
+
+    ``backend`` is where it actually ran (CPU, CUDA or ROCm, never ``auto``); the fallback
+    events and the skip reason say why a GPU was asked for and not (or not fully) used.
+    """
+
+    backend: Backend
+    device_name: str
+    vendor: str | None = None  # "cuda" / "rocm" on a GPU
+    pinning: dict[str, str] = field(default_factory=dict)  # the visible-devices vars in effect
+    fallback_events: list[GpuEvent] = field(default_factory=list)  # see run_with_fallback
+    gpu_skipped_because: str | None = None
+
+    @classmethod
+    def on_cpu(cls, device_name: str = "cpu") -> DeviceReport:
+        return cls(Backend.CPU, device_name, pinning=current_pinning())
+
+    @classmethod
+    def on_gpu(cls, device_name: str) -> DeviceReport:
+        vendor = torch_vendor()
+        backend = Backend.ROCM if vendor == "rocm" else Backend.CUDA
+        return cls(backend, device_name, vendor, current_pinning())
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready (the enum is a str)."""
+        return asdict(self)
 
 
 def torch_vendor() -> str | None:
@@ -51,6 +94,11 @@ def detect_vendor() -> str | None:
 def pin_var(vendor: str | None) -> str:
     """The variable that restricts the visible devices; CUDA's when the vendor is unknown."""
     return PIN_VARS.get(vendor or "cuda", PIN_VARS["cuda"])
+
+
+def current_pinning() -> dict[str, str]:
+    """The visible-devices variables this process runs under (empty when unpinned)."""
+    return {var: os.environ[var] for var in PIN_VARS.values() if var in os.environ}
 
 
 def pinning_env(vendor: str | None, devices: str | None) -> dict[str, str]:

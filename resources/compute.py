@@ -9,8 +9,8 @@ import dagster as dg
 import numba
 
 from gpu_executors.devices import detect_vendor, device_description, pinning_env, torch_vendor
-from gpu_executors.sieve.backends import Progress, gpu_status, run_scan
-from gpu_executors.sieve.spec import ScanResult, ScanSpec
+from gpu_executors.sieve.backends import gpu_status, run_scan
+from gpu_executors.sieve.spec import Progress, ScanResult, ScanSpec
 
 
 class ComputeResource(dg.ConfigurableResource):

@@ -3,6 +3,7 @@
 A scan runs in two passes per chunk of seeds: a parallel pass that only counts survivors per seed
 (cheap, no allocation per candidate), then a serial pass that re-walks the few surviving seeds to
 record their offsets, gaps and match counts. Chunks keep progress, Ctrl-C and ETA responsive.
+The same compiled walkers re-verify the GPU executor's passes (``triton.scan``).
 """
 
 from __future__ import annotations
@@ -10,24 +11,42 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from functools import cache
+from typing import NamedTuple
 
 import numba
 import numpy as np
 from numba import prange
 
-from gpu_executors.prng.draws import make_drawer
-from gpu_executors.prng.generators import Generator
+from gpu_executors.devices import DeviceReport
+from gpu_executors.prng.bitgen.base import Generator
+from gpu_executors.prng.draws import make_drawer, parse_draw
 from gpu_executors.sieve.prefilters import fast_filter, filter_params
-from gpu_executors.sieve.spec import ScanResult, ScanSpec, survivors_frame
+from gpu_executors.sieve.spec import (
+    Progress,
+    ScanMode,
+    ScanResult,
+    ScanSpec,
+    empty_columns,
+    survivors_frame,
+)
 
 U64 = np.uint64
-Progress = Callable[[int, int, int], None]  # (candidates done, candidates total, survivors)
+
+
+class Walkers(NamedTuple):
+    """The compiled walks of one (generator, draw): per candidate seed or state, and counted in
+    parallel over a range. The state walks are None for generators without an inverse step."""
+
+    walk_seed: Callable
+    walk_state: Callable | None
+    count_seeds: Callable
+    count_states: Callable | None
+    state_size: int
 
 
 @cache
-def _kernels(gen: Generator, draw_text: str):
-    from gpu_executors.prng.draws import parse_draw
-
+def compile_walkers(gen: Generator, draw_text: str) -> Walkers:
+    """Compile (once per process and pair) the numba walks; the arguments are ``walk_params``."""
     draw = make_drawer(gen, parse_draw(draw_text))
     nxt = gen.next
     seed_fn = gen.seed
@@ -184,11 +203,13 @@ def _kernels(gen: Generator, draw_text: str):
                 counts[j] = walk_state(start + U64(j), obs, p, base, st, probe, e0, e0, e0)
 
     if gen.prev is None or gen.unpack is None:
-        walk_state = count_states = None
-    return walk_seed, walk_state, count_seeds, count_states, size
+        return Walkers(walk_seed, None, count_seeds, None, size)
+    return Walkers(walk_seed, walk_state, count_seeds, count_states, size)
 
 
-def _params(spec: ScanSpec) -> np.ndarray:
+def walk_params(spec: ScanSpec) -> np.ndarray:
+    """The scan's window as the walkers read it: [off_start, off_stop, gap_min, gap_max,
+    variable, max_misses, anchor]."""
     return np.array(
         [
             spec.offset_start,
@@ -212,17 +233,15 @@ def cpu_scan(
     """Run the scan on all cores. Ctrl-C returns what was found so far (``complete=False``)."""
     spec.validate()
     gen = spec.gen
-    walk_seed, walk_state, count_seeds, count_states, size = _kernels(gen, spec.draw)
+    walk_seed, walk_state, count_seeds, count_states, size = compile_walkers(gen, spec.draw)
     obs = spec.observed()
-    p = _params(spec)
-    state_mode = spec.mode == "state"
+    p = walk_params(spec)
+    state_mode = spec.mode is ScanMode.STATE
     per_seed = spec.candidates // max(spec.n_seeds, 1)
     chunk = chunk or max(1 << 14, min(1 << 24, (1 << 26) // max(per_seed * size, 1)))
     n_blocks = numba.get_num_threads() * 16
     n_draws = obs.shape[0]
-    cols: dict[str, list] = {
-        k: [] for k in ("seed", "offset", "gap", "gaps", "forward_matches", "reverse_matches")
-    }
+    cols = empty_columns()
     prefilter = fast_filter(spec)
     fparams = filter_params(spec)
     no_records = (*(np.empty(0, np.int64),) * 3, np.empty((0, max(n_draws - 1, 0)), np.int64))
@@ -297,14 +316,15 @@ def cpu_scan(
     seconds = time.perf_counter() - t0
     scanned = done * per_seed
     frac = scanned / spec.candidates if spec.candidates else 1.0
+    threads = numba.get_num_threads()
     return ScanResult(
         spec,
         survivors_frame(spec, cols),
         scanned,
         seconds,
-        f"cpu ({numba.get_num_threads()} threads"
-        + (f", {prefilter[1]} prefilter)" if prefilter else ")"),
+        f"cpu ({threads} threads" + (f", {prefilter[1]} prefilter)" if prefilter else ")"),
         spec.null_expected() * frac,
         complete=complete,
         extra={"compile_seconds": round(t0 - t_compile, 3)},
+        device=DeviceReport.on_cpu(f"cpu ({threads} numba threads)"),
     )

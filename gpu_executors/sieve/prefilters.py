@@ -19,15 +19,15 @@ import numba
 import numpy as np
 from numba import prange
 
+from gpu_executors.prng.bitgen.base import Generator
+from gpu_executors.prng.bitgen.glibc import GLIBC_DEG, glibc_fill_next, glibc_seed_word
 from gpu_executors.prng.draws import make_word_value, parse_draw
-from gpu_executors.prng.generators import GLIBC_DEG, Generator, glibc_fill_next, glibc_seed_word
-from gpu_executors.sieve.spec import ScanSpec
+from gpu_executors.sieve.spec import ScanMode, ScanSpec
 
 U64 = np.uint64
 M32 = U64(0xFFFFFFFF)
 LANES = 256  # seeds per group: measured faster than 64 or 128 for every filter here
-MT_LAZY_LIMIT = 227  # words 0..226 of MT19937 need no twisted word, only the seeding's words
-MT_FAMILY = {"mt19937": False, "php_mt_rand": False, "php_mt_rand_legacy": True}
+MT_LAZY_WORDS = 227  # words 0..226 of MT19937 need no twisted word, only the seeding's words
 
 # Filter signature: (start, count, obs, params, flags, n_blocks) -> None; flags[j] = 1 marks
 # seed start + j as a possible survivor. params = [off_start, off_stop, gap_min, gap_max,
@@ -35,25 +35,35 @@ MT_FAMILY = {"mt19937": False, "php_mt_rand": False, "php_mt_rand_legacy": True}
 Filter = Callable[..., None]
 
 
+def filter_draws(spec: ScanSpec) -> int:
+    """The first draws a filter judges: one more than the misses allowed, so a survivor shows."""
+    return min(len(spec.draws), spec.max_misses + 2)
+
+
 def filter_params(spec: ScanSpec) -> np.ndarray:
-    f = min(len(spec.draws), spec.max_misses + 2)
+    """The filters' ``params`` array (see ``Filter``)."""
     return np.array(
-        [spec.offset_start, spec.offset_stop, spec.gap_min, spec.gap_max, spec.max_misses, f],
+        [
+            spec.offset_start,
+            spec.offset_stop,
+            spec.gap_min,
+            spec.gap_max,
+            spec.max_misses,
+            filter_draws(spec),
+        ],
         dtype=np.int64,
     )
 
 
 def fast_filter(spec: ScanSpec) -> tuple[Filter, str] | None:
     """A pre-filter for this scan and its name, or None when only the generic walk applies."""
-    if spec.mode != "seed" or spec.variable_gap:
+    if spec.mode is not ScanMode.SEED or spec.variable_gap:
         return None
     gen = spec.gen
     if gen.step1 is not None:
         return _single_word_filter(gen, spec.draw), "lanes"
-    if gen.name in MT_FAMILY:
-        p = filter_params(spec)
-        last_word = (spec.offset_stop - 1) + (p[5] - 1) * (spec.gap_max + 1)
-        if last_word < MT_LAZY_LIMIT:
+    if gen.mt_genrand:
+        if spec.last_word(filter_draws(spec)) < MT_LAZY_WORDS:
             return _mt_filter(gen, spec.draw), "mt-lazy"
         return None
     if gen.name == "glibc_rand":
@@ -163,7 +173,7 @@ def _needed_words(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 @cache
 def _mt_filter(gen: Generator, draw_text: str) -> Filter:
     value = make_word_value(gen, parse_draw(draw_text))
-    legacy = MT_FAMILY[gen.name]
+    legacy = gen.mt_legacy_twist
 
     @numba.njit(parallel=True, nogil=True)
     def mt_lanes(start, count, obs, p, flags, n_blocks, ks, krow, slots, n_slots):
@@ -233,7 +243,7 @@ def _glibc_filter(gen: Generator, draw_text: str) -> Filter:
             words = np.empty((ks.shape[0], LANES), np.uint64)
             for g in range(g_lo, g_hi):
                 first = start + U64(g * LANES)
-                # srand: a signed Park-Miller fill (see generators.glibc_fill_next), lane-wise
+                # srand: a signed Park-Miller fill (see bitgen.glibc.glibc_fill_next), lane-wise
                 for j in range(LANES):
                     w = glibc_seed_word(first + U64(j))
                     ring[0, j] = U64(np.uint32(w))

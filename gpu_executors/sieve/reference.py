@@ -6,8 +6,15 @@ import time
 
 import numpy as np
 
+from gpu_executors.devices import DeviceReport
 from gpu_executors.prng.draws import make_drawer
-from gpu_executors.sieve.spec import ScanResult, ScanSpec, survivors_frame
+from gpu_executors.sieve.spec import (
+    ScanMode,
+    ScanResult,
+    ScanSpec,
+    empty_columns,
+    survivors_frame,
+)
 
 
 def _variable_gap_walk(spec: ScanSpec, state: np.ndarray, obs: np.ndarray):
@@ -46,6 +53,7 @@ def _variable_gap_walk(spec: ScanSpec, state: np.ndarray, obs: np.ndarray):
 
 
 def _constant_gap_misses(spec: ScanSpec, state: np.ndarray, obs: np.ndarray, gap: int) -> int:
+    """Misses of every draw at a constant gap, all counted (no early exit: the plain rule)."""
     gen = spec.gen
     draw = make_drawer(gen, spec.draw_spec)
     misses = 0
@@ -73,14 +81,13 @@ def _reverse_misses(spec: ScanSpec, anchor_state: np.ndarray, obs: np.ndarray, g
 
 
 def reference_scan(spec: ScanSpec) -> ScanResult:
+    """Every candidate of ``spec``, one at a time: the survivors the fast executors must match."""
     spec.validate()
     gen, obs = spec.gen, spec.observed()
-    cols: dict[str, list] = {
-        k: [] for k in ("seed", "offset", "gap", "gaps", "forward_matches", "reverse_matches")
-    }
+    cols = empty_columns()
     t0 = time.perf_counter()
     for s in range(spec.seed_start, spec.stop):
-        if spec.mode == "state":
+        if spec.mode is ScanMode.STATE:
             anchor = gen.new_state()
             gen.unpack(np.uint64(s), anchor)
             for gap in range(spec.gap_min, spec.gap_max + 1):
@@ -112,10 +119,13 @@ def reference_scan(spec: ScanSpec) -> ScanResult:
         seconds,
         "reference",
         spec.null_expected(),
+        device=DeviceReport.on_cpu("cpu (Python reference)"),
     )
 
 
-def _append(cols, seed, offset, gap, gaps, fwd, rev) -> None:
+def _append(
+    cols: dict[str, list], seed: int, offset: int, gap: int, gaps: list[int], fwd: int, rev: int
+) -> None:
     cols["seed"].append(seed)
     cols["offset"].append(offset)
     cols["gap"].append(gap)

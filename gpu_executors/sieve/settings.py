@@ -1,6 +1,8 @@
-"""Step 1 as plain functions: seed blocks, sieve settings, the window optimiser, the pool.
+"""What a sieve run scans and how its blocks add up: seed blocks, the sieve settings, the window
+optimiser's search space and trial evaluation, and the survivor pool with its null figures.
 
-The asset layer (``assets/sieve.py``) is a thin wrapper over these; tests call them directly.
+Plain functions and records, so tests call them without Dagster; the asset layer
+(``prng_assets/assets/sieve.py``) is a thin wrapper that owns the Optuna study itself.
 """
 
 from __future__ import annotations

@@ -9,14 +9,20 @@ it stepping backward with the generator's inverse.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 import numpy as np
 import polars as pl
 
+from gpu_executors.devices import DeviceReport
+from gpu_executors.prng.bitgen.base import Generator
 from gpu_executors.prng.draws import DrawSpec, check_compatible, parse_draw
-from gpu_executors.prng.generators import Generator, get_generator
+from gpu_executors.prng.generators import get_generator
 from gpu_executors.prng.null_model import null_expected, survivor_p_value
+
+Progress = Callable[[int, int, int], None]  # (candidates done, candidates total, survivors)
 
 SURVIVOR_SCHEMA = {
     "seed": pl.UInt64,  # the seed (seed scan) or the state at the anchor (state scan)
@@ -30,6 +36,20 @@ SURVIVOR_SCHEMA = {
     "matches": pl.Int64,
     "match_rate": pl.Float64,
 }
+# What an executor collects per survivor; survivors_frame derives the rest of the schema.
+SURVIVOR_COLUMNS = ("seed", "offset", "gap", "gaps", "forward_matches", "reverse_matches")
+
+
+def empty_columns() -> dict[str, list]:
+    """An executor's per-survivor column lists, to fill and pass to ``survivors_frame``."""
+    return {k: [] for k in SURVIVOR_COLUMNS}
+
+
+class ScanMode(StrEnum):
+    """What a candidate is: a seed fed through the seeding, or a full state at an anchor draw."""
+
+    SEED = "seed"
+    STATE = "state"
 
 
 @dataclass(frozen=True)
@@ -47,8 +67,15 @@ class ScanSpec:
     gap_max: int = 0  # inclusive
     variable_gap: bool = False
     max_misses: int = 0
-    mode: str = "seed"  # "seed" or "state"
+    mode: ScanMode = ScanMode.SEED  # a plain "seed" / "state" is converted
     anchor: int = 0  # state scans: index of the draw the candidate state precedes
+
+    def __post_init__(self) -> None:
+        try:
+            object.__setattr__(self, "mode", ScanMode(self.mode))
+        except ValueError:
+            valid = ", ".join(m.value for m in ScanMode)
+            raise ValueError(f"unknown scan mode {self.mode!r}; valid: {valid}") from None
 
     @property
     def gen(self) -> Generator:
@@ -62,7 +89,7 @@ class ScanSpec:
     def stop(self) -> int:
         if self.seed_stop is not None:
             return self.seed_stop
-        if self.mode == "state":
+        if self.mode is ScanMode.STATE:
             return 1 << (self.gen.state_bits or 0)
         return self.gen.default_seed_space
 
@@ -83,6 +110,12 @@ class ScanSpec:
         gaps = 1 if self.variable_gap else self.n_gaps
         return self.n_seeds * self.n_offsets * gaps
 
+    def last_word(self, n_draws: int | None = None) -> int:
+        """Highest output index a candidate reads over its first ``n_draws`` draws (default:
+        all) when no draw is rejected: what a lazy generator must compute."""
+        n = len(self.draws) if n_draws is None else n_draws
+        return self.offset_stop - 1 + (n - 1) * (self.gap_max + 1)
+
     def observed(self) -> np.ndarray:
         return np.asarray(self.draws, dtype=np.int64)
 
@@ -96,10 +129,11 @@ class ScanSpec:
         for i, v in enumerate(self.draws):
             if not lo <= v < hi:
                 raise ValueError(f"draw #{i} = {v} is outside {spec.text}'s range [{lo}, {hi})")
-        width = gen.seed_bits if self.mode == "seed" else gen.state_bits
+        state = self.mode is ScanMode.STATE
+        width = gen.state_bits if state else gen.seed_bits
         if width is None:
             raise ValueError(f"{gen.name}'s state does not fit 64 bits: no state scan")
-        if self.mode == "state" and gen.prev is None:
+        if state and gen.prev is None:
             raise ValueError(f"{gen.name} has no inverse step: no state scan")
         if not 0 <= self.seed_start < self.stop <= (1 << width):
             raise ValueError(
@@ -112,9 +146,9 @@ class ScanSpec:
             raise ValueError(f"gap range {self.gap_min}:{self.gap_max} needs 0 <= min <= max")
         if self.max_misses < 0 or self.max_misses >= len(self.draws):
             raise ValueError(f"max_misses {self.max_misses} must be in [0, {len(self.draws)})")
-        if self.mode == "state" and not 0 <= self.anchor < len(self.draws):
+        if state and not 0 <= self.anchor < len(self.draws):
             raise ValueError(f"anchor {self.anchor} is not a draw index")
-        if self.mode == "state" and self.variable_gap:
+        if state and self.variable_gap:
             raise ValueError("state scans use a constant gap")
 
     def null_expected(self) -> float:
@@ -126,7 +160,7 @@ class ScanSpec:
 
 @dataclass
 class ScanResult:
-    """Survivors (one row per surviving candidate) and what the scan cost."""
+    """Survivors (one row per surviving candidate), what the scan cost, and where it ran."""
 
     spec: ScanSpec
     survivors: pl.DataFrame
@@ -136,6 +170,7 @@ class ScanResult:
     null_expected: float
     complete: bool = True  # False when interrupted
     extra: dict = field(default_factory=dict)
+    device: DeviceReport = field(default_factory=DeviceReport.on_cpu)
 
     @property
     def p_value(self) -> float:
@@ -149,7 +184,7 @@ class ScanResult:
         return {
             "generator": self.spec.generator,
             "draw": self.spec.draw,
-            "mode": self.spec.mode,
+            "mode": self.spec.mode.value,
             "candidates_scanned": self.candidates_scanned,
             "survivors": self.survivors.height,
             "null_expected": self.null_expected,
@@ -158,6 +193,7 @@ class ScanResult:
             "candidates_per_second": self.rate,
             "backend": self.backend,
             "complete": self.complete,
+            "device": self.device.as_dict(),
             **self.extra,
         }
 

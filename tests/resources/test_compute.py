@@ -6,7 +6,6 @@ import os
 
 import pytest
 
-import gpu_executors.sieve.triton_scan as triton_sieve
 from gpu_executors import devices
 from gpu_executors.devices import is_out_of_memory, pinning_env, run_with_fallback
 from gpu_executors.prng.synth import planted_history
@@ -139,15 +138,15 @@ def test_run_scan_retries_smaller_launches_then_reports_the_events(monkeypatch) 
         return result
 
     monkeypatch.setattr(backends, "gpu_status", lambda backend: (True, "fake GPU"))
-    monkeypatch.setattr(triton_sieve, "triton_scan", fake_triton_scan)
+    monkeypatch.setattr(backends, "triton_scan", fake_triton_scan)
     result = backends.run_scan(spec, "auto")
     assert result.backend == "triton (fake GPU)"
     assert batches == [backends.GPU_BATCH, backends.GPU_BATCH // 2, backends.GPU_BATCH // 4, fits]
-    events = result.extra["gpu_events"]
+    events = result.device.fallback_events
     assert [e["kind"] for e in events] == ["smaller_batch"] * 3
     assert events[-1]["retry_batch"] == fits
     assert result.survivors["seed"].to_list() == [5000]
-    assert result.stats()["gpu_events"] == events  # reaches the survivors JSON
+    assert result.stats()["device"]["fallback_events"] == events  # reaches the survivors JSON
 
 
 def test_run_scan_falls_back_to_the_cpu_when_nothing_fits(monkeypatch) -> None:
@@ -157,15 +156,16 @@ def test_run_scan_falls_back_to_the_cpu_when_nothing_fits(monkeypatch) -> None:
         raise MemoryError()
 
     monkeypatch.setattr(backends, "gpu_status", lambda backend: (True, "fake GPU"))
-    monkeypatch.setattr(triton_sieve, "triton_scan", fake_triton_scan)
+    monkeypatch.setattr(backends, "triton_scan", fake_triton_scan)
     result = backends.run_scan(spec, "cuda")
     reference = cpu_scan(spec)
     assert result.backend == reference.backend
     assert result.survivors.equals(reference.survivors)
-    kinds = [e["kind"] for e in result.extra["gpu_events"]]
+    kinds = [e["kind"] for e in result.device.fallback_events]
     assert kinds[-1] == "cpu_fallback" and set(kinds[:-1]) == {"smaller_batch"}
-    assert result.extra["gpu_events"][-1]["batch"] >= backends.GPU_MIN_BATCH
-    assert "out of memory" in result.extra["gpu_skipped_because"]
+    assert result.device.fallback_events[-1]["batch"] >= backends.GPU_MIN_BATCH
+    assert "out of memory" in result.device.gpu_skipped_because
+    assert result.device.backend == "cpu"
 
 
 @pytest.mark.parametrize(
@@ -214,3 +214,18 @@ def test_device_report_and_scan_keep_their_api(clean_pinning) -> None:
     assert pinned.device_env() == {"CUDA_VISIBLE_DEVICES": "0"}
     pinned._pin()
     assert os.environ["CUDA_VISIBLE_DEVICES"] == "0"
+
+
+def test_scan_result_carries_the_device_report(clean_pinning, monkeypatch) -> None:
+    """The typed device report (backend, device, vendor, pinning, why no GPU) reaches stats()."""
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "1")
+    result = backends.run_scan(_small_spec(), "cpu")
+    report = result.device
+    assert report.backend == devices.Backend.CPU and report.vendor is None
+    assert report.device_name.startswith("cpu (")
+    assert report.pinning == {"CUDA_VISIBLE_DEVICES": "1"}
+    assert report.gpu_skipped_because == "backend cpu requested"
+    assert report.fallback_events == []
+    assert result.stats()["device"] == report.as_dict()
+    with pytest.raises(ValueError, match="unknown backend 'tpu'"):
+        backends.run_scan(_small_spec(), "tpu")

@@ -9,8 +9,9 @@ import pytest
 
 from gpu_executors.prng.draws import generate_draws, parse_draw
 from gpu_executors.prng.generators import get_generator
-from gpu_executors.sieve import java_lifting
-from gpu_executors.sieve.java_lifting import MULT, lcg_jump, recover_java_seeds
+from gpu_executors.sieve.java import recover
+from gpu_executors.sieve.java.lcg import MULT, lcg_jump
+from gpu_executors.sieve.java.recover import recover_java_seeds
 from gpu_executors.sieve.spec import ScanResult, ScanSpec, survivors_frame
 
 M = 1 << 48
@@ -236,7 +237,7 @@ def test_flat_fallback_in_a_range(monkeypatch: pytest.MonkeyPatch):
         cols = {"seed": [], "offset": [], "gap": [], "forward_matches": [], "reverse_matches": []}
         return ScanResult(spec, survivors_frame(spec, cols), spec.candidates, 0.0, "fake", 0.0)
 
-    monkeypatch.setattr(java_lifting, "cpu_scan", fake_scan)
+    monkeypatch.setattr(recover, "cpu_scan", fake_scan)
     res = recover_java_seeds(draws, 1000, seed_range=(seed - 10, seed + 10))
     assert res.extra["route"] == "flat" and res.candidates_scanned == 20
     assert (flat_specs[0].seed_start, flat_specs[0].stop) == (seed - 10, seed + 10)

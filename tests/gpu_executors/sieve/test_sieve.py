@@ -29,7 +29,7 @@ from gpu_executors.prng.draws import check_compatible, generate_draws, make_draw
 from gpu_executors.prng.generators import GENERATORS, get_generator
 from gpu_executors.sieve.cpu import cpu_scan
 from gpu_executors.sieve.reference import reference_scan
-from gpu_executors.sieve.spec import ScanResult, ScanSpec
+from gpu_executors.sieve.spec import ScanMode, ScanResult, ScanSpec
 
 FULL_MATRIX = os.environ.get("SEEDSIEVE_FULL_MATRIX") == "1"
 
@@ -817,7 +817,14 @@ def test_unknown_generator_names_the_valid_ones() -> None:
 
 def test_good_spec_is_accepted() -> None:
     ScanSpec(**BASE).validate()
-    ScanSpec(**(BASE | {"mode": "state", "anchor": 2, "seed_stop": 1 << 32})).validate()
+    spec = ScanSpec(**(BASE | {"mode": "state", "anchor": 2, "seed_stop": 1 << 32}))
+    spec.validate()
+    assert spec.mode is ScanMode.STATE  # the plain string is converted
+
+
+def test_unknown_scan_mode_is_refused_at_once() -> None:
+    with pytest.raises(ValueError, match=r"unknown scan mode 'states'; valid: seed, state"):
+        ScanSpec(**(BASE | {"mode": "states"}))
 
 
 # ---------------------------------------------------------------------------- 6. interruption

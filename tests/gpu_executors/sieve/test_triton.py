@@ -40,12 +40,9 @@ from gpu_executors.prng.generators import get_generator
 from gpu_executors.sieve.cpu import cpu_scan
 from gpu_executors.sieve.reference import reference_scan
 from gpu_executors.sieve.spec import ScanResult, ScanSpec
-from gpu_executors.sieve.triton_scan import (
-    SUPPORTED_GENERATORS,
-    gpu_flags,
-    triton_available,
-    triton_scan,
-)
+from gpu_executors.sieve.triton.availability import triton_available
+from gpu_executors.sieve.triton.launch import SUPPORTED_GENERATORS, gpu_flags
+from gpu_executors.sieve.triton.scan import triton_scan
 
 FULL_MATRIX = os.environ.get("SEEDSIEVE_FULL_MATRIX") == "1"
 DRAWS = ("mod:1000", "nextint:1000", "nextint:1024", "randint:1000", "mt_rand:1:1000")
@@ -273,10 +270,10 @@ def test_batches_blocks_and_progress() -> None:
 
 def test_gpu_pass_the_cpu_refutes_is_counted(monkeypatch: pytest.MonkeyPatch) -> None:
     """A wrong GPU flag never reaches the table: the CPU re-walk records, and counts it."""
-    import gpu_executors.sieve.triton_scan as ts
+    import gpu_executors.sieve.triton.scan as ts
 
     spec, seed = _planted_spec(*STEP_PAIR)
-    launch = ts._launch
+    launch = ts.launch
 
     def corrupted(plan, start, count):
         flags = launch(plan, start, count)
@@ -284,7 +281,7 @@ def test_gpu_pass_the_cpu_refutes_is_counted(monkeypatch: pytest.MonkeyPatch) ->
         flags[1, 0] = 2  # an unsure pass at gap 1: conservative, not a false positive
         return flags
 
-    monkeypatch.setattr(ts, "_launch", corrupted)
+    monkeypatch.setattr(ts, "launch", corrupted)
     gpu = triton_scan(spec)
     assert gpu.extra["gpu_false_positives"] == 1
     assert gpu.extra["gpu_conservative_passes"] == 1
@@ -293,13 +290,15 @@ def test_gpu_pass_the_cpu_refutes_is_counted(monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_import_needs_neither_triton_nor_dagster() -> None:
-    """The CPU-only install imports the module; ``triton_available`` explains, never raises."""
+    """The CPU-only install imports the executor; ``triton_available`` explains, never raises."""
     script = textwrap.dedent(
         """
         import sys
         sys.modules["triton"] = None  # as if not installed
-        import gpu_executors.sieve.triton_scan as ts
-        ok, why = ts.triton_available()
+        import gpu_executors.sieve.backends
+        import gpu_executors.sieve.triton.scan
+        from gpu_executors.sieve.triton.availability import triton_available
+        ok, why = triton_available()
         assert not ok and "not importable" in why, why
         assert "dagster" not in sys.modules
         print("ok")
@@ -338,19 +337,20 @@ def test_kernels_compile_for_cuda_and_hip() -> None:
         from triton.backends import backends
         from triton.backends.compiler import GPUTarget
         from triton.compiler import ASTSource
-        import gpu_executors.sieve.triton_scan as ts
+        from gpu_executors.sieve.triton.kernels import build
+        from gpu_executors.sieve.triton.launch import MAX_RETRIES, STEPPED
 
-        built = ts._build()
+        built = build()
         assert not built.interpret
         seed, mt = built.seed_kernel, built.mt_kernel
         full = sys.argv[1] == "full"
         scalars = ["n_seeds", "n_draws", "off_start", "n_off", "gap_min", "n_gap", "max_misses"]
-        common = {"WORD32": False, "NO_WORD": False, "BLOCK": 64}
+        common = {"WORD32": False, "NO_WORD": False, "RETRIES": MAX_RETRIES, "BLOCK": 64}
         draws = [("nextint", True), ("randint", True), ("mt_rand", True), ("mt_rand_legacy", False)]
         if full:
             draws += [("mod", False), ("nextint_pow2", False), ("randint_full", False),
                       ("mt_rand_pow2", False)]
-        steps = list(ts.STEPPED.values()) if full else [("pcg32", "pcg32")]
+        steps = list(STEPPED.values()) if full else [("pcg32", "pcg32")]
         variants = [(seed, {"SEEDING": a, "STEP": b, "SHIFT": 1, "DRAW": "nextint",
                             "REJECT": True}) for a, b in steps]
         for draw, rej in draws:

@@ -1,0 +1,156 @@
+"""Device side of the GPU executor: the generators and draw functions, in Triton.
+
+Each is the registry's (``gpu_executors.prng``) bit for bit, with all arithmetic in
+``tl.uint64``/``tl.uint32``, which wrap like numba's ``uint64``. One-word states step through
+``seed_state``/``step`` (the variant picked by constexpr names, see ``launch.STEPPED``);
+MT19937 is computed lazily by the kernel from ``mt_partial``/``mt_temper``. ``draw_value``
+maps one word to a draw as ``draws.make_drawer`` does, flagging words a rejection draw refuses.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gpu_executors.sieve.triton.lazy import jit_later
+
+tl: Any = None  # triton.language, bound by lazy.jit_marked()
+
+# --- generators
+
+
+@jit_later
+def mod_mersenne31(x):
+    """``x % (2^31 - 1)`` for ``x < 2^63`` by two folds (2^31 == 1): no 64-bit division."""
+    t = (x & 0x7FFFFFFF) + (x >> 31)
+    t = (t & 0x7FFFFFFF) + (t >> 31)
+    return tl.where(t >= 0x7FFFFFFF, t - 0x7FFFFFFF, t)
+
+
+@jit_later
+def seed_state(seed, SEEDING: tl.constexpr):
+    """The registry's ``seed(seed, state)`` for one-word states; ``seed`` is uint64."""
+    if SEEDING == "mask48":
+        s = seed & 0xFFFFFFFFFFFF
+    elif SEEDING == "java_scramble":
+        s = (seed ^ 0x5DEECE66D) & 0xFFFFFFFFFFFF
+    elif SEEDING == "mask32":
+        s = seed & 0xFFFFFFFF
+    elif SEEDING == "minstd":
+        s = mod_mersenne31(seed)
+        s = tl.where(s == 0, s + 1, s)
+    elif SEEDING == "pcg32":
+        # pcg32_srandom_r(seed, 721347520444481703): (INC + seed) * MULT + INC, mod 2^64
+        s = (seed + 1442695040888963407) * 6364136223846793005 + 1442695040888963407
+    else:  # "identity"
+        s = seed
+    return s
+
+
+@jit_later
+def step(s, STEP: tl.constexpr):
+    """The registry's ``next``: returns (new state, output word), both uint64."""
+    if STEP == "java48":
+        s = (s * 0x5DEECE66D + 0xB) & 0xFFFFFFFFFFFF
+        w = s >> 16
+    elif STEP == "lcg32":
+        s = mod_mersenne31(s * 1103515245 + 12345)
+        w = s
+    elif STEP == "minstd":
+        s = mod_mersenne31(s * 48271)
+        w = s
+    elif STEP == "msvc":
+        x = s.to(tl.uint32) * 214013 + 2531011  # wraps mod 2^32
+        s = x.to(tl.uint64)
+        w = (s >> 16) & 0x7FFF
+    elif STEP == "xorshift32":
+        x = s.to(tl.uint32)
+        x ^= x << 13
+        x ^= x >> 17
+        x ^= x << 5
+        s = x.to(tl.uint64)
+        w = s
+    elif STEP == "xorshift64star":
+        s ^= s >> 12
+        s ^= s << 25
+        s ^= s >> 27
+        w = s * 0x2545F4914F6CDD1D
+    elif STEP == "xorshift64mul":
+        s ^= s >> 12
+        s ^= s << 25
+        s ^= s >> 27
+        s = s * 0x2545F4914F6CDD1D
+        w = s
+    else:  # "pcg32": XSH-RR output of the old state
+        old = s
+        s = old * 6364136223846793005 + 1442695040888963407
+        xs = ((((old >> 18) ^ old) >> 27) & 0xFFFFFFFF).to(tl.uint32)
+        rot = (old >> 59).to(tl.uint32)
+        w = ((xs >> rot) | (xs << ((32 - rot) & 31))).to(tl.uint64)
+    return s, w
+
+
+@jit_later
+def mt_partial(a, b, LEGACY: tl.constexpr):
+    """The part of twisted word k known from mt[k] = a and mt[k+1] = b (uint32 in, uint64 out)."""
+    y = ((a >> 31) << 31) | (b & 0x7FFFFFFF)
+    low = a & 1 if LEGACY else b & 1
+    return (y >> 1).to(tl.uint64) ^ (low.to(tl.uint64) * 0x9908B0DF)
+
+
+@jit_later
+def mt_temper(y):
+    """MT19937 tempering on a uint64 holding 32 bits (the masks keep it within 32 bits)."""
+    y ^= y >> 11
+    y ^= (y << 7) & 0x9D2C5680
+    y ^= (y << 15) & 0xEFC60000
+    y ^= y >> 18
+    return y
+
+
+@jit_later
+def load_u32(ptr, mask):
+    """A uint32 stored in int32 scratch, zero-extended to uint64 (not sign-extended)."""
+    return tl.load(ptr, mask=mask, other=0).to(tl.uint32, bitcast=True).to(tl.uint64)
+
+
+# --- draws
+
+
+@jit_later
+def draw_value(w, p0, p1, p2, DRAW: tl.constexpr, SHIFT: tl.constexpr, WORD32: tl.constexpr):
+    """One word -> (draw value int64, rejected?) exactly as ``draws.make_drawer`` maps it.
+
+    p0, p1, p2 are the host-side parameters of ``launch.draw_params`` (int64 scalars).
+    """
+    rej = w != w  # all False; the rejection draws overwrite it
+    if DRAW == "mod":
+        if WORD32:  # 32-bit remainder where words and M fit: far cheaper than 64-bit on GPUs
+            v = (w.to(tl.uint32) % p0.to(tl.uint32)).to(tl.int64)
+        else:
+            v = (w % p0.to(tl.uint64)).to(tl.int64)
+    elif DRAW == "nextint_pow2":
+        r = ((w >> SHIFT) & 0x7FFFFFFF).to(tl.int64)
+        v = (p0 * r) >> 31
+    elif DRAW == "nextint":
+        r = ((w >> SHIFT) & 0x7FFFFFFF).to(tl.uint32)
+        bound = p0.to(tl.uint32)
+        val = r % bound
+        rej = (r - val) + (bound - 1) >= 0x80000000  # Java's `bits - val + (bound-1) < 0`
+        v = val.to(tl.int64)
+    elif DRAW == "randint_full":
+        v = (w & 0xFFFFFFFF).to(tl.int64)
+    elif DRAW == "randint":
+        m = w & p1.to(tl.uint64)  # p1 = mask, p0 = M - 1
+        rej = m > p0.to(tl.uint64)
+        v = m.to(tl.int64)
+    elif DRAW == "mt_rand_pow2":  # p0 = MIN, p1 = MAX - MIN + 1
+        v = p0 + (w.to(tl.uint32) % p1.to(tl.uint32)).to(tl.int64)
+    elif DRAW == "mt_rand":
+        r = w.to(tl.uint32)
+        rej = r > p2.to(tl.uint32)  # p2 = PHP's rejection limit
+        v = p0 + (r % p1.to(tl.uint32)).to(tl.int64)
+    else:  # "mt_rand_legacy": MIN + (long)(span * (n / 2^31)), n = word >> 1, in float64
+        n = (w.to(tl.uint32) >> 1).to(tl.float64)
+        v = p0 + (p1.to(tl.float64) * (n * 4.656612873077393e-10)).to(tl.int64)
+    return v, rej
+

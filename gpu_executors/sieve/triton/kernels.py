@@ -1,0 +1,212 @@
+"""The two Triton kernels and their one-time build.
+
+``seed_kernel`` runs one-word-state generators; ``mt_kernel`` runs MT19937 lazily: after
+``init_genrand`` the first twist's word ``k < 227`` needs only init words ``k``, ``k + 1`` and
+``k + 397``, so a seed's first 227 outputs cost one pass of the init recurrence, not a full twist.
+
+Rejection draws are retried *exactly* (the lane consumes the next word, as the CPU does), so
+the count is exact. (Merely counting a rejected draw as a match would not be conservative: every
+later draw of the true candidate sits one word further on, so it would then be lost; and
+``randint`` rejects up to half its words.) Where exactness cannot be had (a lazy-MT retry runs
+past the computed words, or ``RETRIES`` rejections in a row) the lane is marked *unsure*: that
+draw and every later one count as potential matches, so the filter never loses a true
+candidate; the host's CPU re-walk decides. Flags: 0 fails, 1 passes, 2 passes unsure.
+
+Kernels are compiled once per (generator, draw kind, block) by ``triton.jit`` (constexpr
+specialisation; scalar arguments are not specialised) and kept in Triton's on-disk cache.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from gpu_executors.sieve.triton import lazy
+from gpu_executors.sieve.triton.device import (
+    draw_value,
+    load_u32,
+    mt_partial,
+    mt_temper,
+    seed_state,
+    step,
+)
+from gpu_executors.sieve.triton.lazy import jit_later
+
+tl: Any = None  # triton.language, bound by lazy.jit_marked()
+
+
+@dataclass(frozen=True)
+class Built:
+    """The jitted kernels, and whether they run in Triton's CPU interpreter."""
+
+    interpret: bool
+    seed_kernel: Any
+    mt_kernel: Any
+
+
+@cache
+def build() -> Built:
+    """Jit every device function and kernel once per process (see ``lazy``)."""
+    jitted = lazy.jit_marked()
+    seed, mt = jitted["seed_kernel"], jitted["mt_kernel"]
+    return Built(type(seed).__name__ == "InterpretedFunction", seed, mt)
+
+
+@jit_later
+def seed_kernel(
+    obs_ptr,
+    prm_ptr,
+    flag_ptr,
+    n_seeds,
+    n_draws,
+    off_start,
+    n_off,
+    gap_min,
+    n_gap,
+    max_misses,
+    SEEDING: tl.constexpr,
+    STEP: tl.constexpr,
+    DRAW: tl.constexpr,
+    SHIFT: tl.constexpr,
+    WORD32: tl.constexpr,
+    REJECT: tl.constexpr,
+    NO_WORD: tl.constexpr,
+    RETRIES: tl.constexpr,
+    BLOCK: tl.constexpr,
+):
+    """One-word-state generators: flag[c, lane] = 0 fail, 1 pass, 2 unsure (conservative pass)."""
+    lane = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    valid = lane < n_seeds
+    base = tl.load(prm_ptr).to(tl.uint64, bitcast=True)
+    p0 = tl.load(prm_ptr + 1)
+    p1 = tl.load(prm_ptr + 2)
+    p2 = tl.load(prm_ptr + 3)
+    st0 = seed_state(base + lane.to(tl.uint64), SEEDING)
+    for _ in range(off_start):
+        st0, _w = step(st0, STEP)
+    # Lanes past the batch start dead, so they never hold the program's early exit open.
+    fresh = tl.where(valid, 0, max_misses + 1)
+    for oi in range(n_off):
+        for gi in range(n_gap):
+            gap = gap_min + gi
+            st = st0
+            misses = fresh
+            unsure = lane < 0
+            i = 0
+            while (i < n_draws) & (tl.min(misses, axis=0) <= max_misses):
+                want = tl.load(obs_ptr + i)
+                if NO_WORD:  # randint:1 consumes no word
+                    v = tl.zeros([BLOCK], tl.int64)
+                else:
+                    st, w = step(st, STEP)
+                    v, rej = draw_value(w, p0, p1, p2, DRAW, SHIFT, WORD32)
+                    if REJECT:
+                        retry = rej & (misses <= max_misses) & ~unsure
+                        tries = 0
+                        while (tl.max(retry.to(tl.int32), axis=0) > 0) & (tries < RETRIES):
+                            st2, w2 = step(st, STEP)
+                            v2, rej2 = draw_value(w2, p0, p1, p2, DRAW, SHIFT, WORD32)
+                            st = tl.where(retry, st2, st)
+                            v = tl.where(retry, v2, v)
+                            retry = retry & rej2
+                            tries += 1
+                        unsure = unsure | retry
+                misses += ((v != want) & ~unsure).to(tl.int32)
+                for _ in range(gap):
+                    st, _w = step(st, STEP)
+                i += 1
+            flag = tl.where(misses <= max_misses, tl.where(unsure, 2, 1), 0)
+            tl.store(flag_ptr + (oi * n_gap + gi) * n_seeds + lane, flag.to(tl.int8), mask=valid)
+        st0, _w = step(st0, STEP)
+
+
+@jit_later
+def mt_kernel(
+    obs_ptr,
+    prm_ptr,
+    scratch_ptr,
+    flag_ptr,
+    n_seeds,
+    n_draws,
+    off_start,
+    n_off,
+    gap_min,
+    n_gap,
+    max_misses,
+    n_words,
+    LEGACY: tl.constexpr,
+    DRAW: tl.constexpr,
+    WORD32: tl.constexpr,
+    REJECT: tl.constexpr,
+    NO_WORD: tl.constexpr,
+    RETRIES: tl.constexpr,
+    BLOCK: tl.constexpr,
+):
+    """Lazy MT19937: tempered words 0..n_words-1 of each seed into scratch, then the candidates.
+
+    Scratch holds, per program, ``n_words`` rows of ``BLOCK`` uint32 (row j = word j): first the
+    twist's partial from init words j, j+1, then the finished word once init word j+397 is known.
+    """
+    pid = tl.program_id(0)
+    cols = tl.arange(0, BLOCK)
+    lane = pid * BLOCK + cols
+    valid = lane < n_seeds
+    base = tl.load(prm_ptr).to(tl.uint64, bitcast=True)
+    p0 = tl.load(prm_ptr + 1)
+    p1 = tl.load(prm_ptr + 2)
+    p2 = tl.load(prm_ptr + 3)
+    rows = scratch_ptr + pid.to(tl.int64) * n_words * BLOCK + cols
+    prev = ((base + lane.to(tl.uint64)) & 0xFFFFFFFF).to(tl.uint32)
+    for k in range(1, n_words + 1):
+        x = 1812433253 * (prev ^ (prev >> 30)) + k  # init_genrand, wraps mod 2^32
+        tl.store(rows + (k - 1) * BLOCK, mt_partial(prev, x, LEGACY).to(tl.uint32))
+        prev = x
+    for k in range(n_words + 1, 397):
+        prev = 1812433253 * (prev ^ (prev >> 30)) + k
+    # Each lane reads back only its own column (same layout, same thread), but a CTA barrier
+    # makes the scratch visibility explicit rather than an artefact of the layout.
+    tl.debug_barrier()
+    for j in range(0, n_words):
+        prev = 1812433253 * (prev ^ (prev >> 30)) + (397 + j)
+        part = load_u32(rows + j * BLOCK, valid)
+        tl.store(rows + j * BLOCK, mt_temper(prev.to(tl.uint64) ^ part).to(tl.uint32))
+    tl.debug_barrier()
+
+    fresh = tl.where(valid, 0, max_misses + 1)
+    for oi in range(n_off):
+        for gi in range(n_gap):
+            gap = gap_min + gi
+            pos = tl.zeros([BLOCK], tl.int32) + (off_start + oi)
+            misses = fresh
+            unsure = lane < 0
+            i = 0
+            while (i < n_draws) & (tl.min(misses, axis=0) <= max_misses):
+                want = tl.load(obs_ptr + i)
+                if NO_WORD:
+                    v = tl.zeros([BLOCK], tl.int64)
+                else:
+                    known = pos < n_words
+                    w = load_u32(rows + pos * BLOCK, known)
+                    unsure = unsure | ~known
+                    pos += 1
+                    v, rej = draw_value(w, p0, p1, p2, DRAW, 1, WORD32)
+                    if REJECT:
+                        retry = rej & (misses <= max_misses) & ~unsure
+                        tries = 0
+                        while (tl.max(retry.to(tl.int32), axis=0) > 0) & (tries < RETRIES):
+                            known = pos < n_words
+                            unsure = unsure | (retry & ~known)
+                            retry = retry & known
+                            w2 = load_u32(rows + pos * BLOCK, retry)
+                            v2, rej2 = draw_value(w2, p0, p1, p2, DRAW, 1, WORD32)
+                            pos = tl.where(retry, pos + 1, pos)
+                            v = tl.where(retry, v2, v)
+                            retry = retry & rej2
+                            tries += 1
+                        unsure = unsure | retry
+                misses += ((v != want) & ~unsure).to(tl.int32)
+                pos += gap
+                i += 1
+            flag = tl.where(misses <= max_misses, tl.where(unsure, 2, 1), 0)
+            tl.store(flag_ptr + (oi * n_gap + gi) * n_seeds + lane, flag.to(tl.int8), mask=valid)
