@@ -25,13 +25,10 @@ sys.path.insert(0, str(ROOT))
 
 from gpu_executors.prng.draws import parse_draw  # noqa: E402
 from gpu_executors.prng.generators import get_generator  # noqa: E402
-from gpu_executors.ranking.features import (  # noqa: E402
-    Candidates,
-    ScorerConfig,
-    feature_columns,
-    predicted_draws,
-    target_columns,
-)
+from gpu_executors.ranking.features import feature_columns  # noqa: E402
+from gpu_executors.ranking.predicted import Candidates, predicted_draws  # noqa: E402
+from gpu_executors.ranking.schema import ScorerConfig  # noqa: E402
+from gpu_executors.ranking.targets import target_columns  # noqa: E402
 
 
 def _median_time(fn, repeats: int) -> tuple[float, float, object]:

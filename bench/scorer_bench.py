@@ -1,4 +1,4 @@
-"""Step 2 benchmark: N scorer trials at a given sample size, in-process, as the asset runs them.
+"""Scorer search benchmark: N trials at a given sample size, in-process, as the asset runs them.
 
 The pool is the truth plus chance candidates of java_lcg mod:1000 (random seeds, offsets 0..8,
 gaps 0..4) over a planted history; trials go through the same objective and the same Optuna
@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from gpu_executors.prng.synth import planted_history
 from gpu_executors.ranking.matrix import History
+from gpu_executors.ranking.schema import ScorerConfig
 from gpu_executors.ranking.scorer import ScorerBounds, ScorerData, objective_fn, score, summarise
 from gpu_executors.sieve.spec import SURVIVOR_SCHEMA
 from resources.optuna_storage import OptunaStorage
@@ -67,7 +68,7 @@ def main() -> int:
           f"sample_size {args.sample_size}, {args.trials} trials")
     data = ScorerData.split(pool, history, args.seed)
     t0 = time.perf_counter()
-    data.xy(data.search_idx[:50], configs_default())  # compile; predicted draws and battery
+    data.xy(data.search_idx[:50], ScorerConfig())  # compile; predicted draws and battery
     warm = time.perf_counter() - t0
     stamps: list[float] = []
 
@@ -91,12 +92,6 @@ def main() -> int:
     print(f"best rho {summary['best_value']:+.4f}; validated rho {validated['rho']:+.4f} "
           f"(p = {validated['p_value']:.3g}, {validated['n_eval']} unseen rows)")
     return 0
-
-
-def configs_default():
-    from gpu_executors.ranking.features import ScorerConfig
-
-    return ScorerConfig()
 
 
 if __name__ == "__main__":

@@ -1,10 +1,10 @@
-"""Step 3 as plain functions: the feature matrix and its targets, with a leakage probe.
+"""The feature matrix: per-survivor features and targets, cut at one place, with a leakage probe.
 
 Features are computed from the train draws only and targets from the holdout only; the one place
 the history is cut is ``train_view`` / ``holdout_view``, and ``leakage_probe`` checks the cut from
 the outside: scrambling the holdout must leave every feature unchanged and change the targets.
-Step 2 (the scorer search) and Step 6 (predictions) build their rows with the same functions, so
-the sieve, the features, the targets and the predictions index outputs the same way.
+The scorer search and the predictions build their rows with the same functions, so the sieve,
+the features, the targets and the predictions index outputs the same way.
 """
 
 from __future__ import annotations
@@ -15,15 +15,10 @@ import numpy as np
 import polars as pl
 
 from gpu_executors.prng.draws import parse_draw
-from gpu_executors.ranking.features import (
-    FEATURE_SCHEMA,
-    TARGET_SCHEMA,
-    Candidates,
-    ScorerConfig,
-    feature_columns,
-    predicted_draws,
-    target_columns,
-)
+from gpu_executors.ranking.features import feature_columns
+from gpu_executors.ranking.predicted import Candidates, predicted_draws
+from gpu_executors.ranking.schema import FEATURE_SCHEMA, TARGET_SCHEMA, ScorerConfig
+from gpu_executors.ranking.targets import target_columns
 
 KEY_COLUMNS = ("seed", "offset", "gap")
 # Sieve metadata every row carries; features in their own right (the original lost most of its).
@@ -41,7 +36,12 @@ CHUNK_ROWS = 20_000
 
 @dataclass(frozen=True)
 class History:
-    """The draws as Step 1 ingested them, cut once into train and holdout."""
+    """The draws as ``draw_history`` ingested them, cut once into train and holdout, with the
+    generator, draw function and sieve window the ranking reads them under.
+
+    Not ``io.history.DrawHistory`` (the validated file): this is what a case's ranking needs,
+    rebuilt from stored artefacts, and the one place the train/holdout cut is made.
+    """
 
     values: np.ndarray  # every draw, train first
     n_train: int

@@ -1,4 +1,4 @@
-"""Step 2 as plain functions: the scorer meta-optimiser.
+"""The scorer meta-optimiser: an Optuna search of the ``ScorerConfig`` that ranks survivors best.
 
 Each Optuna trial samples survivors with an RNG seeded by its trial number (never one seed for
 every trial), computes train features under the trial's scorer configuration, trains the scorer
@@ -10,7 +10,6 @@ not depend on the scorer configuration), so a trial cannot make its own task eas
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -18,16 +17,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
+from optuna.trial import TrialState
 from scipy import stats
 
+from gpu_executors.io.hashing import index_digest
 from gpu_executors.models.mlp import MLPConfig, fit_mlp
-from gpu_executors.ranking.features import (
-    BATTERY_COLUMNS,
-    ScorerConfig,
-    feature_columns,
-    predicted_draws,
-    target_columns,
-)
+from gpu_executors.ranking.features import feature_columns
 from gpu_executors.ranking.matrix import (
     History,
     candidates_of,
@@ -36,6 +31,9 @@ from gpu_executors.ranking.matrix import (
     sieve_columns,
     train_view,
 )
+from gpu_executors.ranking.predicted import predicted_draws
+from gpu_executors.ranking.schema import BATTERY_COLUMNS, ScorerConfig
+from gpu_executors.ranking.targets import target_columns
 
 SEARCHED = ("residue_mod_1", "residue_mod_2", "residue_mod_3", "keep_fraction",
             "temporal_window_size", "temporal_num_windows", "min_confidence",
@@ -212,10 +210,6 @@ def one_torch_thread():
         torch.set_num_threads(before)
 
 
-def fingerprint(idx: np.ndarray) -> str:
-    return hashlib.sha256(np.asarray(idx, np.int64).tobytes()).hexdigest()[:12]
-
-
 def score(data: ScorerData, idx: np.ndarray, params: dict, seed: int,
           eval_idx: np.ndarray | None = None) -> dict:
     """Train the scorer on ``idx`` and rank held-out rows: the trial's own 20 % of ``idx``, or
@@ -251,15 +245,16 @@ def objective_fn(data: ScorerData, bounds: ScorerBounds, sample_size: int, seed:
     def objective(trial) -> float:
         params = suggest(trial, bounds, data.history.n_train)
         idx = data.sample(trial.number, sample_size, seed)
+        sample = index_digest(idx, 12)
         result = score(data, idx, params, seed)
         trial.set_user_attr("params", params)  # complete even for enqueued / fixed trials
         # One attribute, one database write: RDB storages commit per call.
-        trial.set_user_attr("result", {"sample_fingerprint": fingerprint(idx),
+        trial.set_user_attr("result", {"sample_fingerprint": sample,
                                        "sample_rows": len(idx),
                                        **{k: result[k] for k in ("p_value", "reason", "n_fit",
                                                                  "n_eval")}})
         log(f"trial {trial.number}: rho {result['rho']:+.4f} (p {result['p_value']:.3g}) on "
-            f"{result['n_eval']} held-out rows, sample {fingerprint(idx)} "
+            f"{result['n_eval']} held-out rows, sample {sample} "
             f"[{time.perf_counter() - t0:.1f} s]")
         return result["rho"]
 
@@ -268,8 +263,8 @@ def objective_fn(data: ScorerData, bounds: ScorerBounds, sample_size: int, seed:
 
 def summarise(study, requested: int) -> dict:
     """What the asset records: every trial, the best one's complete parameters, the counts."""
-    complete = [t for t in study.trials if t.state.name == "COMPLETE"]
-    failed = [t for t in study.trials if t.state.name == "FAIL"]
+    complete = study.get_trials(states=(TrialState.COMPLETE,))
+    failed = study.get_trials(states=(TrialState.FAIL,))
     if not complete:
         raise ValueError(f"no scorer trial completed ({len(failed)} failed)")
     best = max(complete, key=lambda t: t.value)
