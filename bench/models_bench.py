@@ -1,15 +1,14 @@
 """Model-search throughput: Optuna TPE + k-fold CV for all four families in one process.
 
 Synthetic rows with a weak nonlinear signal (oracle R^2 ~0.15, target std ~0.002 like the real
-scores) are searched family by family with ``gpu_executors.models.regressors.search``; the
-table gives
-trials (completed / pruned / failed of requested), the best mean CV R^2 and wall seconds, then the
-total and the neural net's median per-trial overhead (everything outside the epochs, summed over
-its folds).
+scores) are searched family by family with ``gpu_executors.models.search.search``; the table
+gives trials (completed / pruned / failed of requested), the best mean CV R^2 and wall seconds,
+then the total and the neural net's median per-trial overhead (everything outside the epochs,
+summed over its folds).
 
 By default a compute budget caps the work (see ``--nn-passes`` etc. and ``Budget`` in
-regressors.py): the search spaces are unchanged, but each fit is bounded. ``--full`` removes every
-cap (hours on two cores for 20 000 x 90 rows).
+gpu_executors/models/budget.py): the search spaces are unchanged, but each fit is bounded.
+``--full`` removes every cap (hours on two cores for 20 000 x 90 rows).
 
     python bench/models_bench.py                      # 20000 x 90, 20 trials, 5 folds, budget
     python bench/models_bench.py --quick              # tiny smoke run (seconds)
@@ -30,7 +29,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from gpu_executors import regressors as R  # noqa: E402  (numpy only; the model libraries load lazily)
+# The model libraries load lazily: importing these costs numpy (and optuna when searching).
+from gpu_executors.models.budget import CAPPED, Budget  # noqa: E402
+from gpu_executors.models.cv import fold_workers  # noqa: E402
+from gpu_executors.models.families import FAMILIES  # noqa: E402
+from gpu_executors.models.search import search  # noqa: E402
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -46,25 +49,25 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument(
         "--nn-passes",
         type=float,
-        default=R.CAPPED.nn_max_passes,
+        default=CAPPED.nn_max_passes,
         help="cap each MLP fit at this many passes over its rows (0: no cap)",
     )
     ap.add_argument(
         "--max-bin",
         type=int,
-        default=R.CAPPED.max_bin,
+        default=CAPPED.max_bin,
         help="xgboost/lightgbm max_bin and catboost border_count (0: library default)",
     )
     ap.add_argument(
         "--tree-early-stopping",
         type=int,
-        default=R.CAPPED.tree_early_stopping,
+        default=CAPPED.tree_early_stopping,
         help="early-stopping rounds for trees on the inner 10%% split (0: off)",
     )
     ap.add_argument(
         "--tree-max-leaves",
         type=int,
-        default=R.CAPPED.tree_max_leaves,
+        default=CAPPED.tree_max_leaves,
         help="cap on rounds x leaves per tree in one tree fit (0: no cap)",
     )
     ap.add_argument("--no-prune", action="store_true", help="do not median-prune trials")
@@ -118,9 +121,9 @@ def main(argv: list[str] | None = None) -> int:
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     if args.full:
-        budget = R.Budget()
+        budget = Budget()
     else:
-        budget = R.Budget(
+        budget = Budget(
             nn_max_passes=args.nn_passes or None,
             max_bin=args.max_bin or None,
             tree_early_stopping=args.tree_early_stopping or None,
@@ -129,8 +132,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     families = [f.strip() for f in args.families.split(",") if f.strip()]
     for f in families:
-        if f not in R.FAMILIES:
-            raise SystemExit(f"unknown family {f!r}; choose from {R.FAMILIES}")
+        if f not in FAMILIES:
+            raise SystemExit(f"unknown family {f!r}; choose from {FAMILIES}")
 
     X, y, oracle = make_data(args.rows, args.features, args.seed)
     print(
@@ -143,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(unset)')}, "
         f"load avg {os.getloadavg()[0]:.2f}"
     )
-    workers, threads = R.fold_workers(args.folds, "cpu", args.workers or None)
+    workers, threads = fold_workers(args.folds, "cpu", args.workers or None)
     print(f"budget: {budget.as_dict()}; {workers} folds at once, {threads} thread(s) each")
 
     def progress(info: dict) -> None:
@@ -160,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     cpu: dict[str, float] = {}
     for family in families:
         c0 = time.process_time()
-        res = R.search(
+        res = search(
             family,
             X,
             y,
@@ -173,8 +176,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         cpu[family] = time.process_time() - c0  # all threads of this process
         results[family] = res
-        best = "n/a" if res["best_cv_mean"] is None else f"{res['best_cv_mean']:.4f}"
-        print(f"  done {family}: best {best} in {res['seconds']:.1f}s", flush=True)
+        best = "n/a" if res.best_cv_mean is None else f"{res.best_cv_mean:.4f}"
+        print(f"  done {family}: best {best} in {res.seconds:.1f}s", flush=True)
     total = time.perf_counter() - t_all
     load_after = os.getloadavg()[0]
 
@@ -185,14 +188,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     for family, res in results.items():
         counts = (
-            f"{res['trials_completed']}/{res['trials_pruned']}/{res['trials_failed']} "
-            f"of {res['trials_requested']}"
+            f"{res.trials_completed}/{res.trials_pruned}/{res.trials_failed} "
+            f"of {res.trials_requested}"
         )
-        best = "n/a" if res["best_cv_mean"] is None else f"{res['best_cv_mean']:.4f}"
-        sd = "" if res["best_cv_sd"] is None else f"{res['best_cv_sd']:.4f}"
+        best = "n/a" if res.best_cv_mean is None else f"{res.best_cv_mean:.4f}"
+        sd = "" if res.best_cv_sd is None else f"{res.best_cv_sd:.4f}"
         print(
-            f"{family:<11} {counts:>18} {best:>12} {sd:>7} {res['seconds']:>9.1f} "
-            f"{cpu[family]:>8.1f}"
+            f"{family:<11} {counts:>18} {best:>12} {sd:>7} {res.seconds:>9.1f} {cpu[family]:>8.1f}"
         )
     print(f"{'total':<11} {'':>18} {'':>12} {'':>7} {total:>9.1f} {sum(cpu.values()):>8.1f}")
     print(
@@ -202,18 +204,18 @@ def main(argv: list[str] | None = None) -> int:
 
     if "neural_net" in results:
         nn = results["neural_net"]
-        over = [t["overhead_seconds"] for t in nn["trials"] if t["overhead_seconds"] is not None]
+        over = [t.overhead_seconds for t in nn.trials if t.overhead_seconds is not None]
         if over:
             print(
                 f"neural_net per-trial overhead (outside the epochs): median "
                 f"{statistics.median(over):.3f}s, max {max(over):.3f}s over {len(over)} completed "
-                f"trials; one-off imports before the first trial: {nn['warmup_seconds']:.2f}s"
+                f"trials; one-off imports before the first trial: {nn.warmup_seconds:.2f}s"
             )
         else:
             print("neural_net: no completed trial to time")
     for family, res in results.items():
-        if res["errors"]:
-            print(f"{family} errors: {res['errors'][:3]}")
+        if res.errors:
+            print(f"{family} errors: {res.errors[:3]}")
 
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
@@ -221,11 +223,11 @@ def main(argv: list[str] | None = None) -> int:
             "args": {k: str(v) for k, v in vars(args).items()},
             "oracle_r2": oracle,
             "total_seconds": total,
-            "results": results,
+            "results": {family: res.to_dict() for family, res in results.items()},
         }
         args.json.write_text(json.dumps(payload, indent=1, default=str))
         print(f"wrote {args.json}")
-    failed = sum(r["trials_failed"] for r in results.values())
+    failed = sum(r.trials_failed for r in results.values())
     return 1 if failed else 0
 
 

@@ -1,10 +1,13 @@
-"""Steps 4-6 as plain functions: the test split, the skip registry, the comparison, the backtest.
+"""Judging fitted models honestly: the test split, chance baselines, the skip registry, the checks.
 
 The test split is carved out of the feature matrix before any search, from a seed and the
 matrix's size alone, so every family shares it and no tuning or early stopping ever sees it; it
-is the only split behind anything called "test R^2". Predictions are backtested on holdout draws
-only for candidates whose holdout the ranking did not learn from: candidates confirmed by train
-draws outside the sieve window, and the model's top candidates among the test rows.
+is the only split behind anything called "test R^2". Its R^2 is then weighed against chance (a
+permutation p, corrected for picking the best of several families), and predictions are
+backtested on holdout draws only for candidates whose holdout the ranking did not learn from:
+candidates confirmed by train draws outside the sieve window, and the model's top candidates
+among the test rows. A family that keeps failing is skipped for a while (the registry), and the
+model checks judge the families' stored sidecars with the plain functions at the end.
 """
 
 from __future__ import annotations
@@ -39,16 +42,21 @@ class Split:
         return cls(np.sort(order[n_test:]), np.sort(order[:n_test]))
 
     def fingerprints(self) -> dict:
-        return {"train": digest(self.train), "test": digest(self.test),
-                "n_train": len(self.train), "n_test": len(self.test)}
+        return {
+            "train": digest(self.train),
+            "test": digest(self.test),
+            "n_train": len(self.train),
+            "n_test": len(self.test),
+        }
 
 
 def digest(idx: np.ndarray) -> str:
     return hashlib.sha256(np.asarray(idx, np.int64).tobytes()).hexdigest()[:16]
 
 
-def permutation_p_value(y: np.ndarray, pred: np.ndarray, r2_obs: float, n_perm: int = 999,
-                        seed: int = 0) -> float:
+def permutation_p_value(
+    y: np.ndarray, pred: np.ndarray, r2_obs: float, n_perm: int = 999, seed: int = 0
+) -> float:
     """P(R^2 of the same predictions against shuffled targets >= the observed R^2)."""
     rng = np.random.default_rng(seed)
     sst = float(((y - y.mean()) ** 2).sum())
@@ -71,8 +79,9 @@ def family_wise_p(p_raw: float, n_compared: int) -> float:
     return min(1.0, float(p_raw) * n_compared)
 
 
-def update_registry(registry: dict, family: str, ok: bool, error: str = "",
-                    now: float | None = None) -> dict:
+def update_registry(
+    registry: dict, family: str, ok: bool, error: str = "", now: float | None = None
+) -> dict:
     """Record one fit; three failures in a row skip the family until the entry expires."""
     now = time.time() if now is None else now
     entry = registry.get(family, {"consecutive_failures": 0, "skip_until": 0.0, "errors": []})
@@ -92,8 +101,10 @@ def skipped(registry: dict, family: str, now: float | None = None) -> str | None
     now = time.time() if now is None else now
     entry = registry.get(family)
     if entry and entry["skip_until"] > now:
-        return (f"{entry['consecutive_failures']} failures in a row; skipped until "
-                f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(entry['skip_until']))}")
+        return (
+            f"{entry['consecutive_failures']} failures in a row; skipped until "
+            f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(entry['skip_until']))}"
+        )
     return None
 
 
@@ -102,8 +113,7 @@ def backtest(hits: np.ndarray, chance: float) -> dict:
     n = int(hits.size)
     k = int(hits.sum())
     p = float(stats.binomtest(k, n, chance, alternative="greater").pvalue) if n else 1.0
-    return {"draws": n, "hits": k, "hit_rate": k / n if n else 0.0, "chance": chance,
-            "p_value": p}
+    return {"draws": n, "hits": k, "hit_rate": k / n if n else 0.0, "chance": chance, "p_value": p}
 
 
 def confirmed(evidence: np.ndarray, n_rows: int, alpha: float = FINDING_ALPHA) -> np.ndarray:
@@ -114,13 +124,17 @@ def confirmed(evidence: np.ndarray, n_rows: int, alpha: float = FINDING_ALPHA) -
 
 # What the model checks judge, over the families' sidecars (plain functions: tests plant bugs).
 def insane_r2(cars: list[dict]) -> dict[str, float]:
-    return {c["family"]: c["test_r2"] for c in cars
-            if not (np.isfinite(c["test_r2"]) and c["test_r2"] >= -1.0)}
+    return {
+        c["family"]: c["test_r2"]
+        for c in cars
+        if not (np.isfinite(c["test_r2"]) and c["test_r2"] >= -1.0)
+    }
 
 
 def shape_mismatches(cars: list[dict]) -> list[str]:
-    return [c["family"] for c in cars
-            if c["test_shapes"]["target"] != c["test_shapes"]["prediction"]]
+    return [
+        c["family"] for c in cars if c["test_shapes"]["target"] != c["test_shapes"]["prediction"]
+    ]
 
 
 def constant_models(cars: list[dict]) -> list[str]:
@@ -131,5 +145,8 @@ def split_problems(cars: list[dict]) -> dict:
     overlap = {c["family"]: len(set(c["train_rows"]) & set(c["test_rows"])) for c in cars}
     one_split = len({c["split"]["test"] for c in cars}) <= 1
     recorded = all(digest(np.array(c["test_rows"])) == c["split"]["test"] for c in cars)
-    return {"overlapping_rows": {f: n for f, n in overlap.items() if n},
-            "one_test_split": one_split, "fingerprints_match_rows": recorded}
+    return {
+        "overlapping_rows": {f: n for f, n in overlap.items() if n},
+        "one_test_split": one_split,
+        "fingerprints_match_rows": recorded,
+    }

@@ -39,8 +39,11 @@ def test_every_searched_parameter_is_a_trial_parameter() -> None:
     params = suggest(trial, ScorerBounds(), n_train=320)
     assert set(params) == set(SEARCHED) == set(trial.params)
     scorer, net = configs(params)
-    assert scorer.residue_mods == (params["residue_mod_1"], params["residue_mod_2"],
-                                   params["residue_mod_3"])
+    assert scorer.residue_mods == (
+        params["residue_mod_1"],
+        params["residue_mod_2"],
+        params["residue_mod_3"],
+    )
     assert net.hidden == tuple(int(w) for w in params["hidden_layers"].split("_"))
     assert net.batch_size == params["batch_size"]
     with pytest.raises(ValueError, match="missing: dropout"):
@@ -64,13 +67,21 @@ def test_trial_samples_differ_and_validation_rows_are_never_sampled() -> None:
     from gpu_executors.sieve.spec import SURVIVOR_SCHEMA
 
     n = 1000
-    pool = pl.DataFrame({"seed": np.arange(n, dtype=np.uint64), "generator": ["java_lcg"] * n,
-                         "draw": ["mod:1000"] * n, "offset": np.zeros(n, np.int64),
-                         "gap": np.zeros(n, np.int64), "gaps": [[]] * n,
-                         "forward_matches": np.ones(n, np.int64),
-                         "reverse_matches": np.zeros(n, np.int64),
-                         "matches": np.ones(n, np.int64), "match_rate": np.full(n, 0.1)},
-                        schema=SURVIVOR_SCHEMA)
+    pool = pl.DataFrame(
+        {
+            "seed": np.arange(n, dtype=np.uint64),
+            "generator": ["java_lcg"] * n,
+            "draw": ["mod:1000"] * n,
+            "offset": np.zeros(n, np.int64),
+            "gap": np.zeros(n, np.int64),
+            "gaps": [[]] * n,
+            "forward_matches": np.ones(n, np.int64),
+            "reverse_matches": np.zeros(n, np.int64),
+            "matches": np.ones(n, np.int64),
+            "match_rate": np.full(n, 0.1),
+        },
+        schema=SURVIVOR_SCHEMA,
+    )
     history = History(np.zeros(100, np.int64), 80, "java_lcg", "mod:1000", 10)
     data = ScorerData.split(pool, history, seed=3)
     samples = [data.sample(t, 100, seed=3) for t in range(5)]
@@ -91,21 +102,31 @@ def test_split_is_carved_once_and_disjoint() -> None:
 
 def _car(family: str, **changes) -> dict:
     split = Split.carve(100, seed=0)
-    car = {"family": family, "test_r2": 0.01, "cv_r2_mean": 0.02,
-           "test_shapes": {"target": [20], "prediction": [20]}, "prediction_std": 0.1,
-           "train_rows": split.train.tolist(), "test_rows": split.test.tolist(),
-           "split": split.fingerprints()}
+    car = {
+        "family": family,
+        "test_r2": 0.01,
+        "cv_r2_mean": 0.02,
+        "test_shapes": {"target": [20], "prediction": [20]},
+        "prediction_std": 0.1,
+        "train_rows": split.train.tolist(),
+        "test_rows": split.test.tolist(),
+        "split": split.fingerprints(),
+    }
     return {**car, **changes}
 
 
 def test_model_checks_catch_planted_bugs() -> None:
     good = [_car("xgboost"), _car("catboost")]
     assert not insane_r2(good) and not shape_mismatches(good) and not constant_models(good)
-    assert split_problems(good) == {"overlapping_rows": {}, "one_test_split": True,
-                                    "fingerprints_match_rows": True}
+    assert split_problems(good) == {
+        "overlapping_rows": {},
+        "one_test_split": True,
+        "fingerprints_match_rows": True,
+    }
     # A planted shape bug: predictions (N, 1) against targets (N,).
-    assert shape_mismatches([_car("neural_net", test_shapes={"target": [20],
-                                                             "prediction": [20, 1]})])
+    assert shape_mismatches(
+        [_car("neural_net", test_shapes={"target": [20], "prediction": [20, 1]})]
+    )
     # The original's broadcast loss: R^2 = -1076.
     assert insane_r2([_car("neural_net", test_r2=-1076.0)]) == {"neural_net": -1076.0}
     assert insane_r2([_car("neural_net", test_r2=float("nan"))])
@@ -157,8 +178,10 @@ def test_the_winner_p_value_pays_for_being_picked_among_families():
     raw_wins = corrected_wins = 0
     runs = 100
     for _ in range(runs):
-        best = max((rng.normal(size=400) * 0.05 for _ in range(4)),
-                   key=lambda pred: 1 - ((y - pred) ** 2).sum() / ((y - y.mean()) ** 2).sum())
+        best = max(
+            (rng.normal(size=400) * 0.05 for _ in range(4)),
+            key=lambda pred: 1 - ((y - pred) ** 2).sum() / ((y - y.mean()) ** 2).sum(),
+        )
         r2 = 1 - ((y - best) ** 2).sum() / ((y - y.mean()) ** 2).sum()
         p = permutation_p_value(y, best, r2, n_perm=199, seed=1)
         raw_wins += p < 0.05

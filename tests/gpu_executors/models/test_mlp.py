@@ -6,6 +6,7 @@ a (N,) vs (N, 1) loss, unscaled tiny targets, a collapsed model nobody could see
 
 from __future__ import annotations
 
+import math
 import os
 
 # Busy-waiting OpenMP threads crawl when the cores are shared; only effective before torch loads.
@@ -21,11 +22,7 @@ from gpu_executors.models.mlp import (
     _mse,
     fit_mlp,
 )
-
-
-def _r2(y: np.ndarray, p: np.ndarray) -> float:
-    assert y.shape == p.shape
-    return 1.0 - float(np.sum((y - p) ** 2) / np.sum((y - y.mean()) ** 2))
+from gpu_executors.models.validation import r2
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +45,7 @@ def test_learns_a_nonlinear_function_on_held_out_rows(data, fitted):
     X, y = data
     pred = fitted.predict(X[340:])
     assert pred.shape == (60,) and pred.dtype == np.float64
-    assert _r2(y[340:], pred) > 0.8  # held-out rows: neither fitted on nor early-stopped on
+    assert r2(y[340:], pred) > 0.8  # held-out rows: neither fitted on nor early-stopped on
     assert abs(pred.std() - y[340:].std()) < y[340:].std()  # original units, not z-scores
 
 
@@ -172,10 +169,10 @@ def test_seeded_fits_are_reproducible(data):
     np.testing.assert_array_equal(a, b)
 
 
-def test_full_batch_overhead_is_small():
-    rng = np.random.default_rng(1)
-    X = rng.standard_normal((4000, 90))
-    y = X[:, 0] + rng.standard_normal(4000)
-    fit_mlp(X[:50], y[:50], MLPConfig(max_epochs=1))  # one-off lazy imports inside torch.optim
-    m = fit_mlp(X, y, MLPConfig(max_epochs=2))
-    assert m.fit_seconds - m.epoch_seconds < 0.2
+def test_fit_records_its_timings(data):
+    """How long a fit takes is measured in bench/; here only what fit_mlp guarantees: both times
+    are recorded, finite, and the epochs are part of the whole fit."""
+    X, y = data
+    m = fit_mlp(X[:100], y[:100], MLPConfig(max_epochs=2))
+    assert math.isfinite(m.fit_seconds) and math.isfinite(m.epoch_seconds)
+    assert 0.0 < m.epoch_seconds <= m.fit_seconds
