@@ -10,7 +10,7 @@ import json
 import sys
 import time
 
-from gpu_executors.prng.draws import DRAW_KINDS
+from gpu_executors.prng.draws import draw_usage
 from gpu_executors.prng.generators import GENERATORS
 
 
@@ -87,7 +87,7 @@ def draw_value(text: str) -> int:
 
 def _names_help() -> str:
     gens = ", ".join(sorted(GENERATORS))
-    draws = "; ".join(DRAW_KINDS.values())
+    draws = draw_usage()
     return f"generators: {gens}\ndraw functions: {draws}"
 
 
@@ -173,12 +173,12 @@ def _read_draws(args: argparse.Namespace) -> list[int]:
     return values
 
 
-JAVA_SMART = {"java_random", "java_lcg"}
+JAVA_SMART = {name for name, g in GENERATORS.items() if g.java48}
 
 
 def _run_scan(spec, args: argparse.Namespace, progress: _ProgressLine):
     """Pick the route: Java's 48 bits by lifting/lattice, else the compute backend."""
-    from gpu_executors.sieve.java_lifting import recover_java_seeds
+    from gpu_executors.sieve.java.recover import recover_java_seeds
 
     single = (spec.offset_stop - spec.offset_start == 1 and spec.gap_min == spec.gap_max
               and not spec.variable_gap and spec.max_misses == 0)

@@ -6,7 +6,7 @@ from pathlib import Path
 import dagster as dg
 
 from gpu_executors.prng.synth import planted_history, read_truth, write_history
-from prng_assets.assets.sieve import seed_blocks
+from prng_assets.partitions import seed_blocks
 
 # The bundled scenario: java_lcg draws mod 1000 from a planted seed, 3 words skipped before the
 # first draw and 2 between draws. The seed lies in the default scanned space (2^22 seeds in 16
@@ -14,13 +14,13 @@ from prng_assets.assets.sieve import seed_blocks
 DEMO = {"generator": "java_lcg", "draw": "mod:1000", "seed": 3_141_592, "n": 400,
         "offset": 3, "gap": (2, 2)}
 DEMO_PATH = Path("data/demo/history.json")
-QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+WARNINGS_ONLY = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 # A deliberately loose sieve (at least 2 of 10 window draws, offsets 0..8, gaps 0..4), the
 # original system's regime: thousands of chance survivors and the planted one among them, so
-# Steps 2-6 have a pool to rank. The pool's match tiers still single the planted seed out.
+# the ranking has a pool to rank. The pool's match tiers still single the planted seed out.
 DEMO_SIEVE = {"search": False, "window": 10, "offset_min": 0, "offset_max": 8, "gap_min": 0,
               "gap_max": 4, "max_misses": 8}
-# Steps 2-6, sized for a demo: 40 scorer trials, 6 trials x 3 folds per model family.
+# The ranking, sized for a demo: 40 scorer trials, 6 trials x 3 folds per model family.
 DEMO_ML = {"optimal_scorer_config": {"config": {"n_trials": 40}},
            **{f"model_{f}": {"config": {"n_trials": 6, "folds": 3}}
               for f in ("neural_net", "xgboost", "lightgbm", "catboost")}}
@@ -43,8 +43,8 @@ def run_demo(
     sieve: dict | None = None,
     ml: dict | None = None,
 ) -> tuple[list[str], bool]:
-    """Materialise every asset on ``path``: the head, each seed block, the pool, then Steps 2-6
-    (skipped when ``ml`` is None).
+    """Materialise every asset on ``path``: the head, each seed block, the pool, then the ranking
+    and predictions (skipped when ``ml`` is None).
 
     Returns the summary lines and whether every run succeeded.
     """
@@ -53,7 +53,7 @@ def run_demo(
     if sieve is not None:
         ops["sieve_settings"] = {"config": sieve}
     prep = defs.resolve_job_def("prepare").execute_in_process(
-        run_config={"ops": ops, **QUIET}, instance=instance, raise_on_error=False)
+        run_config={"ops": ops, **WARNINGS_ONLY}, instance=instance, raise_on_error=False)
     results.append(prep)
     lines = []
     hist = _meta(prep, "draw_history")
@@ -77,15 +77,15 @@ def run_demo(
         keys = seed_blocks.get_partition_keys()
         seconds = candidates = 0.0
         for key in keys:
-            r = scan.execute_in_process(partition_key=key, run_config=QUIET, instance=instance,
-                                        raise_on_error=False)
+            r = scan.execute_in_process(partition_key=key, run_config=WARNINGS_ONLY,
+                                        instance=instance, raise_on_error=False)
             results.append(r)
             m = _meta(r, "survivors")
             seconds += m.get("seconds", 0.0)
             candidates += m.get("candidates_scanned", 0)
         lines.append(f"survivors: {len(keys)} seed blocks, {candidates:,.0f} candidates in "
                      f"{seconds:.1f} s of scanning")
-        pool = defs.resolve_job_def("pool").execute_in_process(run_config=QUIET,
+        pool = defs.resolve_job_def("pool").execute_in_process(run_config=WARNINGS_ONLY,
                                                                instance=instance,
                                                                raise_on_error=False)
         results.append(pool)
@@ -107,7 +107,8 @@ def run_demo(
             lines.append(f"recovered: {found or 'nothing beyond chance'}")
             if ml is not None and pool.success:
                 ranked = defs.resolve_job_def("rank_and_predict").execute_in_process(
-                    run_config={"ops": ml, **QUIET}, instance=instance, raise_on_error=False)
+                    run_config={"ops": ml, **WARNINGS_ONLY}, instance=instance,
+                    raise_on_error=False)
                 results.append(ranked)
                 lines.extend(_ml_lines(ranked))
     passed, warned, failed = [], [], []

@@ -11,7 +11,6 @@ retried on a later tick.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import time
@@ -19,6 +18,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from gpu_executors.io.hashing import file_sha256
 from prng_assets.assets.ingest import draw_history
 from prng_assets.assets.sieve import sieve_settings
 
@@ -26,14 +26,6 @@ INBOX_ENV = "SEEDSIEVE_INBOX"
 DEFAULT_INBOX = "data/inbox"
 SETTLE_SECONDS = 2.0
 HISTORY_SUFFIXES = {".json", ".csv", ".txt"}
-
-
-def _hash(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def scan_inbox(
@@ -57,7 +49,7 @@ def scan_inbox(
             if age < settle_seconds:
                 skipped.append(f"{path.name}: modified {age:.1f} s ago, may be half-written")
                 continue
-            digest = _hash(path)
+            digest = file_sha256(path)
         except OSError as exc:
             skipped.append(f"{path.name}: unreadable ({exc.strerror or exc})")
             continue

@@ -8,11 +8,24 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any, Protocol, TypeVar
 
 import dagster as dg
 import polars as pl
 
 from gpu_executors.io.atomic import atomic_write, atomic_write_json
+
+
+class Record(Protocol):
+    """A typed record stored as JSON: ``to_dict`` writes it, ``from_dict`` reads it back."""
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Any: ...
+
+
+R = TypeVar("R", bound=Record)
 
 
 class ArtefactStore(dg.ConfigurableResource):
@@ -32,5 +45,21 @@ class ArtefactStore(dg.ConfigurableResource):
     def write_json(self, obj: object, *parts: str) -> Path:
         return atomic_write_json(self.path(*parts), obj)
 
-    def read_json(self, *parts: str) -> object:
+    def read_json(self, *parts: str) -> Any:
         return json.loads(self.path(*parts).read_text(encoding="utf-8"))
+
+    def write_record(self, record: Record, *parts: str) -> Path:
+        return self.write_json(record.to_dict(), *parts)
+
+    def read_record(self, cls: type[R], *parts: str) -> R:
+        return cls.from_dict(self.read_json(*parts))
+
+    def exists(self, *parts: str) -> bool:
+        return self.path(*parts).exists()
+
+    def names(self, *parts: str, pattern: str = "*") -> list[str]:
+        """Names of the artefacts in a folder that match ``pattern``, sorted (none if absent).
+
+        Dot-prefixed names are skipped: they are temp files a killed writer left behind."""
+        return sorted(p.name for p in self.path(*parts).glob(pattern)
+                      if not p.name.startswith("."))

@@ -1,13 +1,10 @@
-"""Step 1: the window optimiser, the seed-block partitioned sieve, and the survivor pool.
+"""The sieve: the window optimiser, the seed-block partitioned scan, and the survivor pool.
 
-Partitions cut the seed space into blocks (``SEEDSIEVE_SPACE_BITS`` / ``SEEDSIEVE_BLOCK_BITS``,
-fixed when the code location loads), so a full scan is a backfill: resumable, spread by the
-instance's executor and launcher, and visible as coverage in the UI. The generator and draw
-function are config of ``sieve_settings`` rather than a second partition dimension: seed widths
-differ per generator, and one settings digest names one consistent scan of every block.
+The generator and draw function are config of ``sieve_settings`` rather than a second partition
+dimension (see ``partitions``): seed widths differ per generator, and one settings digest names
+one consistent scan of every block.
 """
 
-import json
 import time
 from typing import Literal
 
@@ -16,8 +13,7 @@ import numpy as np
 import polars as pl
 from pydantic import Field, model_validator
 
-from gpu_executors.prng.synth import read_truth
-from gpu_executors.sieve.reference import reverse_pass_matches
+from gpu_executors.sieve.records import PoolStats, SettingsSearch, SieveSettingsRecord
 from gpu_executors.sieve.settings import (
     SEARCHED,
     SearchBounds,
@@ -25,25 +21,24 @@ from gpu_executors.sieve.settings import (
     merge_pool,
     pool_stats,
     scan_blocks,
-    seed_blocks_from_env,
     suggest_settings,
     tier_nulls,
 )
-from prng_assets.assets.ingest import DRAWS_TABLE, draw_history, latest_metadata
+from prng_assets.artefact_keys import (
+    POOL_STATS,
+    POOL_TABLE,
+    SIEVE_SETTINGS,
+    block_stats,
+    block_table,
+)
+from prng_assets.assets.ingest import draw_history
+from prng_assets.automation import AUTOMATION
+from prng_assets.loaders import latest_metadata, load_sieve_settings, load_train
+from prng_assets.partitions import BLOCKS, seed_blocks
 from prng_assets.plots import figure_metadata
 from resources.artefacts import ArtefactStore
 from resources.compute import ComputeResource
 from resources.optuna_storage import OptunaStorage
-
-BLOCKS = seed_blocks_from_env()
-# Downstream of the sensor's run: follow updates, but never past a failed blocking check.
-AUTOMATION = (
-    dg.AutomationCondition.eager() & dg.AutomationCondition.all_deps_blocking_checks_passed()
-)
-seed_blocks = dg.StaticPartitionsDefinition(BLOCKS.partition_keys())
-SETTINGS_FILE = ("sieve_settings", "settings.json")
-POOL_TABLE = ("survivor_pool", "pool.parquet")
-POOL_STATS = ("survivor_pool", "stats.json")
 
 
 class SieveSettingsConfig(dg.Config):
@@ -99,11 +94,6 @@ class SieveSettingsConfig(dg.Config):
         return self
 
 
-def _train(artefacts: ArtefactStore) -> np.ndarray:
-    table = artefacts.read_parquet(*DRAWS_TABLE)
-    return table.filter(pl.col("split") == "train")["value"].to_numpy()
-
-
 def _evidence_plot(trials: list[dict]) -> dg.MetadataValue:
     import matplotlib.pyplot as plt
 
@@ -115,7 +105,7 @@ def _evidence_plot(trials: list[dict]) -> dg.MetadataValue:
     return figure_metadata(fig)
 
 
-@dg.asset(group_name="step1_sieve", deps=[draw_history], kinds={"optuna"})
+@dg.asset(group_name="sieve", deps=[draw_history], kinds={"optuna"})
 def sieve_settings(
     context: dg.AssetExecutionContext,
     config: SieveSettingsConfig,
@@ -124,7 +114,7 @@ def sieve_settings(
     optuna_storage: OptunaStorage,
 ) -> dg.MaterializeResult:
     """The sieve settings: searched by Optuna on sample blocks, or given directly."""
-    train = _train(artefacts)
+    train = load_train(artefacts)
     base = config.settings()
     bounds = config.bounds()
     try:
@@ -135,9 +125,7 @@ def sieve_settings(
     except ValueError as exc:
         raise dg.Failure(description=f"sieve_settings: {exc}") from exc
     draws_meta = latest_metadata(context.instance, draw_history.key)
-    record: dict = {"searched": config.search, "sampler_seed": config.sampler_seed,
-                    "draws_sha256": draws_meta["source_sha256"], "seed_blocks": BLOCKS.describe()}
-    trials: list[dict] = []
+    search: SettingsSearch | None = None
     if not config.search:
         settings = base
     else:
@@ -173,12 +161,15 @@ def sieve_settings(
         settings = SieveSettings(**best.user_attrs["settings"])
         trials = [{"number": t.number, "evidence": t.value, "params": t.params,
                    "survivors": t.user_attrs["survivors"]} for t in complete]
-        record.update(study_name=name, trials_requested=config.n_trials,
-                      trials_completed=len(complete), best_trial=best.number,
-                      best_evidence=best.value, best_params=best.params,
-                      sample_blocks=keys, trials=trials)
-    record.update(settings=settings.to_dict(), digest=settings.digest())
-    artefacts.write_json(record, *SETTINGS_FILE)
+        search = SettingsSearch(study_name=name, trials_requested=config.n_trials,
+                                trials_completed=len(complete), best_trial=best.number,
+                                best_evidence=best.value, best_params=best.params,
+                                sample_blocks=keys, trials=trials)
+    record = SieveSettingsRecord(settings=settings, searched=config.search,
+                                 sampler_seed=config.sampler_seed,
+                                 draws_sha256=draws_meta["source_sha256"],
+                                 seed_blocks=BLOCKS.describe(), search=search)
+    artefacts.write_record(record, *SIEVE_SETTINGS)
     meta: dict = {
         "digest": settings.digest(),
         "settings": dg.MetadataValue.json(settings.to_dict()),
@@ -187,20 +178,16 @@ def sieve_settings(
         "seed_blocks": BLOCKS.describe(),
         "draws_sha256": draws_meta["source_sha256"],
     }
-    if trials:
-        meta.update(study_name=record["study_name"], trials_requested=config.n_trials,
-                    trials_completed=record["trials_completed"],
-                    best_evidence=record["best_evidence"], trial_evidence=_evidence_plot(trials))
+    if search is not None and search.trials:
+        meta.update(study_name=search.study_name, trials_requested=config.n_trials,
+                    trials_completed=search.trials_completed,
+                    best_evidence=search.best_evidence,
+                    trial_evidence=_evidence_plot(search.trials))
     return dg.MaterializeResult(metadata=meta)
 
 
-def _read_settings(artefacts: ArtefactStore) -> tuple[SieveSettings, dict]:
-    record = artefacts.read_json(*SETTINGS_FILE)
-    return SieveSettings(**record["settings"]), record
-
-
 @dg.asset(
-    group_name="step1_sieve",
+    group_name="sieve",
     partitions_def=seed_blocks,
     deps=[sieve_settings, draw_history],
     kinds={"numba", "triton"},
@@ -211,10 +198,10 @@ def survivors(
     context: dg.AssetExecutionContext, artefacts: ArtefactStore, compute: ComputeResource
 ) -> dg.MaterializeResult:
     """Candidates of one seed block consistent with the train window."""
-    settings, _record = _read_settings(artefacts)
+    settings = load_sieve_settings(artefacts).settings
     key = context.partition_key
     lo, hi = BLOCKS.seed_range(key)
-    spec = settings.scan_spec(_train(artefacts), lo, hi)
+    spec = settings.scan_spec(load_train(artefacts), lo, hi)
     last = [0.0]
 
     def progress(done: int, total: int, found: int) -> None:
@@ -223,6 +210,7 @@ def survivors(
             last[0] = now
             context.log.info(f"block {key}: {done:,}/{total:,} candidates, {found} survivors")
 
+    device: dict = {}
     if spec is None:
         table = merge_pool([])
         stats = {"candidates_scanned": 0, "null_expected": 0.0, "seconds": 0.0,
@@ -231,17 +219,20 @@ def survivors(
         result = compute.scan(spec, progress=progress)
         table = result.survivors.with_columns(pl.lit(key).alias("block"))
         stats = result.stats()
+        device = result.device.as_dict()
     stats.update(block=key, seed_range=[lo, hi], settings=settings.to_dict(),
                  digest=settings.digest())
-    artefacts.write_parquet(table, "survivors", settings.digest(), f"{key}.parquet")
-    artefacts.write_json(stats, "survivors", settings.digest(), f"{key}.json")
+    artefacts.write_parquet(table, *block_table(settings.digest(), key))
+    artefacts.write_json(stats, *block_stats(settings.digest(), key))
     return dg.MaterializeResult(
         metadata={
             "survivors": table.height,
             "null_expected": stats["null_expected"],
             "candidates_scanned": stats["candidates_scanned"],
             "seeds_per_second": float(stats.get("candidates_per_second", 0.0)),
-            "device": stats["backend"],
+            "device": device.get("device_name", "none (block not scanned)"),
+            "backend": stats["backend"],
+            "device_report": dg.MetadataValue.json(device),
             "seconds": stats["seconds"],
             "seed_range": f"[{lo:#x}, {hi:#x})",
             "settings_digest": settings.digest(),
@@ -249,24 +240,24 @@ def survivors(
     )
 
 
-def _pool_plot(pool: pl.DataFrame, stats: dict) -> dg.MetadataValue:
+def _pool_plot(pool: pl.DataFrame, stats: PoolStats) -> dg.MetadataValue:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6, 2.8))
     if pool.height:
         ax.hist(pool["match_rate"].to_numpy(), bins=20, range=(0, 1), color="#4b7bec",
                 label=f"{pool.height} survivors")
-    ax.axhline(stats["null_expected"], color="black", linestyle="--", linewidth=1,
-               label=f"null: {stats['null_expected']:.3g} expected in all")
+    ax.axhline(stats.null_expected, color="black", linestyle="--", linewidth=1,
+               label=f"null: {stats.null_expected:.3g} expected in all")
     ax.set_xlabel("match rate")
     ax.set_ylabel("survivors")
-    ax.set_title(f"survivor pool, p = {stats['p_value']:.3g}")
+    ax.set_title(f"survivor pool, p = {stats.p_value:.3g}")
     ax.legend(loc="upper left")
     return figure_metadata(fig)
 
 
 @dg.asset(
-    group_name="step1_sieve",
+    group_name="sieve",
     deps=[survivors],
     kinds={"polars", "parquet"},
     automation_condition=AUTOMATION,
@@ -275,145 +266,30 @@ def survivor_pool(
     context: dg.AssetExecutionContext, artefacts: ArtefactStore
 ) -> dg.MaterializeResult:
     """Every scanned block's survivors, one row per candidate, against the null."""
-    settings, _record = _read_settings(artefacts)
-    folder = artefacts.path("survivors", settings.digest())
-    block_stats, frames = [], []
-    for key in BLOCKS.partition_keys():
-        if (folder / f"{key}.json").exists():
-            block_stats.append(json.loads((folder / f"{key}.json").read_text()))
-            frames.append(pl.read_parquet(folder / f"{key}.parquet"))
-    pool = merge_pool(frames)
-    candidates = sum(s["candidates_scanned"] for s in block_stats)
-    tiers = tier_nulls(settings, _train(artefacts), candidates) if candidates else {}
-    stats = pool_stats(pool, block_stats, BLOCKS.count, tiers)
-    stats.update(digest=settings.digest(), settings=settings.to_dict(),
-                 backends=sorted({s["backend"] for s in block_stats}),
-                 gpu_false_positives=sum(s.get("gpu_false_positives", 0) for s in block_stats),
-                 gpu_unverified=sum(1 for s in block_stats
-                                    if s["backend"].startswith("triton")
-                                    and not s.get("reverified_on_cpu")))
+    settings = load_sieve_settings(artefacts).settings
+    digest = settings.digest()
+    scanned = [k for k in BLOCKS.partition_keys() if artefacts.exists(*block_stats(digest, k))]
+    blocks = [artefacts.read_json(*block_stats(digest, k)) for k in scanned]
+    pool = merge_pool([artefacts.read_parquet(*block_table(digest, k)) for k in scanned])
+    candidates = sum(s["candidates_scanned"] for s in blocks)
+    tiers = tier_nulls(settings, load_train(artefacts), candidates) if candidates else {}
+    stats = PoolStats.build(pool_stats(pool, blocks, BLOCKS.count, tiers), settings, blocks)
     artefacts.write_parquet(pool, *POOL_TABLE)
-    artefacts.write_json(stats, *POOL_STATS)
+    artefacts.write_record(stats, *POOL_STATS)
     top = pool.head(5).select(["seed", "offset", "gap", "matches"]).to_dicts()
-    if not stats["significant"]:
-        context.log.warning(f"{pool.height} survivors against {stats['null_expected']:.3g} "
+    if not stats.significant:
+        context.log.warning(f"{pool.height} survivors against {stats.null_expected:.3g} "
                             f"expected: not distinguishable from chance")
+    figures = stats.to_dict()
     return dg.MaterializeResult(
         metadata={
-            **{k: stats[k] for k in ("survivors", "candidates_scanned", "partitions_expected",
-                                     "partitions_covered", "partitions_missing",
-                                     "null_expected", "excess_over_null", "p_value",
-                                     "tier_p_value", "significant")},
-            "best_tier": dg.MetadataValue.json(stats["best_tier"] or {}),
+            **{k: figures[k] for k in ("survivors", "candidates_scanned", "partitions_expected",
+                                       "partitions_covered", "partitions_missing",
+                                       "null_expected", "excess_over_null", "p_value",
+                                       "tier_p_value", "significant")},
+            "best_tier": dg.MetadataValue.json(stats.best_tier or {}),
             "settings_digest": settings.digest(),
             "top_candidates": dg.MetadataValue.json(top),
             "match_rate_vs_null": _pool_plot(pool, stats),
         }
     )
-
-
-@dg.asset_check(asset=survivor_pool, description="Every seed block was scanned.")
-def all_seed_blocks_scanned(context: dg.AssetCheckExecutionContext, artefacts: ArtefactStore):
-    stats = artefacts.read_json(*POOL_STATS)
-    return dg.AssetCheckResult(
-        passed=stats["partitions_missing"] == 0,
-        severity=dg.AssetCheckSeverity.ERROR,
-        metadata={k: stats[k] for k in ("partitions_expected", "partitions_covered",
-                                        "partitions_missing")},
-    )
-
-
-@dg.asset_check(asset=survivor_pool,
-                description="Survivors exceed the null expectation (warns when they do not).")
-def survivors_beat_null(context: dg.AssetCheckExecutionContext, artefacts: ArtefactStore):
-    stats = artefacts.read_json(*POOL_STATS)
-    verdict = ("excess over the null" if stats["significant"]
-               else "no excess over the null: not a finding")
-    return dg.AssetCheckResult(
-        passed=stats["significant"],
-        severity=dg.AssetCheckSeverity.WARN,
-        metadata={"survivors": stats["survivors"], "null_expected": stats["null_expected"],
-                  "p_value": stats["p_value"], "tier_p_value": stats["tier_p_value"],
-                  "best_tier": dg.MetadataValue.json(stats["best_tier"] or {}),
-                  "verdict": verdict},
-    )
-
-
-@dg.asset_check(asset=survivor_pool,
-                description="Every block was scanned with the settings sieve_settings holds.")
-def settings_reached_sieve(context: dg.AssetCheckExecutionContext, artefacts: ArtefactStore):
-    settings, record = _read_settings(artefacts)
-    folder = artefacts.path("survivors", settings.digest())
-    used = [json.loads(p.read_text())["settings"] for p in sorted(folder.glob("*.json"))]
-    mismatched = [u for u in used if u != settings.to_dict()]
-    searched = record.get("best_params", {})
-    lost = [k for k, v in searched.items() if settings.to_dict().get(k) != v]
-    return dg.AssetCheckResult(
-        passed=bool(used) and not mismatched and not lost,
-        metadata={"blocks_checked": len(used), "blocks_with_other_settings": len(mismatched),
-                  "searched_params_lost": ", ".join(lost) or "none"},
-    )
-
-
-@dg.asset_check(asset=survivor_pool,
-                description="Survivors found on a GPU were re-verified on the CPU.")
-def gpu_survivors_reverified(context: dg.AssetCheckExecutionContext, artefacts: ArtefactStore):
-    stats = artefacts.read_json(*POOL_STATS)
-    return dg.AssetCheckResult(
-        passed=stats["gpu_false_positives"] == 0 and stats["gpu_unverified"] == 0,
-        metadata={"backends": ", ".join(stats["backends"]) or "none",
-                  "gpu_false_positives": stats["gpu_false_positives"],
-                  "gpu_blocks_unverified": stats["gpu_unverified"]},
-    )
-
-
-@dg.asset_check(asset=survivor_pool,
-                description="State scans: the reverse pass walks backward, unlike the forward.")
-def reverse_pass_is_backward(context: dg.AssetCheckExecutionContext, artefacts: ArtefactStore):
-    settings, _record = _read_settings(artefacts)
-    if settings.mode != "state":
-        return dg.AssetCheckResult(passed=True, metadata={"applies": "no (seed scan)"})
-    pool = artefacts.read_parquet(*POOL_TABLE).head(50)
-    train = _train(artefacts)
-    spec = settings.scan_spec(train, 0, 1 << 64)
-    wrong = 0
-    same_as_forward = 0
-    for row in pool.iter_rows(named=True):
-        rev = reverse_pass_matches(spec, int(row["seed"]), int(row["gap"]))
-        wrong += rev != row["reverse_matches"]
-        same_as_forward += row["reverse_matches"] == row["forward_matches"]
-    return dg.AssetCheckResult(
-        passed=wrong == 0 and not (pool.height > 1 and same_as_forward == pool.height
-                                   and settings.anchor * 2 != settings.window),
-        metadata={"checked": pool.height, "recomputed_mismatches": wrong,
-                  "reverse_equal_to_forward": same_as_forward},
-    )
-
-
-@dg.asset_check(asset=survivor_pool,
-                description="A synthetic history's planted candidate is in the pool.")
-def truth_recovered(context: dg.AssetCheckExecutionContext, artefacts: ArtefactStore):
-    meta = latest_metadata(context.instance, draw_history.key)
-    truth = read_truth(meta["source_path"])
-    if truth is None or truth.kind != "planted":
-        return dg.AssetCheckResult(passed=True, metadata={"applies": "no truth sidecar"})
-    settings, _record = _read_settings(artefacts)
-    if settings.mode == "state":
-        return dg.AssetCheckResult(passed=True,
-                                   metadata={"applies": "no (state scan: candidates are states)"})
-    pool = artefacts.read_parquet(*POOL_TABLE)
-    hit = pool.filter(pl.col("seed") == truth.seed)
-    gap = truth.gaps[0] if truth.gaps and len(set(truth.gaps)) == 1 else -1
-    found = hit.filter((pl.col("offset") == truth.offset) & (pl.col("gap") == gap)).height > 0
-    in_scope = (settings.generator == truth.generator and settings.draw == truth.draw
-                and BLOCKS.start <= truth.seed < BLOCKS.start + (1 << BLOCKS.space_bits))
-    return dg.AssetCheckResult(
-        passed=found or not in_scope,
-        severity=dg.AssetCheckSeverity.ERROR,
-        metadata={"planted_seed": truth.seed, "planted_offset": truth.offset,
-                  "planted_gap": gap, "found": found, "in_scanned_scope": in_scope},
-    )
-
-
-SIEVE_CHECKS = [all_seed_blocks_scanned, survivors_beat_null, settings_reached_sieve,
-                gpu_survivors_reverified, reverse_pass_is_backward, truth_recovered]

@@ -1,24 +1,117 @@
-"""The code location loads, validates, and rejects run config it does not know."""
+"""The code location loads, validates, registers everything, and rejects bad run config."""
 
 from __future__ import annotations
 
 import dagster as dg
+import pydantic
 import pytest
 
 from prng_assets.assets.ingest import draw_history
 from prng_assets.definitions import defs
+
+ASSETS = [
+    "draw_history",
+    "feature_matrix",
+    "model_catboost",
+    "model_comparison",
+    "model_lightgbm",
+    "model_neural_net",
+    "model_xgboost",
+    "optimal_scorer_config",
+    "predictions",
+    "sieve_settings",
+    "survivor_pool",
+    "survivors",
+]
+GROUPS = {
+    "draw_history": "ingest",
+    "sieve_settings": "sieve",
+    "survivors": "sieve",
+    "survivor_pool": "sieve",
+    "optimal_scorer_config": "scorer",
+    "feature_matrix": "features",
+    "model_catboost": "models",
+    "model_lightgbm": "models",
+    "model_neural_net": "models",
+    "model_xgboost": "models",
+    "model_comparison": "models",
+    "predictions": "predictions",
+}
+CHECKS = [
+    "draw_history:draw_dates_unique",
+    "draw_history:draw_history_enough_for_window",
+    "draw_history:draw_values_in_range",
+    "feature_matrix:feature_matrix_constant_features",
+    "feature_matrix:feature_matrix_finite",
+    "feature_matrix:feature_matrix_no_leakage",
+    "feature_matrix:feature_matrix_uses_optimal_config",
+    "model_comparison:models_no_leakage_signature",
+    "model_comparison:models_not_overfit",
+    "model_comparison:models_predictions_vary",
+    "model_comparison:models_r2_sane",
+    "model_comparison:models_shapes_equal",
+    "model_comparison:models_test_split_disjoint",
+    "model_comparison:winner_beats_permutation",
+    "optimal_scorer_config:scorer_best_config_complete",
+    "optimal_scorer_config:scorer_trial_samples_differ",
+    "optimal_scorer_config:scorer_trials_all_completed",
+    "optimal_scorer_config:scorer_trials_differ",
+    "optimal_scorer_config:scorer_validated_rho_positive",
+    "predictions:predictions_beat_chance",
+    "survivor_pool:all_seed_blocks_scanned",
+    "survivor_pool:gpu_survivors_reverified",
+    "survivor_pool:reverse_pass_is_backward",
+    "survivor_pool:settings_reached_sieve",
+    "survivor_pool:survivors_beat_null",
+    "survivor_pool:truth_recovered",
+]
+JOBS = {
+    "pool": ["survivor_pool"],
+    "prepare": ["draw_history", "sieve_settings"],
+    "rank_and_predict": ["feature_matrix", "model_catboost", "model_comparison",
+                         "model_lightgbm", "model_neural_net", "model_xgboost",
+                         "optimal_scorer_config", "predictions"],
+    "scan_seed_blocks": ["survivors"],
+}
+SENSORS = ["draw_file_sensor"]
+RESOURCES = ["artefacts", "compute", "notifications", "optuna_storage"]
 
 
 def test_definitions_validate_loadable() -> None:
     dg.Definitions.validate_loadable(defs)
 
 
-def test_asset_graph_has_the_ingest_stage() -> None:
-    keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
-    assert {"draw_history", "sieve_settings", "survivors", "survivor_pool"} <= keys
-    assert defs.resolve_sensor_def("draw_file_sensor") is not None
-    for job in ("prepare", "scan_seed_blocks", "pool"):
-        assert defs.resolve_job_def(job) is not None
+def test_every_asset_is_registered_in_its_domain_group() -> None:
+    graph = defs.resolve_asset_graph()
+    keys = sorted(k.to_user_string() for k in graph.get_all_asset_keys())
+    assert keys == ASSETS
+    assert {k: graph.get(dg.AssetKey(k)).group_name for k in keys} == GROUPS
+
+
+def test_every_check_is_registered() -> None:
+    checks = sorted(f"{k.asset_key.to_user_string()}:{k.name}"
+                    for k in defs.resolve_asset_graph().asset_check_keys)
+    assert checks == CHECKS
+
+
+def test_every_job_sensor_and_resource_is_registered() -> None:
+    jobs = {j.name: sorted(k.to_user_string() for k in j.asset_layer.executable_asset_keys)
+            for j in defs.resolve_all_job_defs() if not j.name.startswith("__")}
+    assert jobs == JOBS
+    assert sorted(s.name for s in defs.sensors or []) == SENSORS
+    sensor_target = defs.resolve_job_def(defs.resolve_sensor_def("draw_file_sensor").job_name)
+    assert sorted(k.to_user_string() for k in sensor_target.asset_layer.executable_asset_keys) \
+        == JOBS["prepare"]  # a new draw file runs the head, as prepare does
+    assert sorted(defs.resources or {}) == RESOURCES
+
+
+def test_jobs_carry_the_checks_of_their_assets() -> None:
+    """A job's checks run with it: prepare blocks on the ingest checks."""
+    prepare = defs.resolve_job_def("prepare")
+    names = {k.name for k in prepare.asset_layer.asset_graph.asset_check_keys
+             if k.asset_key == draw_history.key}
+    assert names == {"draw_dates_unique", "draw_history_enough_for_window",
+                     "draw_values_in_range"}
 
 
 def test_unknown_run_config_key_is_rejected(instance, artefacts, demo_history) -> None:
@@ -35,18 +128,18 @@ def test_unknown_run_config_key_is_rejected(instance, artefacts, demo_history) -
 
 
 @pytest.mark.parametrize(
-    ("key", "value", "message"),
+    ("key", "value", "error", "message"),
     [
-        ("holdout_fraction", 1.5, "holdout_fraction"),
-        ("window", 0, "window"),
-        ("modulus", 1, "modulus"),
-        ("format", "xml", "format"),
+        ("holdout_fraction", 1.5, pydantic.ValidationError, "holdout_fraction 1.5 must be in"),
+        ("window", 0, pydantic.ValidationError, "window 0 must be >= 1"),
+        ("modulus", 1, pydantic.ValidationError, "modulus 1 must be >= 2"),
+        ("format", "xml", dg.DagsterInvalidConfigError, "format"),
     ],
 )
 def test_bad_config_values_fail_before_reading(
-    instance, artefacts, demo_history, key, value, message
+    instance, artefacts, demo_history, key, value, error, message
 ) -> None:
-    with pytest.raises(Exception, match=message):
+    with pytest.raises(error, match=message):
         dg.materialize(
             [draw_history],
             instance=instance,
@@ -55,3 +148,4 @@ def test_bad_config_values_fail_before_reading(
                 "ops": {"draw_history": {"config": {"path": str(demo_history), key: value}}}
             },
         )
+    assert not artefacts.exists("draw_history")  # nothing was read, nothing written

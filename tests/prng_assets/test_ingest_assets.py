@@ -9,7 +9,11 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
-from prng_assets.assets.ingest import DRAWS_TABLE, INGEST_CHECKS, draw_history
+from prng_assets.artefact_keys import DRAWS_TABLE
+from prng_assets.assets.ingest import draw_history
+from prng_assets.checks import ingest as ingest_checks
+
+INGEST_CHECKS = dg.load_asset_checks_from_modules([ingest_checks])
 
 
 def _run(instance, artefacts, path: Path, **config):

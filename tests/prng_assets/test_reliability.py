@@ -18,7 +18,7 @@ import polars as pl
 import pytest
 import yaml
 
-from prng_assets.ops import (
+from prng_assets.hooks import (
     MAX_RUNTIME_TAG,
     RETRY_POLICY,
     failure_alert,
@@ -107,11 +107,9 @@ def test_failure_hook_is_a_noop_without_a_url(webhook, monkeypatch) -> None:
 
 def test_send_never_raises_on_a_dead_endpoint() -> None:
     # Port 9 (discard) on loopback: nothing listens, the connection is refused at once.
-    t0 = time.perf_counter()
     dead = Notifier(webhook_url="http://127.0.0.1:9/hook", timeout_seconds=1)
     assert dead.send({"a": 1}) is False
     assert Notifier(webhook_url="not a url").send({"a": 1}) is False
-    assert time.perf_counter() - t0 < 5
 
 
 def test_failure_hook_on_an_asset_job(webhook) -> None:
@@ -144,14 +142,16 @@ def test_retry_policy_recovers_a_transient_failure() -> None:
             raise ConnectionError("database connection reset")
         return dg.MaterializeResult(metadata={"attempt": ctx.retry_number})
 
-    t0 = time.perf_counter()
     result = dg.materialize([sometimes])
     assert result.success
     assert attempts == [0, 1]
     assert result.asset_materializations_for_node("sometimes")[0].metadata["attempt"].value == 1
-    assert time.perf_counter() - t0 >= RETRY_POLICY.delay  # it waited before retrying
     kinds = [e.event_type_value for e in result.all_events]
     assert "STEP_UP_FOR_RETRY" in kinds and "STEP_RESTARTED" in kinds
+    # It waited before retrying: the retry event records the policy's first delay.
+    retries = [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
+    assert [e.event_specific_data.seconds_to_wait for e in retries] == [RETRY_POLICY.delay]
+    assert "database connection reset" in str(retries[0].event_specific_data.error)
 
 
 def test_run_timeouts_are_configured() -> None:
@@ -207,7 +207,7 @@ def test_sigkill_mid_write_leaves_the_previous_artefact(tmp_path: Path, kind: st
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and proc.poll() is None:
-            tmps = list(folder.glob(f".{name}.*.tmp"))
+            tmps = list(folder.glob(f".{name}.*"))  # atomic_write's temp file beside it
             # parquet: kill once bytes are landing; json: dumps runs before the write, so the
             # temp file's existence is the sign the write is under way.
             live = [t for t in tmps if t.exists() and (kind == "json" or t.stat().st_size > 0)]
@@ -228,7 +228,7 @@ def test_sigkill_mid_write_leaves_the_previous_artefact(tmp_path: Path, kind: st
         assert pl.read_parquet(folder / name).equals(good)
     else:
         assert json.loads((folder / name).read_text())["marker"] == 0
-    # At most a stale temp file beside it (dot-prefixed, so globs for *.parquet skip it).
+    # At most a stale temp file beside it (dot-prefixed, so the store never lists it).
     leftovers = sorted(p.name for p in folder.iterdir() if p.name != name)
-    assert len(leftovers) <= 1 and all(p.endswith(".tmp") for p in leftovers), leftovers
-    assert list(folder.glob("*.parquet" if kind == "parquet" else "*.json")) == [folder / name]
+    assert len(leftovers) <= 1 and all(p.startswith(f".{name}.") for p in leftovers), leftovers
+    assert store.names("big", pattern="*.parquet" if kind == "parquet" else "*.json") == [name]

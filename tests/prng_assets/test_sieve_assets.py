@@ -1,4 +1,4 @@
-"""Step 1 on Dagster: settings search, seed-block partitions, pool, checks, resume."""
+"""The sieve on Dagster: settings search, seed-block partitions, pool, checks, resume."""
 
 from __future__ import annotations
 
@@ -12,11 +12,12 @@ import pytest
 
 from gpu_executors.prng.synth import random_history, write_history
 from gpu_executors.sieve.settings import SeedBlocks, SieveSettings
-from prng_assets.assets.sieve import BLOCKS, survivors
+from prng_assets.assets.sieve import survivors
 from prng_assets.definitions import build_defs
 from prng_assets.demo import run_demo
+from prng_assets.partitions import BLOCKS
+from tests.run_config import QUIET
 
-QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
 FAST_SETTINGS = {"n_trials": 6}
 
 

@@ -31,20 +31,19 @@ from dagster_docker import DockerRunLauncher, docker_executor
 
 from prng_assets.assets.ingest import draw_history
 from prng_assets.assets.sieve import sieve_settings, survivor_pool, survivors
-from prng_assets.ops import (
+from prng_assets.executors import (
     CPU_EXECUTOR_CONFIG,
     ENV_VARS,
     GPU_CONTAINER_KWARGS,
     GPU_TAG,
     GPU_VENDOR_ENV,
-    MAX_RUNTIME_TAG,
-    RETRY_POLICY,
     VOLUMES,
     cpu_docker_executor,
     gpu_executor_config,
     gpu_job,
     gpu_vendor,
 )
+from prng_assets.hooks import MAX_RUNTIME_TAG, RETRY_POLICY
 from resources.artefacts import ArtefactStore
 from resources.compute import ComputeResource
 from resources.notifications import Notifier

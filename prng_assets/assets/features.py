@@ -1,0 +1,107 @@
+"""Features: per-survivor features under the optimal scorer configuration, holdout targets.
+
+The matrix records the configuration digest it used, and a check compares it with the scorer's.
+"""
+
+import time
+
+import dagster as dg
+import numpy as np
+import polars as pl
+
+from gpu_executors.io.hashing import file_sha256
+from gpu_executors.ranking.features import temporal_windows
+from gpu_executors.ranking.matrix import feature_matrix as build_matrix
+from gpu_executors.ranking.matrix import schema
+from gpu_executors.sieve.settings import SieveSettings
+from prng_assets.artefact_keys import MATRIX_RECORD, MATRIX_TABLE, POOL_TABLE, SCORER_RECORD
+from prng_assets.assets.ingest import draw_history
+from prng_assets.assets.scorer import optimal_scorer_config
+from prng_assets.assets.sieve import survivor_pool
+from prng_assets.automation import AUTOMATION
+from prng_assets.loaders import load_history, load_scorer_record, load_sieve_settings
+from resources.artefacts import ArtefactStore
+
+PREVIEW_COLUMNS = ["seed", "offset", "gap", "train_match_rate", "holdout_hits",
+                   "holdout_quality"]
+
+
+def expected_constant(settings: SieveSettings) -> set[str]:
+    """Sieve columns that the scan itself holds fixed (not a lost field)."""
+    out = set()
+    if settings.mode == "seed":
+        out.add("sieve_reverse_matches")
+    if not settings.variable_gap:
+        out.add("sieve_gap_std")
+    if settings.offset_min == settings.offset_max:
+        out.add("sieve_offset")
+    if settings.gap_min == settings.gap_max:
+        out.update({"sieve_gap", "sieve_gap_mean"})
+    return out
+
+
+@dg.asset(group_name="features", deps=[optimal_scorer_config, survivor_pool, draw_history],
+          kinds={"numba", "polars"}, automation_condition=AUTOMATION)
+def feature_matrix(
+    context: dg.AssetExecutionContext, artefacts: ArtefactStore
+) -> dg.MaterializeResult:
+    """Per-survivor train features under the optimal scorer configuration, holdout targets."""
+    config = load_scorer_record(artefacts).scorer_config
+    pool = artefacts.read_parquet(*POOL_TABLE)
+    if pool.height == 0:
+        raise dg.Failure(description="feature_matrix: the survivor pool is empty")
+    history = load_history(artefacts)
+    t0 = time.perf_counter()
+    matrix = build_matrix(pool, history, config)
+    seconds = time.perf_counter() - t0
+    cols = schema()
+    features = [k for k, v in cols.items() if v["role"] == "feature"]
+    values = matrix.select(features).to_numpy()
+    by_design = expected_constant(load_sieve_settings(artefacts).settings)
+    if len(temporal_windows(history.n_train, config)) < 2:
+        by_design |= {"temporal_std", "temporal_trend"}
+    constant = [k for k, c in zip(features, np.ptp(values, axis=0) == 0, strict=True)
+                if c and k not in by_design]
+    record = {
+        "scorer_digest": config.digest(),
+        "scorer_config": config.to_dict(),
+        "rows": matrix.height,
+        "features": features,
+        "targets": [k for k, v in cols.items() if v["role"] == "target"],
+        "constant_features": constant,
+        "finite": bool(np.isfinite(values).all()
+                       and all(np.isfinite(matrix[k].to_numpy()).all()
+                               for k, v in cols.items() if v["role"] == "target")),
+        "n_train": history.n_train,
+        "n_holdout": history.n_holdout,
+        "seconds": seconds,
+        "schema": cols,
+        "inputs": {"survivor_pool_sha256": file_sha256(artefacts.path(*POOL_TABLE)),
+                   "scorer_config_sha256": file_sha256(artefacts.path(*SCORER_RECORD))},
+    }
+    artefacts.write_parquet(matrix, *MATRIX_TABLE)
+    artefacts.write_json(record, *MATRIX_RECORD)
+    hits = matrix["holdout_hits"].to_numpy()
+    return dg.MaterializeResult(metadata={
+        "rows": matrix.height,
+        "features": len(features),
+        "scorer_digest": config.digest(),
+        "seconds": seconds,
+        "rows_per_second": matrix.height / seconds if seconds else 0.0,
+        "holdout_hits_mean": float(hits.mean()),
+        "holdout_hits_chance": 1.0 / history.modulus,
+        "holdout_quality_std": float(matrix["holdout_quality"].std() or 0.0),
+        "constant_features": ", ".join(constant) or "none",
+        "schema": dg.MetadataValue.json(cols),
+        "preview": _preview(matrix),
+    })
+
+
+def _preview(matrix: pl.DataFrame) -> dg.MetadataValue:
+    """The five best rows by train match rate, as a table."""
+    top = matrix.sort("train_match_rate", descending=True).head(5).select(PREVIEW_COLUMNS)
+    schema_ = dg.TableSchema(columns=[
+        dg.TableColumn(name, "float" if top[name].dtype.is_float() else "int")
+        for name in PREVIEW_COLUMNS])
+    return dg.MetadataValue.table(
+        records=[dg.TableRecord(row) for row in top.iter_rows(named=True)], schema=schema_)

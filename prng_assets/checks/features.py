@@ -1,0 +1,57 @@
+"""Checks on the feature matrix: built with the chosen configuration, no holdout leakage, finite,
+no constant feature."""
+
+import dagster as dg
+
+from gpu_executors.ranking.matrix import leakage_probe
+from gpu_executors.ranking.schema import ScorerConfig
+from prng_assets.artefact_keys import POOL_TABLE
+from prng_assets.assets.features import feature_matrix
+from prng_assets.loaders import load_history, load_matrix_record, load_scorer_record
+from resources.artefacts import ArtefactStore
+
+
+@dg.asset_check(asset=feature_matrix, blocking=True,
+                description="The matrix was built with the configuration the optimiser chose.")
+def feature_matrix_uses_optimal_config(
+    context: dg.AssetCheckExecutionContext, artefacts: ArtefactStore
+) -> dg.AssetCheckResult:
+    used = load_matrix_record(artefacts)["scorer_digest"]
+    chosen = load_scorer_record(artefacts).scorer_digest
+    return dg.AssetCheckResult(passed=used == chosen,
+                               metadata={"matrix_digest": used, "optimiser_digest": chosen})
+
+
+@dg.asset_check(asset=feature_matrix, blocking=True,
+                description="Features read train draws only: scrambling the holdout moves no "
+                            "feature and moves the targets.")
+def feature_matrix_no_leakage(
+    context: dg.AssetCheckExecutionContext, artefacts: ArtefactStore
+) -> dg.AssetCheckResult:
+    record = load_matrix_record(artefacts)
+    probe = leakage_probe(artefacts.read_parquet(*POOL_TABLE), load_history(artefacts),
+                          ScorerConfig.from_dict(record["scorer_config"]))
+    return dg.AssetCheckResult(
+        passed=not probe["features_moved"] and probe["targets_moved"],
+        metadata={"rows_probed": probe["rows"],
+                  "features_reading_holdout": ", ".join(probe["features_moved"]) or "none",
+                  "targets_read_holdout": probe["targets_moved"]})
+
+
+@dg.asset_check(asset=feature_matrix, blocking=True,
+                description="Every feature and target is finite.")
+def feature_matrix_finite(
+    context: dg.AssetCheckExecutionContext, artefacts: ArtefactStore
+) -> dg.AssetCheckResult:
+    record = load_matrix_record(artefacts)
+    return dg.AssetCheckResult(passed=record["finite"], metadata={"rows": record["rows"]})
+
+
+@dg.asset_check(asset=feature_matrix, description="No feature is constant over the survivors.")
+def feature_matrix_constant_features(
+    context: dg.AssetCheckExecutionContext, artefacts: ArtefactStore
+) -> dg.AssetCheckResult:
+    constant = load_matrix_record(artefacts)["constant_features"]
+    return dg.AssetCheckResult(passed=not constant, severity=dg.AssetCheckSeverity.WARN,
+                               metadata={"constant": ", ".join(constant) or "none",
+                                         "count": len(constant)})

@@ -1,0 +1,75 @@
+"""Checks on the scorer search: trials differ, all completed, the best configuration is whole,
+validated rho beats chance on unseen survivors, trials sampled different survivors."""
+
+import dagster as dg
+
+from gpu_executors.significance import SIGNAL_ALPHA
+from prng_assets.assets.scorer import optimal_scorer_config
+from prng_assets.loaders import load_scorer_record
+from resources.artefacts import ArtefactStore
+
+
+@dg.asset_check(asset=optimal_scorer_config, blocking=True,
+                description="Trials gave at least two distinct values (the objective can tell "
+                            "configurations apart).")
+def scorer_trials_differ(
+    context: dg.AssetCheckExecutionContext, artefacts: ArtefactStore
+) -> dg.AssetCheckResult:
+    r = load_scorer_record(artefacts)
+    return dg.AssetCheckResult(
+        passed=r.distinct_values >= 2 and r.value_spread > 0,
+        metadata={"distinct_values": r.distinct_values, "value_spread": r.value_spread})
+
+
+@dg.asset_check(asset=optimal_scorer_config, blocking=True,
+                description="Every requested trial completed; none was silently lost.")
+def scorer_trials_all_completed(
+    context: dg.AssetCheckExecutionContext, artefacts: ArtefactStore
+) -> dg.AssetCheckResult:
+    r = load_scorer_record(artefacts)
+    return dg.AssetCheckResult(
+        passed=r.trials_completed >= r.trials_requested and r.trials_failed == 0,
+        metadata={"trials_requested": r.trials_requested,
+                  "trials_completed": r.trials_completed, "trials_failed": r.trials_failed})
+
+
+@dg.asset_check(asset=optimal_scorer_config, blocking=True,
+                description="The best configuration holds every searched parameter.")
+def scorer_best_config_complete(
+    context: dg.AssetCheckExecutionContext, artefacts: ArtefactStore
+) -> dg.AssetCheckResult:
+    r = load_scorer_record(artefacts)
+    missing = [k for k in r.searched if k not in r.best_params]
+    return dg.AssetCheckResult(passed=not missing,
+                               metadata={"missing": ", ".join(missing) or "none",
+                                         "searched": len(r.searched)})
+
+
+@dg.asset_check(asset=optimal_scorer_config,
+                description="Validated rho (unseen survivors) is positive and beats chance.")
+def scorer_validated_rho_positive(
+    context: dg.AssetCheckExecutionContext, artefacts: ArtefactStore
+) -> dg.AssetCheckResult:
+    r = load_scorer_record(artefacts)
+    verdict = ("significant" if r.validated_significant
+               else f"not significant (p = {r.validated_p_value:.3g}): reported as chance")
+    return dg.AssetCheckResult(
+        passed=r.validated_significant, severity=dg.AssetCheckSeverity.WARN,
+        metadata={"validated_rho": r.validated_rho, "p_value": r.validated_p_value,
+                  "rows": r.validated_rows, "alpha": SIGNAL_ALPHA, "verdict": verdict})
+
+
+@dg.asset_check(asset=optimal_scorer_config,
+                description="Trials sampled different survivors (no fixed sampling seed).")
+def scorer_trial_samples_differ(
+    context: dg.AssetCheckExecutionContext, artefacts: ArtefactStore
+) -> dg.AssetCheckResult:
+    r = load_scorer_record(artefacts)
+    whole_pool = r.search_rows <= r.sample_size
+    passed = whole_pool or r.distinct_samples >= min(2, r.trials_completed)
+    return dg.AssetCheckResult(
+        passed=passed, severity=dg.AssetCheckSeverity.WARN,
+        metadata={"distinct_samples": r.distinct_samples, "pool_coverage": r.pool_coverage,
+                  "search_rows": r.search_rows, "sample_size": r.sample_size,
+                  "note": ("every trial sees the whole search pool (it is no larger than "
+                           "sample_size)") if whole_pool else "sampled per trial"})

@@ -1,0 +1,39 @@
+"""The asset jobs: the unpartitioned head (what the inbox sensor runs), the seed-block scan (a
+backfill), the pool, then ranking and prediction.
+
+A run cannot mix partitioned and unpartitioned assets, hence separate jobs. Every job alerts on
+failure (a webhook, when SEEDSIEVE_ALERT_WEBHOOK is set) and carries a maximum runtime; steps
+that can fail transiently retry. prepare does not: its failures are bad input, and a retry would
+fail the same way.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from prng_assets.executors import gpu_job
+from prng_assets.hooks import RETRY_POLICY, failure_alert, max_runtime_tags
+
+HEAD = dg.AssetSelection.groups("ingest") | dg.AssetSelection.assets("sieve_settings")
+SCAN = dg.AssetSelection.assets("survivors")
+POOL = dg.AssetSelection.assets("survivor_pool")
+RANK_AND_PREDICT = dg.AssetSelection.groups("scorer", "features", "models", "predictions")
+
+prepare_job = dg.define_asset_job(
+    "prepare", selection=HEAD, hooks={failure_alert}, tags=max_runtime_tags(6 * 3600))
+scan_job = dg.define_asset_job(
+    "scan_seed_blocks", selection=SCAN, hooks={failure_alert},
+    op_retry_policy=RETRY_POLICY, tags=max_runtime_tags(24 * 3600))
+pool_job = dg.define_asset_job(
+    "pool", selection=POOL, hooks={failure_alert},
+    op_retry_policy=RETRY_POLICY, tags=max_runtime_tags(3600))
+ml_job = dg.define_asset_job(
+    "rank_and_predict", selection=RANK_AND_PREDICT, hooks={failure_alert},
+    op_retry_policy=RETRY_POLICY, tags=max_runtime_tags(24 * 3600))
+
+JOBS = [prepare_job, scan_job, pool_job, ml_job]
+
+
+def gpu_scan_job() -> dg.UnresolvedAssetJobDefinition:
+    """The seed-block scan in GPU containers (the docker executor needs a Docker engine)."""
+    return gpu_job(SCAN, name="scan_seed_blocks_gpu")

@@ -1,0 +1,93 @@
+"""Typed reads of what upstream assets left behind, shared by assets and checks.
+
+Every artefact is read through ``ArtefactStore`` under its key in ``artefact_keys``, and every
+stored record through its typed class, so no asset or check parses another's JSON by hand.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dagster as dg
+import numpy as np
+import polars as pl
+
+from gpu_executors.models.families import FAMILIES
+from gpu_executors.models.records import ModelSidecar
+from gpu_executors.ranking.matrix import History
+from gpu_executors.ranking.records import ScorerRecord
+from gpu_executors.sieve.records import PoolStats, SieveSettingsRecord
+from prng_assets.artefact_keys import (
+    DRAWS_TABLE,
+    MATRIX_RECORD,
+    MATRIX_TABLE,
+    POOL_STATS,
+    SCORER_RECORD,
+    SIEVE_SETTINGS,
+    SKIP_REGISTRY,
+    model_sidecar,
+)
+from resources.artefacts import ArtefactStore
+
+
+def latest_metadata(instance: dg.DagsterInstance, key: dg.AssetKey) -> dict[str, Any]:
+    """The metadata of an asset's latest materialisation, as plain values (checks read it)."""
+    event = instance.get_latest_materialization_event(key)
+    if event is None or event.asset_materialization is None:
+        raise dg.Failure(description=f"{key.to_user_string()} has not been materialised")
+    return {k: v.value for k, v in event.asset_materialization.metadata.items()}
+
+
+def load_train(artefacts: ArtefactStore) -> np.ndarray:
+    """The train split's draw values, oldest first."""
+    table = artefacts.read_parquet(*DRAWS_TABLE)
+    return table.filter(pl.col("split") == "train")["value"].to_numpy()
+
+
+def load_sieve_settings(artefacts: ArtefactStore) -> SieveSettingsRecord:
+    return artefacts.read_record(SieveSettingsRecord, *SIEVE_SETTINGS)
+
+
+def load_pool_stats(artefacts: ArtefactStore) -> PoolStats:
+    return artefacts.read_record(PoolStats, *POOL_STATS)
+
+
+def load_scorer_record(artefacts: ArtefactStore) -> ScorerRecord:
+    return artefacts.read_record(ScorerRecord, *SCORER_RECORD)
+
+
+def load_history(artefacts: ArtefactStore) -> History:
+    """The ingested draws with the sieve settings that say how to index them."""
+    table = artefacts.read_parquet(*DRAWS_TABLE)
+    settings = load_sieve_settings(artefacts).settings
+    values = table["value"].to_numpy().astype(np.int64)
+    n_train = int((table["split"] == "train").sum())
+    return History(values=values, n_train=n_train, generator=settings.generator,
+                   draw=settings.draw, window=settings.window, mode=settings.mode,
+                   anchor=settings.anchor)
+
+
+def load_matrix_record(artefacts: ArtefactStore) -> dict[str, Any]:
+    return artefacts.read_json(*MATRIX_RECORD)
+
+
+def load_matrix(artefacts: ArtefactStore) -> tuple[pl.DataFrame, list[str], dict[str, Any]]:
+    """The feature matrix, its feature columns, and the record it was built with."""
+    record = load_matrix_record(artefacts)
+    return artefacts.read_parquet(*MATRIX_TABLE), record["features"], record
+
+
+def load_skip_registry(artefacts: ArtefactStore) -> dict[str, Any]:
+    """Families' recent failures (empty before the first model run)."""
+    return artefacts.read_json(*SKIP_REGISTRY) if artefacts.exists(*SKIP_REGISTRY) else {}
+
+
+def load_sidecars(artefacts: ArtefactStore) -> dict[str, ModelSidecar]:
+    """Every family's sidecar that exists, skipped ones included."""
+    return {family: artefacts.read_record(ModelSidecar, *model_sidecar(family))
+            for family in FAMILIES if artefacts.exists(*model_sidecar(family))}
+
+
+def load_fitted(artefacts: ArtefactStore) -> list[ModelSidecar]:
+    """The sidecars of the families that produced a model."""
+    return [c for c in load_sidecars(artefacts).values() if c.ok]
