@@ -7,6 +7,7 @@ nothing from earlier runs unless asked to warm-start, so a re-run needs no clean
 import time
 
 import dagster as dg
+from optuna.trial import TrialState
 from pydantic import Field, model_validator
 
 from gpu_executors.io.hashing import file_sha256
@@ -109,7 +110,7 @@ def optimal_scorer_config(
     study = optuna_storage.study(name, "maximize", config.sampler_seed)
     if warm and not study.trials:
         study.enqueue_trial(warm)
-    done = len([t for t in study.trials if t.state.name == "COMPLETE"])
+    done = len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
     t0 = time.perf_counter()
     study.optimize(objective_fn(data, config.bounds(), config.sample_size, config.sampler_seed,
                                 context.log.info),

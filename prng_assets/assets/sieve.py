@@ -11,6 +11,7 @@ from typing import Literal
 import dagster as dg
 import numpy as np
 import polars as pl
+from optuna.trial import TrialState
 from pydantic import Field, model_validator
 
 from gpu_executors.sieve.records import PoolStats, SettingsSearch, SieveSettingsRecord
@@ -136,7 +137,7 @@ def sieve_settings(
         ranges = [BLOCKS.seed_range(k) for k in keys]
         name = config.study_name or f"sieve_settings-{context.run.run_id}"
         study = optuna_storage.study(name, "maximize", config.sampler_seed)
-        done = len([t for t in study.trials if t.state.name == "COMPLETE"])
+        done = len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
         t0 = time.perf_counter()
 
         def objective(trial) -> float:
@@ -154,7 +155,7 @@ def sieve_settings(
             return stats["evidence"]
 
         study.optimize(objective, n_trials=max(0, config.n_trials - done))
-        complete = [t for t in study.trials if t.state.name == "COMPLETE"]
+        complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
         # Ties (e.g. no survivors anywhere) go to the strictest settings: the fewest expected
         # false survivors.
         best = max(complete, key=lambda t: (t.value, -t.user_attrs["null_expected"]))
