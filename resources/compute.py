@@ -65,7 +65,4 @@ class ComputeResource(dg.ConfigurableResource):
         self._pin()
         if self.cpu_threads:
             numba.set_num_threads(min(self.cpu_threads, numba.config.NUMBA_NUM_THREADS))
-        result = run_scan(spec, self.backend, progress)
-        if self.devices is not None:
-            result.extra.setdefault("pinned_devices", self.device_env())
-        return result
+        return run_scan(spec, self.backend, progress)  # its device report reads the pinning
