@@ -1,6 +1,7 @@
-"""The ``seedsieve`` command: ``synth`` writes scenarios, ``crack`` answers "which seed?".
+"""The ``seedsieve`` command: ``synth`` writes scenarios, ``crack`` answers "which seed?",
+``warm`` compiles kernels ahead of use.
 
-Kept free of Dagster imports so a one-shot crack starts fast.
+Kept free of Dagster, torch and model-library imports so a one-shot crack starts fast.
 """
 
 from __future__ import annotations
@@ -66,6 +67,10 @@ def generator_name(text: str) -> str:
         raise argparse.ArgumentTypeError(
             f"unknown generator {text!r}; valid: {', '.join(sorted(GENERATORS))}")
     return text
+
+
+def generator_or_all(text: str) -> str:
+    return text if text == "all" else generator_name(text)
 
 
 def draw_name(text: str) -> str:
@@ -275,6 +280,45 @@ def cmd_crack(args: argparse.Namespace) -> int:
     return 0 if result.complete else 130
 
 
+# ---------------------------------------------------------------------------- warm
+
+
+def cmd_warm(args: argparse.Namespace) -> int:
+    import shutil
+
+    from gpu_executors.kernel_cache import locate
+    from gpu_executors.warm import DEFAULT_PAIRS, all_generators, pairs, warm
+
+    cache = locate()
+    print(f"kernel cache: {cache.folder}")
+    if cache.fallback:
+        print(f"  (the preferred folder is {cache.fallback}; set SEEDSIEVE_KERNEL_CACHE)")
+    stale = cache.stale_folders()
+    if args.prune:
+        for folder in stale:
+            shutil.rmtree(folder, ignore_errors=True)
+        print(f"  removed {len(stale)} folder(s) of other code versions")
+    elif stale:
+        print(f"  {len(stale)} folder(s) of other code versions beside it (--prune removes them)")
+    if args.generator or args.draw:
+        gens = args.generator or []
+        if gens == ["all"]:
+            gens = all_generators()
+        if not gens:
+            raise UsageError("--draw needs --generator (a name, several, or all)")
+        try:
+            todo = pairs(gens, args.draw or ["mod:1000"])
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+    else:
+        todo = list(DEFAULT_PAIRS)
+    t0 = time.perf_counter()
+    done = warm(todo, jobs=args.jobs, on_done=lambda w: print(f"  {w.describe()}", flush=True))
+    compiled = sum(w.compiled for w in done)
+    print(f"{len(done)} pair(s) warm in {time.perf_counter() - t0:.1f} s ({compiled} compiled)")
+    return 0
+
+
 # ---------------------------------------------------------------------------- main
 
 
@@ -329,6 +373,27 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--draws-file")
     c.add_argument("values", nargs="*", type=draw_value)
     c.set_defaults(func=cmd_crack, parser=c)
+
+    w = sub.add_parser(
+        "warm",
+        help="compile the kernels of (generator, draw) pairs into the on-disk cache",
+        description=(
+            "Compile each pair's kernels once, so later scans on this machine load them instead "
+            "of compiling. Without --generator: the pairs of the demo and the README's examples. "
+            "The cache is kept per version of the code, under SEEDSIEVE_KERNEL_CACHE or the "
+            "user's cache folder."
+        ),
+        epilog=_names_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    w.add_argument("--generator", nargs="+", type=generator_or_all, metavar="NAME",
+                   help="generator names, or all")
+    w.add_argument("--draw", nargs="+", type=draw_name, metavar="NAME[:PARAM...]",
+                   help="draw functions crossed with the generators (default mod:1000)")
+    w.add_argument("--jobs", type=non_negative, help="processes (default: one per core)")
+    w.add_argument("--prune", action="store_true",
+                   help="remove cached kernels of other code versions")
+    w.set_defaults(func=cmd_warm, parser=w)
     return parser
 
 

@@ -1,20 +1,28 @@
-"""Pictures as asset metadata: a PNG rendered off-screen, embedded as markdown."""
+"""Pictures as asset metadata: a PNG rendered off-screen, embedded as markdown.
+
+pyplot is imported where a figure is drawn, not when the code location loads: every Dagster step
+process loads the definitions, and most draw nothing.
+"""
 
 from __future__ import annotations
 
 import base64
 import io
+from typing import TYPE_CHECKING
 
+import dagster as dg
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 
-import dagster as dg
-import matplotlib.pyplot as plt
-import numpy as np
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
-def figure_metadata(fig: plt.Figure) -> dg.MetadataValue:
+def figure_metadata(fig: Figure) -> dg.MetadataValue:
+    import matplotlib.pyplot as plt
+
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
     plt.close(fig)
@@ -24,6 +32,8 @@ def figure_metadata(fig: plt.Figure) -> dg.MetadataValue:
 
 def value_histogram(values: np.ndarray, modulus: int, title: str) -> dg.MetadataValue:
     """Draw counts per value bin against the flat line a uniform source would give."""
+    import matplotlib.pyplot as plt
+
     fig, ax = plt.subplots(figsize=(6, 2.8))
     bins = min(modulus, 50)
     counts, edges = np.histogram(values, bins=bins, range=(0, modulus))

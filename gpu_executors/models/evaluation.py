@@ -17,7 +17,6 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 from gpu_executors.significance import FINDING_ALPHA
 
@@ -112,6 +111,8 @@ def backtest(hits: np.ndarray, chance: float) -> dict:
     """Holdout hits of the backtested candidates against chance, with a binomial p-value."""
     n = int(hits.size)
     k = int(hits.sum())
+    from scipy import stats  # a second of import: kept off every process's start-up
+
     p = float(stats.binomtest(k, n, chance, alternative="greater").pvalue) if n else 1.0
     return {"draws": n, "hits": k, "hit_rate": k / n if n else 0.0, "chance": chance, "p_value": p}
 

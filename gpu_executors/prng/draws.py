@@ -18,7 +18,9 @@ from typing import ClassVar
 import numba
 import numpy as np
 
+from gpu_executors.prng import sequences
 from gpu_executors.prng.bitgen.base import Generator
+from gpu_executors.specialise import specialise
 
 U64 = np.uint64
 M32 = U64(0xFFFFFFFF)
@@ -407,19 +409,6 @@ def make_word_value(gen: Generator, spec: DrawSpec) -> Callable:
     return spec.draw_kind.word_value(gen, spec.params)
 
 
-@numba.njit(nogil=True)
-def _generate(nxt, draw, state, offset, gaps, n):  # pragma: no cover - compiled
-    for _ in range(offset):
-        nxt(state)
-    out = np.empty(n, dtype=np.int64)
-    for i in range(n):
-        if i > 0:
-            for _ in range(gaps[i - 1]):
-                nxt(state)
-        out[i] = draw(state)
-    return out
-
-
 def generate_draws(
     gen: Generator,
     spec: DrawSpec,
@@ -438,4 +427,7 @@ def generate_draws(
     if gap_arr.shape != (max(n - 1, 0),):
         raise ValueError(f"need {max(n - 1, 0)} gaps, got {gap_arr.shape}")
     st = gen.seeded(seed) if state is None else state.copy()
-    return _generate(gen.next, make_drawer(gen, spec), st, offset, gap_arr.astype(np.int64), n)
+    kernels = specialise(
+        sequences, f"{gen.name}-{spec.text}", nxt=gen.next, draw=make_drawer(gen, spec)
+    )
+    return kernels.draws(st, offset, gap_arr.astype(np.int64), n)

@@ -19,7 +19,6 @@ from typing import NamedTuple
 import numba
 import numpy as np
 from numba import prange
-from scipy import stats
 
 from gpu_executors.ranking.schema import (
     C_AUTOCORR,
@@ -377,6 +376,8 @@ def outside_evidence(matches: np.ndarray, n_out: int, modulus: int) -> np.ndarra
     if n_out <= 0:
         return np.zeros(k.shape, dtype=np.float64)
     ks = np.arange(n_out + 1)
+    from scipy import stats  # a second of import: kept off every process's start-up
+
     sf = stats.binom.sf(ks - 1, n_out, 1.0 / modulus)
     with np.errstate(divide="ignore"):
         table = np.where(sf > 0, -np.log10(np.maximum(sf, 1e-323)), EVIDENCE_CAP)

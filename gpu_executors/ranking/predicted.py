@@ -13,11 +13,12 @@ from typing import TYPE_CHECKING
 
 import numba
 import numpy as np
-from numba import prange
 
 from gpu_executors.prng.bitgen.base import Generator
 from gpu_executors.prng.draws import DrawSpec, make_drawer, make_word_value, parse_draw
 from gpu_executors.prng.generators import get_generator
+from gpu_executors.ranking import prediction_kernels
+from gpu_executors.specialise import specialise, unbound
 
 if TYPE_CHECKING:
     import polars as pl
@@ -120,7 +121,6 @@ class Candidates:
         )
 
 
-
 def fill_gap(recorded: list[int]) -> int:
     """The gap a variable-gap row uses past its recorded gaps: the most frequent, ties smallest.
 
@@ -151,94 +151,23 @@ def draw_is_one_word(gen: Generator, spec: DrawSpec) -> bool:
 @cache
 def _predict_kernel(generator: str, draw: str):
     """Compiled ``predict(seeds, rewind, state_mode, offsets, row_gap, var_idx, gap_mat,
-    gap_len, out, n_blocks)`` for one (generator, draw) pair, built once."""
+    gap_len, out, n_blocks)`` for one (generator, draw) pair (see ``prediction_kernels``)."""
     gen = get_generator(generator)
     spec = parse_draw(draw)
-    drawf = make_drawer(gen, spec)
-    nxt, seed_fn, size = gen.next, gen.seed, gen.state_size
-
-    if gen.prev is not None and gen.unpack is not None:
-        prev, unpack = gen.prev, gen.unpack
-
-        @numba.njit(nogil=True, inline="always")
-        def start(word, rewind, state_mode, st):
-            if state_mode:
-                unpack(word, st)
-                for _ in range(rewind):
-                    prev(st)
-            else:
-                seed_fn(word, st)
-
-    else:
-
-        @numba.njit(nogil=True, inline="always")
-        def start(word, rewind, state_mode, st):
-            seed_fn(word, st)
-
-    if gen.step1 is not None and size == 1 and draw_is_one_word(gen, spec):
-        # Fast path: a one-word state kept in a register, one word per draw.
-        step1 = gen.step1
-        value = make_word_value(gen, spec)
-
-        @numba.njit(nogil=True)
-        def rows(
-            lo, hi, seeds, rewind, state_mode, offsets, row_gap, var_idx, gap_mat, gap_len, out
-        ):
-            n = out.shape[1]
-            st = np.empty(1, dtype=np.uint64)
-            for i in range(lo, hi):
-                start(seeds[i], rewind[i], state_mode, st)
-                s = st[0]
-                for _ in range(offsets[i]):
-                    s, _w = step1(s)
-                vi = var_idx[i]
-                gap = row_gap[i]
-                for j in range(n):
-                    if j > 0:
-                        g = gap
-                        if vi >= 0 and j - 1 < gap_len[vi]:
-                            g = gap_mat[vi, j - 1]
-                        for _ in range(g):
-                            s, _w = step1(s)
-                    s, w = step1(s)
-                    out[i, j] = value(w)[0]
-
-    else:
-
-        @numba.njit(nogil=True)
-        def rows(
-            lo, hi, seeds, rewind, state_mode, offsets, row_gap, var_idx, gap_mat, gap_len, out
-        ):
-            n = out.shape[1]
-            st = np.empty(size, dtype=np.uint64)
-            for i in range(lo, hi):
-                start(seeds[i], rewind[i], state_mode, st)
-                for _ in range(offsets[i]):
-                    nxt(st)
-                vi = var_idx[i]
-                gap = row_gap[i]
-                for j in range(n):
-                    if j > 0:
-                        g = gap
-                        if vi >= 0 and j - 1 < gap_len[vi]:
-                            g = gap_mat[vi, j - 1]
-                        for _ in range(g):
-                            nxt(st)
-                    out[i, j] = drawf(st)
-
-    @numba.njit(parallel=True, nogil=True)
-    def predict(
-        seeds, rewind, state_mode, offsets, row_gap, var_idx, gap_mat, gap_len, out, n_blocks
-    ):
-        n_rows = out.shape[0]
-        for b in prange(n_blocks):
-            lo = (n_rows * b) // n_blocks
-            hi = (n_rows * (b + 1)) // n_blocks
-            rows(
-                lo, hi, seeds, rewind, state_mode, offsets, row_gap, var_idx, gap_mat, gap_len, out
-            )
-
-    return predict
+    one_word = gen.step1 is not None and gen.state_size == 1 and draw_is_one_word(gen, spec)
+    module = specialise(
+        prediction_kernels,
+        f"{generator}-{draw}",
+        nxt=gen.next,
+        seed_fn=gen.seed,
+        prev=gen.prev or prediction_kernels.no_prev,
+        unpack=gen.unpack or prediction_kernels.no_unpack,
+        step1=gen.step1 or unbound,
+        value=make_word_value(gen, spec) if one_word else unbound,
+        draw=make_drawer(gen, spec),
+        SIZE=gen.state_size,
+    )
+    return module.predict_one_word if one_word else module.predict_generic
 
 
 def predicted_draws(candidates: Candidates, n: int) -> np.ndarray:

@@ -18,10 +18,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 from optuna.trial import TrialState
-from scipy import stats
 
 from gpu_executors.io.hashing import index_digest
-from gpu_executors.models.mlp import MLPConfig, fit_mlp
+from gpu_executors.models.mlp_config import MLPConfig
 from gpu_executors.ranking.features import feature_columns
 from gpu_executors.ranking.matrix import (
     History,
@@ -123,6 +122,8 @@ def spearman(pred: np.ndarray, target: np.ndarray) -> tuple[float, float]:
         raise ValueError(f"prediction shape {pred.shape} != target shape {target.shape}")
     if len(pred) < 3 or np.ptp(pred) < 1e-12 or np.ptp(target) == 0:
         return -1.0, 1.0
+    from scipy import stats  # a second of import: not on every process's path
+
     rho, p = stats.spearmanr(pred, target)
     if not np.isfinite(rho):
         return -1.0, 1.0
@@ -228,6 +229,8 @@ def score(data: ScorerData, idx: np.ndarray, params: dict, seed: int,
         return {"rho": -1.0, "p_value": 1.0, "reason": "constant target on the fit rows",
                 "n_fit": len(y_fit), "n_eval": len(y_eval)}
     with one_torch_thread():  # a small net on small batches: one thread beats two
+        from gpu_executors.models.mlp import fit_mlp  # torch: only where a net is trained
+
         model = fit_mlp(x_fit, y_fit, net)
         pred = model.predict(x_eval)
     rho, p = spearman(pred, y_eval)

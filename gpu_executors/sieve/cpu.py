@@ -15,11 +15,11 @@ from typing import NamedTuple
 
 import numba
 import numpy as np
-from numba import prange
 
 from gpu_executors.devices import DeviceReport
 from gpu_executors.prng.bitgen.base import Generator
 from gpu_executors.prng.draws import make_drawer, parse_draw
+from gpu_executors.sieve import walkers
 from gpu_executors.sieve.prefilters import fast_filter, filter_params
 from gpu_executors.sieve.spec import (
     Progress,
@@ -29,6 +29,7 @@ from gpu_executors.sieve.spec import (
     empty_columns,
     survivors_frame,
 )
+from gpu_executors.specialise import specialise, unbound
 
 U64 = np.uint64
 
@@ -46,165 +47,27 @@ class Walkers(NamedTuple):
 
 @cache
 def compile_walkers(gen: Generator, draw_text: str) -> Walkers:
-    """Compile (once per process and pair) the numba walks; the arguments are ``walk_params``."""
+    """The walks of one pair (see ``walkers``): compiled on first call, then loaded from disk."""
     draw = make_drawer(gen, parse_draw(draw_text))
-    nxt = gen.next
-    seed_fn = gen.seed
-    prev = gen.prev
-    unpack = gen.unpack
-    size = gen.state_size
-
-    @numba.njit(nogil=True, inline="always")
-    def copy_into(dst, src):
-        for k in range(size):
-            dst[k] = src[k]
-
-    @numba.njit(nogil=True)
-    def const_misses(st, obs, start, gap, max_misses):
-        misses = 0
-        for i in range(start, obs.shape[0]):
-            if i > start:
-                for _ in range(gap):
-                    nxt(st)
-            if draw(st) != obs[i]:
-                misses += 1
-                if misses > max_misses:
-                    return misses
-        return misses
-
-    @numba.njit(nogil=True)
-    def variable_misses(st, obs, gap_min, gap_max, max_misses, trial, probe, gaps_out):
-        misses = 0 if draw(st) == obs[0] else 1
-        if misses > max_misses:
-            return misses
-        for i in range(1, obs.shape[0]):
-            copy_into(trial, st)
-            for _ in range(gap_min):
-                nxt(trial)
-            chosen = -1
-            for g in range(gap_min, gap_max + 1):
-                copy_into(probe, trial)
-                if draw(probe) == obs[i]:
-                    chosen = g
-                    copy_into(st, probe)
-                    break
-                nxt(trial)
-            if chosen < 0:
-                misses += 1
-                if misses > max_misses:
-                    return misses
-                for _ in range(gap_min):
-                    nxt(st)
-                draw(st)
-                chosen = gap_min
-            gaps_out[i - 1] = chosen
-        return misses
-
-    @numba.njit(nogil=True)
-    def reverse_misses(anchor_state, obs, anchor, gap, max_misses, st, probe):
-        copy_into(st, anchor_state)
-        misses = 0
-        for i in range(anchor - 1, -1, -1):
-            for _ in range(gap + 1):
-                prev(st)
-            copy_into(probe, st)
-            if draw(probe) != obs[i]:
-                misses += 1
-                if misses > max_misses:
-                    return misses
-        return misses
-
-    @numba.njit(nogil=True)
-    def walk_seed(s, obs, p, base, st, trial, probe, gaps_out, rec_off, rec_gap, rec_fwd, rec_gaps):
-        """Candidates of one seed that survive; records them when rec_off has room."""
-        off_start, off_stop, gap_min, gap_max, variable, max_misses = (
-            p[0],
-            p[1],
-            p[2],
-            p[3],
-            p[4],
-            p[5],
-        )
-        seed_fn(U64(s), base)
-        for _ in range(off_start):
-            nxt(base)
-        n = 0
-        for off in range(off_start, off_stop):
-            if variable:
-                copy_into(st, base)
-                m = variable_misses(st, obs, gap_min, gap_max, max_misses, trial, probe, gaps_out)
-                if m <= max_misses:
-                    if n < rec_off.shape[0]:
-                        rec_off[n] = off
-                        rec_gap[n] = -1
-                        rec_fwd[n] = obs.shape[0] - m
-                        rec_gaps[n, :] = gaps_out
-                    n += 1
-            else:
-                for gap in range(gap_min, gap_max + 1):
-                    copy_into(st, base)
-                    m = const_misses(st, obs, 0, gap, max_misses)
-                    if m <= max_misses:
-                        if n < rec_off.shape[0]:
-                            rec_off[n] = off
-                            rec_gap[n] = gap
-                            rec_fwd[n] = obs.shape[0] - m
-                        n += 1
-            nxt(base)
-        return n
-
-    @numba.njit(nogil=True)
-    def walk_state(w, obs, p, base, st, probe, rec_gap, rec_fwd, rec_rev):
-        gap_min, gap_max, max_misses, anchor = p[2], p[3], p[5], p[6]
-        unpack(U64(w), base)
-        n = 0
-        for gap in range(gap_min, gap_max + 1):
-            copy_into(st, base)
-            fwd = const_misses(st, obs, anchor, gap, max_misses)
-            if fwd > max_misses:
-                continue
-            rev = reverse_misses(base, obs, anchor, gap, max_misses - fwd, st, probe)
-            if fwd + rev <= max_misses:
-                if n < rec_gap.shape[0]:
-                    rec_gap[n] = gap
-                    rec_fwd[n] = obs.shape[0] - anchor - fwd
-                    rec_rev[n] = anchor - rev
-                n += 1
-        return n
-
-    @numba.njit(parallel=True, nogil=True)
-    def count_seeds(start, count, obs, p, counts, n_blocks):
-        n_gaps = max(obs.shape[0] - 1, 0)
-        for b in prange(n_blocks):
-            j_lo = (count * b) // n_blocks
-            j_hi = (count * (b + 1)) // n_blocks
-            base = np.empty(size, dtype=np.uint64)
-            st = np.empty(size, dtype=np.uint64)
-            trial = np.empty(size, dtype=np.uint64)
-            probe = np.empty(size, dtype=np.uint64)
-            gaps_out = np.zeros(n_gaps, dtype=np.int64)
-            e0 = np.empty(0, dtype=np.int64)
-            e2 = np.empty((0, n_gaps), dtype=np.int64)
-            for j in range(j_lo, j_hi):
-                counts[j] = walk_seed(
-                    start + U64(j), obs, p, base, st, trial, probe, gaps_out, e0, e0, e0, e2
-                )
-
-    @numba.njit(parallel=True, nogil=True)
-    def count_states(start, count, obs, p, counts, n_blocks):
-        for b in prange(n_blocks):
-            j_lo = (count * b) // n_blocks
-            j_hi = (count * (b + 1)) // n_blocks
-            base = np.empty(size, dtype=np.uint64)
-            st = np.empty(size, dtype=np.uint64)
-            probe = np.empty(size, dtype=np.uint64)
-            e0 = np.empty(0, dtype=np.int64)
-            for j in range(j_lo, j_hi):
-                counts[j] = walk_state(start + U64(j), obs, p, base, st, probe, e0, e0, e0)
-
+    module = specialise(
+        walkers,
+        f"{gen.name}-{draw_text}",
+        nxt=gen.next,
+        seed_fn=gen.seed,
+        prev=gen.prev or unbound,
+        unpack=gen.unpack or unbound,
+        draw=draw,
+        SIZE=gen.state_size,
+    )
     if gen.prev is None or gen.unpack is None:
-        return Walkers(walk_seed, None, count_seeds, None, size)
-    return Walkers(walk_seed, walk_state, count_seeds, count_states, size)
+        return Walkers(module.walk_seed, None, module.count_seeds, None, gen.state_size)
+    return Walkers(
+        module.walk_seed,
+        module.walk_state,
+        module.count_seeds,
+        module.count_states,
+        gen.state_size,
+    )
 
 
 def walk_params(spec: ScanSpec) -> np.ndarray:

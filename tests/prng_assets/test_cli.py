@@ -111,6 +111,41 @@ def test_crack_finds_php_mt_seed_example(capsys) -> None:
     assert {"seconds", "backend"} <= set(payload)
 
 
+def test_crack_imports_only_what_a_scan_needs() -> None:
+    """The crack path loads no Dagster, torch, model library or scipy.stats: each costs seconds
+    of start-up on every run (the kernels themselves come from the on-disk cache)."""
+    script = (
+        "import sys\n"
+        "from prng_assets.cli import main\n"
+        "rc = main(['crack', '--generator', 'mt19937', '--draw', 'mod:1000', '--seeds',\n"
+        "           '1234567000:1234568000', '--json', '298', '751', '134', '991'])\n"
+        "heavy = ['dagster', 'torch', 'triton', 'xgboost', 'lightgbm', 'catboost', 'sklearn',\n"
+        "         'optuna', 'matplotlib', 'scipy.stats']\n"
+        "print(rc, [m for m in heavy if m in sys.modules])\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
+    proc = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert '"seed": 1234567890' in proc.stdout
+    assert proc.stdout.strip().endswith("0 []"), proc.stdout[-500:]
+
+
+def test_warm_compiles_then_loads(tmp_path: Path) -> None:
+    """``seedsieve warm`` fills the cache: a second run compiles nothing."""
+    env = {**os.environ, "SEEDSIEVE_KERNEL_CACHE": str(tmp_path / "kernels")}
+    cmd = [sys.executable, "-m", "prng_assets.cli", "warm", "--generator", "xorshift32",
+           "--draw", "mod:7", "--jobs", "1"]  # fmt: skip
+    first = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert str(tmp_path / "kernels") in first.stdout
+    assert "xorshift32 mod:7:" in first.stdout and "(0 compiled)" not in first.stdout
+    second = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert "all from the cache" in second.stdout and "(0 compiled)" in second.stdout
+
+
 def test_crack_reads_a_draws_file(tmp_path: Path, capsys) -> None:
     out = tmp_path / "h.json"
     main(

@@ -22,6 +22,10 @@ from dataclasses import dataclass, field
 import numba
 import numpy as np
 
+from gpu_executors.prng import sequences
+from gpu_executors.prng.bitgen import one_word
+from gpu_executors.specialise import specialise
+
 U64 = np.uint64
 M32 = U64(0xFFFFFFFF)
 M64 = U64(0xFFFFFFFFFFFFFFFF)
@@ -72,24 +76,14 @@ class Generator:
         return state
 
     def outputs(self, seed: int, n: int, skip: int = 0) -> np.ndarray:
-        """The first ``n`` output words after discarding ``skip`` (plain Python speed: tests)."""
-        state = self.seeded(seed)
-        return _run(self.next, state, skip, n)
+        """The first ``n`` output words after discarding ``skip``."""
+        kernels = specialise(sequences, self.name, nxt=self.next)
+        return kernels.words(self.seeded(seed), skip, n)
 
     @property
     def default_seed_space(self) -> int:
         """What a scan covers when the user gives no range: capped at 2^32 beyond 32 bits."""
         return 1 << min(self.seed_bits, 32)
-
-
-@numba.njit(cache=False)
-def _run(next_fn, state, skip, n):  # pragma: no cover - compiled
-    for _ in range(skip):
-        next_fn(state)
-    out = np.empty(n, dtype=np.uint64)
-    for i in range(n):
-        out[i] = next_fn(state)
-    return out
 
 
 # --- single-word generators
@@ -112,29 +106,13 @@ def single_word(
     *, seed1: Callable, step1: Callable, back1: Callable, state_bits: int, **fields
 ) -> Generator:
     """A generator whose state is one integer of ``state_bits`` bits, from its scalar functions."""
-
-    @numba.njit(nogil=True)
-    def seed(seed, state):
-        state[0] = seed1(seed)
-
-    @numba.njit(nogil=True)
-    def nxt(state):
-        s, w = step1(state[0])
-        state[0] = s
-        return w
-
-    @numba.njit(nogil=True)
-    def prev(state):
-        s, w = back1(state[0])
-        state[0] = s
-        return w
-
+    kernels = specialise(one_word, fields["name"], seed1=seed1, step1=step1, back1=back1)
     return Generator(
         state_size=1,
         state_bits=state_bits,
-        seed=seed,
-        next=nxt,
-        prev=prev,
+        seed=kernels.seed,
+        next=kernels.next_word,
+        prev=kernels.prev_word,
         seed1=seed1,
         step1=step1,
         pack=pack0,

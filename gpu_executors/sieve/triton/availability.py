@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import glob
+import sys
+
 from gpu_executors.sieve.triton.lazy import interpret_requested
+
+# Device nodes a Linux GPU driver creates: NVIDIA, AMD ROCm, and WSL2's GPU paravirtualisation.
+GPU_DEVICE_NODES = ("/dev/nvidia[0-9]*", "/dev/kfd", "/dev/dxg")
+
+
+def gpu_device_nodes() -> list[str]:
+    """The GPU device nodes present (Linux); importing torch to learn there are none costs
+    seconds on every CPU-only scan."""
+    return [path for pattern in GPU_DEVICE_NODES for path in glob.glob(pattern)]
 
 
 def triton_available() -> tuple[bool, str]:
     """Whether ``triton_scan`` can run here, and why (never raises)."""
+    if sys.platform.startswith("linux") and not interpret_requested() and not gpu_device_nodes():
+        return False, "no GPU device on this machine (no /dev/nvidia*, /dev/kfd or /dev/dxg)"
     try:
         import torch
         import triton
