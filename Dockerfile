@@ -22,6 +22,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     DAGSTER_HOME=/opt/dagster/home \
     SEEDSIEVE_ARTEFACTS=/opt/seedsieve/artefacts \
     SEEDSIEVE_DOCKER_JOBS=1 \
+    SEEDSIEVE_KERNEL_CACHE=/opt/seedsieve/kernels \
     DAGSTER_CURRENT_IMAGE=${IMAGE_NAME}
 
 # torch first, from the chosen wheel index, so `pip install .` finds it satisfied and never
@@ -40,9 +41,14 @@ COPY deploy/docker/dagster.yaml deploy/docker/workspace.yaml ${DAGSTER_HOME}/
 
 # Not root: ROCm's device access comes from group_add: [video], CUDA's from the runtime.
 RUN useradd --create-home --uid 10001 seedsieve \
-    && mkdir -p /opt/seedsieve/artefacts /opt/seedsieve/data \
-    && chown -R seedsieve /opt/seedsieve/artefacts /opt/seedsieve/data ${DAGSTER_HOME}
+    && mkdir -p /opt/seedsieve/artefacts /opt/seedsieve/data /opt/seedsieve/kernels \
+    && chown -R seedsieve /opt/seedsieve/artefacts /opt/seedsieve/data /opt/seedsieve/kernels \
+        ${DAGSTER_HOME}
 USER seedsieve
+
+# Kernels compiled once, into the image: the demo's and the README examples' pairs. numba keys
+# each entry on the CPU as well, so a host with another CPU compiles its own on first use.
+RUN seedsieve warm
 
 EXPOSE 4000
 CMD ["dagster", "code-server", "start", "-m", "prng_assets.definitions", "-h", "0.0.0.0", "-p", "4000"]

@@ -8,7 +8,7 @@ TORCH_SPEC ?= torch==2.13.0
 TORCH_INDEX ?=
 export DAGSTER_HOME := $(CURDIR)/.dagster_home
 
-.PHONY: demo test test-fast lint ui bench clean
+.PHONY: demo warm test test-fast lint ui bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,15 +29,25 @@ $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
 	cp dagster.yaml $@
 
 demo: $(VENV)/.installed $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/seedsieve warm
 	$(BIN)/python -m prng_assets.demo
 
+# Kernels are compiled once per machine into the user's cache folder (SEEDSIEVE_KERNEL_CACHE
+# overrides it), a pair per process on every core; later processes load them. Without
+# arguments: the demo's pair and the README examples' pairs.
+warm: $(VENV)/.installed
+	$(BIN)/seedsieve warm
+
 # Every test has a time limit (pytest-timeout, set in pyproject.toml); the 25 slowest are listed.
+# The pairs the suite scans are warmed first, on every core, so no test compiles them.
 test: $(VENV)/.installed-dev $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/ruff check .
+	$(BIN)/seedsieve warm --pairs-file tests/kernel_pairs.txt
 	$(BIN)/python -m pytest -q --durations=25
 
 # The edit loop: everything not marked slow (the whole-graph, Postgres, browser and 50 MB tests).
 test-fast: $(VENV)/.installed-dev $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/seedsieve warm --pairs-file tests/kernel_pairs.txt
 	$(BIN)/python -m pytest -q -m "not slow" --durations=10
 
 lint: $(VENV)/.installed-dev

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from multiprocessing import get_context
+from pathlib import Path
 
 import numpy as np
 
@@ -62,6 +63,24 @@ def pairs(generators: Iterable[str], draws: Iterable[str]) -> list[tuple[str, st
                     raise
                 continue
             out.append((name, text))
+    return out
+
+
+def read_pairs(path: str | Path) -> list[tuple[str, str]]:
+    """Pairs from a file, one ``GENERATOR DRAW`` per line; ``#`` starts a comment. A bad line is
+    reported with its number (from 1)."""
+    out: list[tuple[str, str]] = []
+    for number, line in enumerate(Path(path).read_text().splitlines(), start=1):
+        fields = line.split("#", 1)[0].split()
+        if not fields:
+            continue
+        try:
+            if len(fields) != 2:
+                raise ValueError("expected GENERATOR DRAW")
+            out += pairs([fields[0]], [fields[1]])
+        except (KeyError, ValueError) as exc:
+            why = exc.args[0] if exc.args else exc
+            raise ValueError(f"{path}, line {number}: {why}") from None
     return out
 
 

@@ -287,7 +287,7 @@ def cmd_warm(args: argparse.Namespace) -> int:
     import shutil
 
     from gpu_executors.kernel_cache import locate
-    from gpu_executors.warm import DEFAULT_PAIRS, all_generators, pairs, warm
+    from gpu_executors.warm import DEFAULT_PAIRS, all_generators, pairs, read_pairs, warm
 
     cache = locate()
     print(f"kernel cache: {cache.folder}")
@@ -300,7 +300,12 @@ def cmd_warm(args: argparse.Namespace) -> int:
         print(f"  removed {len(stale)} folder(s) of other code versions")
     elif stale:
         print(f"  {len(stale)} folder(s) of other code versions beside it (--prune removes them)")
-    if args.generator or args.draw:
+    if args.pairs_file:
+        try:
+            todo = read_pairs(args.pairs_file)
+        except (OSError, ValueError) as exc:
+            raise UsageError(str(exc)) from None
+    elif args.generator or args.draw:
         gens = args.generator or []
         if gens == ["all"]:
             gens = all_generators()
@@ -379,7 +384,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="compile the kernels of (generator, draw) pairs into the on-disk cache",
         description=(
             "Compile each pair's kernels once, so later scans on this machine load them instead "
-            "of compiling. Without --generator: the pairs of the demo and the README's examples. "
+            "of compiling. Without --generator or --pairs-file: the pairs of the demo and the "
+            "README's examples. "
             "The cache is kept per version of the code, under SEEDSIEVE_KERNEL_CACHE or the "
             "user's cache folder."
         ),
@@ -390,6 +396,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="generator names, or all")
     w.add_argument("--draw", nargs="+", type=draw_name, metavar="NAME[:PARAM...]",
                    help="draw functions crossed with the generators (default mod:1000)")
+    w.add_argument("--pairs-file", metavar="FILE",
+                   help="one 'GENERATOR DRAW' per line ('#' starts a comment)")
     w.add_argument("--jobs", type=non_negative, help="processes (default: one per core)")
     w.add_argument("--prune", action="store_true",
                    help="remove cached kernels of other code versions")

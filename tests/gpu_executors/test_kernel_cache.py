@@ -50,13 +50,10 @@ assert {parse_draw(d).kind for _, d in PAIRS} == set(DRAW_KINDS)
 
 
 def scan_pair(generator: str, draw: str) -> dict:
-    """A planted seed (offset 1, gaps 1) scanned with a variable gap 0..2 around it, and its
-    predicted draws; with how many kernels this process compiled and loaded for the pair. Runs
-    in a fresh process (a spawned pool worker)."""
-    import numpy as np
-
+    """A planted seed (offset 1, gaps 1) scanned with a variable gap 0..2 around it, with how
+    many kernels this process compiled and loaded for the pair. Runs in a fresh process (a
+    spawned pool worker)."""
     from gpu_executors.prng.draws import generate_draws
-    from gpu_executors.ranking.predicted import Candidates, predicted_draws
     from gpu_executors.sieve.cpu import cpu_scan
     from gpu_executors.sieve.spec import ScanSpec
     from gpu_executors.warm import _kernel_counts
@@ -68,13 +65,9 @@ def scan_pair(generator: str, draw: str) -> dict:
         generator, draw, obs, seed - 40, seed + 40, offset_stop=3, gap_max=2, variable_gap=True
     )
     rows = cpu_scan(scan).survivors.select("seed", "offset", "gaps", "matches").rows()
-    cands = Candidates(generator, draw, np.array([seed]), np.array([1]), np.array([1]))
-    predicted = predicted_draws(cands, 7).tolist()[0]
     after = _kernel_counts()
     return {
         "survivors": sorted(map(list, rows)),
-        "predicted": predicted,
-        "observed": list(obs),
         "compiled": after[0] - before[0],
         "loaded": after[1] - before[1],
     }
@@ -108,8 +101,8 @@ def _env(cache: Path, **extra: str) -> dict[str, str]:
 
 def test_loaded_kernels_find_what_fresh_ones_found(tmp_path: Path, monkeypatch) -> None:
     """For every generator and every draw function: the processes that compile and the
-    processes that only load from the cache find the same survivors and predict the same
-    draws."""
+    processes that only load from the cache find the same survivors, the planted seed among
+    them."""
     monkeypatch.setenv("SEEDSIEVE_KERNEL_CACHE", str(tmp_path / "cache"))
     fresh = _scan_in_fresh_processes()
     loaded = _scan_in_fresh_processes()
@@ -118,9 +111,7 @@ def test_loaded_kernels_find_what_fresh_ones_found(tmp_path: Path, monkeypatch) 
         assert new["compiled"] > 0, pair
         assert (old["compiled"], old["loaded"] > 0) == (0, True), f"{pair}: compiled again"
         assert old["survivors"] == new["survivors"], pair
-        assert old["predicted"] == new["predicted"], pair
         assert [4242, 1] in [row[:2] for row in new["survivors"]], pair
-        assert new["predicted"][:5] == new["observed"], pair
 
 
 WORDS = textwrap.dedent(

@@ -132,18 +132,29 @@ def test_crack_imports_only_what_a_scan_needs() -> None:
     assert proc.stdout.strip().endswith("0 []"), proc.stdout[-500:]
 
 
-def test_warm_compiles_then_loads(tmp_path: Path) -> None:
-    """``seedsieve warm`` fills the cache: a second run compiles nothing."""
-    env = {**os.environ, "SEEDSIEVE_KERNEL_CACHE": str(tmp_path / "kernels")}
-    cmd = [sys.executable, "-m", "prng_assets.cli", "warm", "--generator", "xorshift32",
-           "--draw", "mod:7", "--jobs", "1"]  # fmt: skip
-    first = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
-    assert first.returncode == 0, first.stderr[-3000:]
-    assert str(tmp_path / "kernels") in first.stdout
-    assert "xorshift32 mod:7:" in first.stdout and "(0 compiled)" not in first.stdout
-    second = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
-    assert second.returncode == 0, second.stderr[-3000:]
-    assert "all from the cache" in second.stdout and "(0 compiled)" in second.stdout
+def test_warm_loads_what_is_cached() -> None:
+    """``seedsieve warm`` on a pair already warm (``make test`` warms the suite's pairs; else the
+    first run here compiles it) loads every kernel and compiles none. That a fresh cache is
+    compiled into and then loaded from is ``test_kernel_cache``'s subject."""
+    cmd = [sys.executable, "-m", "prng_assets.cli", "warm", "--generator", "mt19937",
+           "--draw", "mod:1000", "--jobs", "1"]  # fmt: skip
+    for _ in range(2):
+        proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "kernel cache: " in proc.stdout
+    assert "mt19937 mod:1000:" in proc.stdout and "all from the cache" in proc.stdout
+    assert "(0 compiled)" in proc.stdout
+
+
+def test_warm_reports_a_bad_pairs_file_by_line(tmp_path: Path) -> None:
+    pairs = tmp_path / "pairs.txt"
+    pairs.write_text("# comment\nmt19937 mod:1000\n\nnot_a_generator mod:10\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "prng_assets.cli", "warm", "--pairs-file", str(pairs)],
+        cwd=ROOT, capture_output=True, text=True,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert f"{pairs}, line 4: unknown generator 'not_a_generator'" in proc.stderr
 
 
 def test_crack_reads_a_draws_file(tmp_path: Path, capsys) -> None:

@@ -227,6 +227,11 @@ def test_dockerfile_builds_the_code_location_image() -> None:
     assert {".venv", ".git", "artefacts", ".dagster_home"} <= ignored
     assert not ignored & {"prng_assets", "resources", "gpu_executors", "pyproject.toml", "deploy"}
     assert ("EXPOSE", "4000") in steps
+    # Kernels warmed at build time, as the user the containers run as, into the cache they read.
+    env = next(a for i, a in steps if i == "ENV")
+    assert "SEEDSIEVE_KERNEL_CACHE=/opt/seedsieve/kernels" in env
+    user = steps.index(("USER", "seedsieve"))
+    assert steps.index(("RUN", "seedsieve warm")) > user
     cmd = json.loads(next(a for i, a in steps if i == "CMD"))
     assert cmd == [
         "dagster",
