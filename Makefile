@@ -29,7 +29,7 @@ $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
 	cp dagster.yaml $@
 
 demo: $(VENV)/.installed $(DAGSTER_HOME)/dagster.yaml
-	$(BIN)/seedsieve warm
+	$(BIN)/seedsieve warm --generator java_lcg --draw mod:1000
 	$(BIN)/python -m prng_assets.demo
 
 # Kernels are compiled once per machine into the user's cache folder (SEEDSIEVE_KERNEL_CACHE

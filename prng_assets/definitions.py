@@ -42,6 +42,7 @@ def build_defs(
         assets=dg.load_assets_from_modules(ASSET_MODULES),
         asset_checks=dg.load_asset_checks_from_modules(CHECK_MODULES),
         jobs=jobs,
+        executor=dg.in_process_executor,  # why: prng_assets/jobs.py
         sensors=[draw_file_sensor],
         resources={
             "artefacts": ArtefactStore(root=artefact_root),

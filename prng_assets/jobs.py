@@ -5,6 +5,12 @@ A run cannot mix partitioned and unpartitioned assets, hence separate jobs. Ever
 failure (a webhook, when SEEDSIEVE_ALERT_WEBHOOK is set) and carries a maximum runtime; steps
 that can fail transiently retry. prepare does not: its failures are bad input, and a retry would
 fail the same way.
+
+Runs execute their steps in the run's own process (``in_process_executor``, the code location's
+default, so the asset jobs the UI and ``dagster asset materialize`` build use it too): a seed-block
+or pool run has one step, and a step process would load the whole code location a second time for
+nothing, about 5 s of every block run (bench/startup_bench.py). Ranking and prediction keep a
+process per step, so the model families fit side by side.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ pool_job = dg.define_asset_job(
     op_retry_policy=RETRY_POLICY, tags=max_runtime_tags(3600))
 ml_job = dg.define_asset_job(
     "rank_and_predict", selection=RANK_AND_PREDICT, hooks={failure_alert},
+    executor_def=dg.multiprocess_executor,
     op_retry_policy=RETRY_POLICY, tags=max_runtime_tags(24 * 3600))
 
 JOBS = [prepare_job, scan_job, pool_job, ml_job]

@@ -1,20 +1,21 @@
 """Pictures as asset metadata: a PNG rendered off-screen, embedded as markdown.
 
-pyplot is imported where a figure is drawn, not when the code location loads: every Dagster step
-process loads the definitions, and most draw nothing.
+matplotlib is imported where a figure is drawn, not when the code location loads: every Dagster
+run process loads the definitions, and most draw nothing. Figures render off-screen (Agg) unless
+the user chose a backend (``MPLBACKEND``).
 """
 
 from __future__ import annotations
 
 import base64
 import io
+import os
 from typing import TYPE_CHECKING
 
 import dagster as dg
-import matplotlib
 import numpy as np
 
-matplotlib.use("Agg")
+os.environ.setdefault("MPLBACKEND", "Agg")
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

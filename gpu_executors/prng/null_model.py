@@ -13,7 +13,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.special import gammainc
 
 from gpu_executors.prng.bitgen.base import Generator
 from gpu_executors.prng.draws import DrawSpec
@@ -81,6 +80,8 @@ def survivor_p_value(observed: int, expected: float) -> float:
         return 1.0
     if expected <= 0:
         return 0.0
+    from scipy.special import gammainc  # imported here: most processes never need it
+
     return float(gammainc(observed, expected))
 
 

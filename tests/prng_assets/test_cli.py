@@ -240,7 +240,7 @@ def test_dagster_cli_recovers_the_demo_seed(tmp_path: Path, demo_history: Path) 
     art = tmp_path / "artefacts"
     env = {**os.environ, "DAGSTER_HOME": str(home), "SEEDSIEVE_ARTEFACTS": str(art),
            "SEEDSIEVE_BACKEND": "cpu"}
-    in_process = {"execution": {"config": {"in_process": {}}}}
+    in_process: dict = {}  # steps run in the run's process by default (prng_assets/jobs.py)
     head = {"ops": {"draw_history": {"config": {"path": str(demo_history)}},
                     "sieve_settings": {"config": {"n_trials": 6}}}, **in_process}
     steps = [

@@ -31,7 +31,8 @@ SCRIPT = ROOT / "scripts" / "postgres_local.sh"
 PLANTED_SEED = 40_000  # block "2" of four 2^14-seed blocks
 BLOCK_ENV = {"SEEDSIEVE_SPACE_BITS": "16", "SEEDSIEVE_BLOCK_BITS": "14"}
 BLOCKS = ["0", "1", "2", "3"]
-IN_PROCESS = {"execution": {"config": {"in_process": {}}}}
+# Steps run in the run's own process by default (prng_assets/jobs.py): no executor config.
+IN_PROCESS: dict = {}
 pytestmark = pytest.mark.slow
 
 

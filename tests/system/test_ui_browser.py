@@ -224,7 +224,6 @@ def ui(browser: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ui]:
                     "draw_history": {"config": {"path": str(history)}},
                     "sieve_settings": {"config": {"search": False}},
                 },
-                "execution": {"config": {"in_process": {}}},
             },
             "mode": "default",
         }
