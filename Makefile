@@ -46,8 +46,9 @@ test: $(VENV)/.installed-dev $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/python -m pytest -q --durations=25
 
 # The edit loop: everything not marked slow (the whole-graph, Postgres, browser and 50 MB tests).
+# No warm step: an edit to the engine starts a new kernel cache, and the tests compile only what
+# they use.
 test-fast: $(VENV)/.installed-dev $(DAGSTER_HOME)/dagster.yaml
-	$(BIN)/seedsieve warm --pairs-file tests/kernel_pairs.txt
 	$(BIN)/python -m pytest -q -m "not slow" --durations=10
 
 lint: $(VENV)/.installed-dev

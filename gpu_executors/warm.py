@@ -88,7 +88,7 @@ def all_generators() -> list[str]:
     return list(GENERATORS)
 
 
-def _kernel_counts() -> tuple[int, int]:
+def kernel_counts() -> tuple[int, int]:
     """(compiled, loaded) so far over every dispatcher of every specialised module."""
     from gpu_executors.specialise import made
 
@@ -110,7 +110,7 @@ def warm_pair(generator: str, draw: str) -> Warmed:
     from gpu_executors.sieve.spec import ScanMode, ScanSpec
 
     t0 = time.perf_counter()
-    before = _kernel_counts()
+    before = kernel_counts()
     gen = get_generator(generator)
     spec = parse_draw(draw)
     check_compatible(gen, spec)
@@ -121,7 +121,7 @@ def warm_pair(generator: str, draw: str) -> Warmed:
     one = Candidates(generator, draw, np.ones(1), np.zeros(1), np.zeros(1))
     predicted_draws(one, 2)
     gen.outputs(1, 2)
-    after = _kernel_counts()
+    after = kernel_counts()
     compiled, loaded = after[0] - before[0], after[1] - before[1]
     return Warmed(generator, draw, compiled, loaded, time.perf_counter() - t0)
 

@@ -289,6 +289,23 @@ def cmd_warm(args: argparse.Namespace) -> int:
     from gpu_executors.kernel_cache import locate
     from gpu_executors.warm import DEFAULT_PAIRS, all_generators, pairs, read_pairs, warm
 
+    if args.pairs_file:
+        try:
+            todo = read_pairs(args.pairs_file)
+        except (OSError, ValueError) as exc:
+            raise UsageError(str(exc)) from None
+    elif args.generator or args.draw:
+        gens = args.generator or []
+        if "all" in gens:
+            gens = all_generators()
+        if not gens:
+            raise UsageError("--draw needs --generator (a name, several, or all)")
+        try:
+            todo = pairs(gens, args.draw or ["mod:1000"])
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+    else:
+        todo = list(DEFAULT_PAIRS)
     cache = locate()
     print(f"kernel cache: {cache.folder}")
     if cache.fallback:
@@ -300,23 +317,6 @@ def cmd_warm(args: argparse.Namespace) -> int:
         print(f"  removed {len(stale)} folder(s) of other code versions")
     elif stale:
         print(f"  {len(stale)} folder(s) of other code versions beside it (--prune removes them)")
-    if args.pairs_file:
-        try:
-            todo = read_pairs(args.pairs_file)
-        except (OSError, ValueError) as exc:
-            raise UsageError(str(exc)) from None
-    elif args.generator or args.draw:
-        gens = args.generator or []
-        if gens == ["all"]:
-            gens = all_generators()
-        if not gens:
-            raise UsageError("--draw needs --generator (a name, several, or all)")
-        try:
-            todo = pairs(gens, args.draw or ["mod:1000"])
-        except ValueError as exc:
-            raise UsageError(str(exc)) from None
-    else:
-        todo = list(DEFAULT_PAIRS)
     t0 = time.perf_counter()
     done = warm(todo, jobs=args.jobs, on_done=lambda w: print(f"  {w.describe()}", flush=True))
     compiled = sum(w.compiled for w in done)

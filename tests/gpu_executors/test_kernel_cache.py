@@ -56,16 +56,16 @@ def scan_pair(generator: str, draw: str) -> dict:
     from gpu_executors.prng.draws import generate_draws
     from gpu_executors.sieve.cpu import cpu_scan
     from gpu_executors.sieve.spec import ScanSpec
-    from gpu_executors.warm import _kernel_counts
+    from gpu_executors.warm import kernel_counts
 
-    before = _kernel_counts()
+    before = kernel_counts()
     gen, spec, seed = GENERATORS[generator], parse_draw(draw), 4242
     obs = tuple(int(v) for v in generate_draws(gen, spec, seed, 5, offset=1, gaps=1))
     scan = ScanSpec(
         generator, draw, obs, seed - 40, seed + 40, offset_stop=3, gap_max=2, variable_gap=True
     )
     rows = cpu_scan(scan).survivors.select("seed", "offset", "gaps", "matches").rows()
-    after = _kernel_counts()
+    after = kernel_counts()
     return {
         "survivors": sorted(map(list, rows)),
         "compiled": after[0] - before[0],
@@ -118,9 +118,9 @@ WORDS = textwrap.dedent(
     """
     import json
     from gpu_executors.prng.generators import GENERATORS
-    from gpu_executors.warm import _kernel_counts
+    from gpu_executors.warm import kernel_counts
     words = GENERATORS["xorshift32"].outputs(7, 4).tolist()
-    print(json.dumps({"words": words, "compiled": _kernel_counts()[0]}))
+    print(json.dumps({"words": words, "compiled": kernel_counts()[0]}))
     """
 )
 
