@@ -8,7 +8,8 @@ folder is only ever read by the code that wrote it.
 
 The folder is under the user's cache folder (``SEEDSIEVE_KERNEL_CACHE`` overrides it), never
 beside the sources, so a read-only install works. When that folder cannot be written either, a
-per-user folder in the temporary directory is used: nothing fails, later runs compile again.
+per-user folder in the temporary directory is used: nothing fails, though the kernels may not
+outlive the next reboot.
 :func:`configure` points numba there (``NUMBA_CACHE_DIR``) and must run before numba is imported,
 which ``gpu_executors/__init__.py`` does.
 """
