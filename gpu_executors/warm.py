@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from gpu_executors.prng.draws import check_compatible, generate_draws, parse_draw
-from gpu_executors.prng.generators import GENERATORS, get_generator
+from gpu_executors.prng.generators import get_generator
 
 # The pairs the project's own examples use: the demo (java_lcg mod:1000) and the README's
 # crack and synth examples. ``seedsieve warm`` with no pair warms these.
@@ -82,10 +82,6 @@ def read_pairs(path: str | Path) -> list[tuple[str, str]]:
             why = exc.args[0] if exc.args else exc
             raise ValueError(f"{path}, line {number}: {why}") from None
     return out
-
-
-def all_generators() -> list[str]:
-    return list(GENERATORS)
 
 
 def kernel_counts() -> tuple[int, int]:

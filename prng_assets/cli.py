@@ -287,7 +287,7 @@ def cmd_warm(args: argparse.Namespace) -> int:
     import shutil
 
     from gpu_executors.kernel_cache import locate
-    from gpu_executors.warm import DEFAULT_PAIRS, all_generators, pairs, read_pairs, warm
+    from gpu_executors.warm import DEFAULT_PAIRS, pairs, read_pairs, warm
 
     if args.pairs_file:
         try:
@@ -297,7 +297,7 @@ def cmd_warm(args: argparse.Namespace) -> int:
     elif args.generator or args.draw:
         gens = args.generator or []
         if "all" in gens:
-            gens = all_generators()
+            gens = list(GENERATORS)
         if not gens:
             raise UsageError("--draw needs --generator (a name, several, or all)")
         try:

@@ -166,8 +166,9 @@ def _predict_kernel(generator: str, draw: str):
         value=make_word_value(gen, spec) if one_word else unbound,
         draw=make_drawer(gen, spec),
         SIZE=gen.state_size,
+        ONE_WORD=one_word,
     )
-    return module.predict_one_word if one_word else module.predict_generic
+    return module.predict
 
 
 def predicted_draws(candidates: Candidates, n: int) -> np.ndarray:

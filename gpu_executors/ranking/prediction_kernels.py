@@ -1,9 +1,9 @@
 """Predicted-draw kernels, as a template specialised per (generator, draw function).
 
 ``predicted.predicted_draws`` binds the names below through ``gpu_executors.specialise``, so each
-pair's kernels are module-level functions that numba caches on disk. ``predict_generic`` walks the
-array state and calls the draw function; ``predict_one_word`` keeps a one-word state in a register
-for draws that always take exactly one word.
+pair's kernels are module-level functions that numba caches on disk. ``rows_generic`` walks the
+array state and calls the draw function; ``rows_one_word`` keeps a one-word state in a register
+for draws that always take exactly one word; ``predict`` runs one or the other over the rows.
 """
 
 from __future__ import annotations
@@ -18,9 +18,11 @@ U64 = np.uint64
 
 # Bound per (generator, draw) by ``specialise``: the generator's compiled functions (``prev`` and
 # ``unpack`` are ``no_prev``/``no_unpack`` for generators without an inverse step; ``step1`` and
-# ``value`` only for single-word generators), its draw function and its state size.
+# ``value`` only for single-word generators, with ONE_WORD set), its draw function and its state
+# size.
 nxt = seed_fn = prev = unpack = step1 = value = draw = unbound
 SIZE = 1
+ONE_WORD = False
 
 
 @numba.njit(nogil=True)
@@ -92,26 +94,17 @@ def rows_generic(
 
 
 @numba.njit(parallel=True, nogil=True, cache=True)
-def predict_one_word(
-    seeds, rewind, state_mode, offsets, row_gap, var_idx, gap_mat, gap_len, out, n_blocks
-):
+def predict(seeds, rewind, state_mode, offsets, row_gap, var_idx, gap_mat, gap_len, out, n_blocks):
     n_rows = out.shape[0]
     for b in prange(n_blocks):
         lo = (n_rows * b) // n_blocks
         hi = (n_rows * (b + 1)) // n_blocks
-        rows_one_word(
-            lo, hi, seeds, rewind, state_mode, offsets, row_gap, var_idx, gap_mat, gap_len, out
-        )
-
-
-@numba.njit(parallel=True, nogil=True, cache=True)
-def predict_generic(
-    seeds, rewind, state_mode, offsets, row_gap, var_idx, gap_mat, gap_len, out, n_blocks
-):
-    n_rows = out.shape[0]
-    for b in prange(n_blocks):
-        lo = (n_rows * b) // n_blocks
-        hi = (n_rows * (b + 1)) // n_blocks
-        rows_generic(
-            lo, hi, seeds, rewind, state_mode, offsets, row_gap, var_idx, gap_mat, gap_len, out
-        )
+        # ONE_WORD is a constant of the pair: numba compiles only the branch taken.
+        if ONE_WORD:
+            rows_one_word(
+                lo, hi, seeds, rewind, state_mode, offsets, row_gap, var_idx, gap_mat, gap_len, out
+            )
+        else:
+            rows_generic(
+                lo, hi, seeds, rewind, state_mode, offsets, row_gap, var_idx, gap_mat, gap_len, out
+            )

@@ -79,9 +79,9 @@ def _scan_in_fresh_processes() -> dict[tuple[str, str], dict]:
         return dict(zip(PAIRS, found, strict=True))
 
 
-def _python(code: str, *args: str, env: dict[str, str], cwd: Path = ROOT) -> str:
+def _python(code: str, *, env: dict[str, str], cwd: Path = ROOT) -> str:
     run = subprocess.run(
-        [sys.executable, "-c", code, *args],
+        [sys.executable, "-c", code],
         capture_output=True,
         text=True,
         env=env,
