@@ -1,11 +1,12 @@
 """Draw functions: how an application turns generator words into one draw.
 
 Each draw function is one :class:`DrawKind` subclass holding everything about it: its CLI syntax
-and parameter rule, the word width it needs, its compiled ``draw(state) -> int`` (a factory
-closing over a generator's compiled ``next``), its single-word ``value(word)`` for the sieve's
-fast paths, and the exact probability of each draw value under uniform words (the null model's
-input). A draw may consume several words (rejection sampling), which is why the sieve calls
-draws, not words. Adding a draw function means one subclass, registered in ``DRAW_KINDS``.
+and parameter rule, the word width it needs, its ``draw(state) -> int`` (a factory closing over
+a generator's compiled ``next``, compiled by :func:`make_drawer`), its single-word
+``value(word)`` for the sieve's fast paths, and the exact probability of each draw value under
+uniform words (the null model's input). A draw may consume several words (rejection sampling),
+which is why the sieve calls draws, not words. Adding a draw function means one subclass,
+registered in ``DRAW_KINDS``.
 """
 
 from __future__ import annotations
@@ -67,11 +68,11 @@ class DrawKind:
             )
 
     def drawer(self, gen: Generator, params: Params) -> Callable:
-        """Compiled ``draw(state) -> int64``."""
+        """``draw(state) -> int64``, for :func:`make_drawer` to compile."""
         raise NotImplementedError
 
     def word_value(self, gen: Generator, params: Params) -> Callable:
-        """Compiled ``value(word) -> (draw, certain)`` (see :func:`make_word_value`)."""
+        """``value(word) -> (draw, certain)``, for :func:`make_word_value` to compile."""
         raise NotImplementedError
 
     def probabilities(self, gen: Generator, params: Params, v: np.ndarray) -> np.ndarray:
@@ -93,7 +94,6 @@ class Mod(DrawKind):
         nxt = gen.next
         m = U64(params[0])
 
-        @numba.njit(nogil=True)
         def draw_mod(state):
             return np.int64(nxt(state) % m)
 
@@ -104,7 +104,6 @@ class Mod(DrawKind):
         # Known-narrow words let LLVM use 32-bit vector division-by-constant.
         narrow = M32 if gen.output_bits <= 32 else U64(0xFFFFFFFFFFFFFFFF)
 
-        @numba.njit(nogil=True, inline="always")
         def value_mod(w):
             return np.int64((w & narrow) % m), True
 
@@ -131,7 +130,6 @@ class NextInt(DrawKind):
         shift31 = U64(gen.output_bits - 31)
         pow2 = (params[0] & (params[0] - 1)) == 0
 
-        @numba.njit(nogil=True)
         def draw_nextint(state):
             r = np.int64(nxt(state) >> shift31) & np.int64(0x7FFFFFFF)
             if pow2:
@@ -150,7 +148,6 @@ class NextInt(DrawKind):
         shift31 = U64(gen.output_bits - 31)
         pow2 = (params[0] & (params[0] - 1)) == 0
 
-        @numba.njit(nogil=True, inline="always")
         def value_nextint(w):
             r = np.int64(w >> shift31) & np.int64(0x7FFFFFFF)
             if pow2:
@@ -172,7 +169,6 @@ class RandInt(DrawKind):
         mask = U64(mask_for(params[0] - 1))
         full = params[0] - 1 == 0xFFFFFFFF
 
-        @numba.njit(nogil=True)
         def draw_randint(state):
             if rng == U64(0):
                 return np.int64(0)
@@ -189,7 +185,6 @@ class RandInt(DrawKind):
         rng = U64(params[0] - 1)
         mask = U64(mask_for(params[0] - 1))
 
-        @numba.njit(nogil=True, inline="always")
         def value_randint(w):
             v = w & M32 & mask
             return np.int64(v), v <= rng
@@ -209,7 +204,6 @@ class RandRange(DrawKind):
         if k <= 32:
             shift = U64(32 - k)
 
-            @numba.njit(nogil=True)
             def draw_randrange(state):
                 r = (nxt(state) & M32) >> shift
                 while r >= n:
@@ -219,7 +213,6 @@ class RandRange(DrawKind):
             return draw_randrange
 
         # M = 2^32: getrandbits(33) takes two words, the low 32 bits first, then 1 bit.
-        @numba.njit(nogil=True)
         def draw_randrange33(state):
             r = (nxt(state) & M32) | (((nxt(state) & M32) >> U64(31)) << U64(32))
             while r >= n:
@@ -234,7 +227,6 @@ class RandRange(DrawKind):
         shift = U64(32 - k) if k <= 32 else U64(0)
         one_word = k <= 32
 
-        @numba.njit(nogil=True, inline="always")
         def value_randrange(w):
             r = (w & M32) >> shift
             return np.int64(r), one_word and r < n
@@ -268,7 +260,6 @@ class MtRand(DrawKind):
         if gen.php_legacy_range:
             span = float(hi - lo + 1)
 
-            @numba.njit(nogil=True)
             def draw_mt_rand_legacy(state):
                 n = np.int64((nxt(state) & M32) >> U64(1))
                 return base + np.int64(span * (n / 2147483648.0))
@@ -279,7 +270,6 @@ class MtRand(DrawKind):
         limit = U64(0xFFFFFFFF - (0xFFFFFFFF % (hi - lo + 1)) - 1)
         pow2 = ((hi - lo + 1) & (hi - lo)) == 0
 
-        @numba.njit(nogil=True)
         def draw_mt_rand(state):
             r = nxt(state) & M32
             if umax == M32:
@@ -297,7 +287,6 @@ class MtRand(DrawKind):
         if gen.php_legacy_range:
             span = float(hi - lo + 1)
 
-            @numba.njit(nogil=True, inline="always")
             def value_mt_rand_legacy(w):
                 n = np.int64((w & M32) >> U64(1))
                 return base + np.int64(span * (n / 2147483648.0)), True
@@ -308,7 +297,6 @@ class MtRand(DrawKind):
         limit = U64(0xFFFFFFFF - (0xFFFFFFFF % (hi - lo + 1)) - 1)
         pow2 = ((hi - lo + 1) & (hi - lo)) == 0
 
-        @numba.njit(nogil=True, inline="always")
         def value_mt_rand(w):
             r = w & M32
             if full:
@@ -389,11 +377,24 @@ def check_compatible(gen: Generator, spec: DrawSpec) -> None:
     spec.draw_kind.check_compatible(gen, spec.params)
 
 
+def _compiled(fn: Callable, gen: Generator, spec: DrawSpec, **options) -> Callable:
+    """``fn`` compiled by numba under a name of its own for this (generator, draw).
+
+    numba names compiled code after the function's qualified name and a counter local to the
+    process, and a process links a name to the first code it loaded under it. Closures of
+    different pairs share a qualified name, so two processes could give them the same name, and
+    a process loading both from the kernel cache ran one pair's kernels on the other's draw
+    (mt19937 mod:1000 predicted minstd's words). Named per pair, equal names mean equal code.
+    """
+    fn.__qualname__ = f"{fn.__qualname__}__{gen.name}__{spec.text.replace(':', '_')}"
+    return numba.njit(nogil=True, **options)(fn)
+
+
 @cache
 def make_drawer(gen: Generator, spec: DrawSpec) -> Callable:
     """Compiled ``draw(state) -> int64`` for this generator and draw function."""
     check_compatible(gen, spec)
-    return spec.draw_kind.drawer(gen, spec.params)
+    return _compiled(spec.draw_kind.drawer(gen, spec.params), gen, spec)
 
 
 @cache
@@ -406,7 +407,7 @@ def make_word_value(gen: Generator, spec: DrawSpec) -> Callable:
     fast paths.
     """
     check_compatible(gen, spec)
-    return spec.draw_kind.word_value(gen, spec.params)
+    return _compiled(spec.draw_kind.word_value(gen, spec.params), gen, spec, inline="always")
 
 
 def generate_draws(

@@ -156,6 +156,65 @@ def test_a_changed_source_is_never_served_from_the_cache(tmp_path: Path) -> None
     assert restored == {**first, "compiled": 0}
 
 
+# numba names compiled code after a function's qualified name and a counter local to each
+# process. Process A compiles mt19937 mod:1000's predict kernel, its draw named with uid U; process
+# B compiles minstd mod:2^31's draw with its counter set to give it the same U, then loads A's
+# kernel from the cache. Were both draws named alike, B would link A's kernel to minstd's draw
+# (as a CI run once did: mt19937 predicted minstd's words).
+COMPILE_MT = textwrap.dedent(
+    """
+    import itertools, json
+    import numpy as np
+    from numba.core.bytecode import FunctionIdentity
+    FunctionIdentity._unique_ids = itertools.count(5000)
+    from gpu_executors.prng.draws import make_drawer, parse_draw
+    from gpu_executors.prng.generators import get_generator
+    from gpu_executors.ranking.predicted import Candidates, predicted_draws
+    seeds, offsets, gaps = np.array([1219232174], np.uint64), np.ones(1, int), np.zeros(1, int)
+    one = Candidates("mt19937", "mod:1000", seeds, offsets, gaps)
+    drawer = make_drawer(get_generator("mt19937"), parse_draw("mod:1000"))
+    pred = predicted_draws(one, 5).tolist()
+    (uid,) = [result.fndesc.uid for result in drawer.overloads.values()]
+    print(json.dumps({"pred": pred, "uid": uid}))
+    """
+)
+LOAD_MT_AFTER_MINSTD = textwrap.dedent(
+    """
+    import itertools, json, sys
+    import numpy as np
+    from numba.core.bytecode import FunctionIdentity
+    from gpu_executors.prng.draws import make_drawer, parse_draw
+    from gpu_executors.prng.generators import get_generator
+    from gpu_executors.ranking.predicted import Candidates, predicted_draws
+    from gpu_executors.warm import kernel_counts
+    minstd = get_generator("minstd")
+    FunctionIdentity._unique_ids = itertools.count(int(sys.argv[1]))
+    make_drawer(minstd, parse_draw(f"mod:{2**31}"))(minstd.seeded(1))
+    seeds, offsets, gaps = np.array([1219232174], np.uint64), np.ones(1, int), np.zeros(1, int)
+    one = Candidates("mt19937", "mod:1000", seeds, offsets, gaps)
+    before = kernel_counts()
+    pred = predicted_draws(one, 5).tolist()
+    after = kernel_counts()
+    counts = {"compiled": after[0] - before[0], "loaded": after[1] - before[1]}
+    print(json.dumps({"pred": pred, **counts}))
+    """
+)
+
+
+def test_kernels_of_different_pairs_never_share_a_compiled_name(tmp_path: Path) -> None:
+    env = _env(tmp_path / "cache")
+    compiled = json.loads(_python(COMPILE_MT, env=env))
+    # numpy's RandomState(1219232174), one word skipped:
+    assert compiled["pred"] == [[704, 318, 994, 701, 917]]
+    code = LOAD_MT_AFTER_MINSTD.replace("sys.argv[1]", str(compiled["uid"]))
+    # Twice: the second time minstd's own kernels load from the cache too (with the names alike,
+    # only that run went wrong).
+    for _ in range(2):
+        loaded = json.loads(_python(code, env=env))
+        assert (loaded["compiled"], loaded["loaded"]) == (0, 1), "not loaded: nothing was tested"
+        assert loaded["pred"] == compiled["pred"]
+
+
 def _files(folder: Path) -> set[Path]:
     return {p for p in folder.rglob("*") if p.is_file()}
 
