@@ -8,6 +8,11 @@ every later result meaningless. The source file is only ever opened read-only.
 
 Text and CSV are read in bounded blocks, so a history of tens of megabytes never sits in memory
 as one Python string; JSON histories are small and are parsed whole.
+
+Real histories repeat some (date, session) draws (re-entered results, later corrections), so a
+:class:`DuplicatePolicy` chooses between stopping, dropping identical repeats and keeping the
+last; whatever is dropped is listed in :attr:`DrawHistory.dropped`, never removed silently.
+Lines and records are both counted from 1 in every message.
 """
 
 from __future__ import annotations
@@ -19,15 +24,23 @@ import json
 import os
 import re
 from array import array
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import BinaryIO, NamedTuple
+from enum import StrEnum
+from typing import BinaryIO, NamedTuple, NoReturn
 
 import numpy as np
 import polars as pl
 
-__all__ = ["FORMATS", "DrawHistory", "HistoryError", "read_history"]
+__all__ = [
+    "FORMATS",
+    "DrawHistory",
+    "DroppedDraw",
+    "DuplicatePolicy",
+    "HistoryError",
+    "read_history",
+]
 
 FORMATS = ("auto", "json", "csv", "text")
 _BLOCK_BYTES = 1 << 22  # text/CSV are parsed this many bytes at a time, cut at line ends
@@ -66,6 +79,25 @@ class HistoryError(ValueError):
         return (type(self), (self.path, self.location, self.rule))
 
 
+class DuplicatePolicy(StrEnum):
+    """What a repeated (date, session) does: real histories hold re-entered and corrected draws."""
+
+    ERROR = "error"  # stop: the file needs a look before anything learns from it
+    DROP_IDENTICAL = "drop-identical"  # drop repeats equal to the first; a different value stops
+    KEEP_LAST = "keep-last"  # the last in file order wins (a later correction), whatever its value
+
+
+@dataclass(frozen=True)
+class DroppedDraw:
+    """One draw left out by the duplicate policy, kept so the removal can be reported."""
+
+    location: str  # "line 12" (CSV) or "record 7" (JSON), both counted from 1
+    date: date
+    session: str
+    value: int
+    reason: str  # e.g. "same value as line 3" or "superseded by line 9 (value 4)"
+
+
 # eq=False: the generated __eq__/__hash__ would compare DataFrames, which has no truth value.
 @dataclass(frozen=True, eq=False)
 class DrawHistory:
@@ -84,6 +116,9 @@ class DrawHistory:
     reordered: bool
     n_train: int
     n_holdout: int
+    dropped: tuple[DroppedDraw, ...] = ()  # in file order; always empty under "error"
+    duplicates: DuplicatePolicy = DuplicatePolicy.ERROR
+    sessions: tuple[str, ...] | None = None  # the session filter as applied (normalised), if any
 
     def train(self) -> np.ndarray:
         """The oldest ``n_train`` values (int64, read-only): all that models may learn from."""
@@ -101,7 +136,8 @@ class _Parsed(NamedTuple):
     days: np.ndarray | None  # int32 days since 1970-01-01; None when the format has no dates
     codes: np.ndarray | None  # int32 index into names; None when the format has no sessions
     names: list[str]
-    lines: np.ndarray | None  # 1-based file line of each draw; None means locate by record
+    positions: np.ndarray | None  # 1-based line (CSV) or record (JSON) of each draw; None: text
+    unit: str  # what positions count: "line" or "record"
     sha256: str
 
 
@@ -111,6 +147,8 @@ def read_history(
     format: str = "auto",
     modulus: int | None = None,
     holdout_fraction: float = 0.2,
+    duplicates: DuplicatePolicy | str = DuplicatePolicy.ERROR,
+    sessions: Sequence[str] | None = None,
 ) -> DrawHistory:
     """Read, validate and split a draw history; raise :class:`HistoryError` on any bad input.
 
@@ -119,6 +157,11 @@ def read_history(
     is inferred as the smallest power of ten above every value (at least 10) and flagged as
     inferred. Out-of-order dates are sorted (date, then midday < evening < other sessions
     alphabetically) and flagged; the last ``round(n * holdout_fraction)`` draws are the holdout.
+
+    ``sessions`` keeps only draws of those sessions (matched lower-cased and stripped, as
+    stored; None or empty keeps all) before ``duplicates`` (a :class:`DuplicatePolicy` or its
+    string) treats repeated (date, session) draws and before the split, so the holdout is the
+    newest of the draws actually used.
     """
     name = os.fspath(path)
     if format not in FORMATS:
@@ -133,11 +176,39 @@ def read_history(
         raise HistoryError(
             name, None, f"holdout_fraction must be strictly between 0 and 1, got {holdout_fraction}"
         )
+    try:
+        policy = DuplicatePolicy(duplicates)
+    except ValueError:
+        choices = ", ".join(DuplicatePolicy)
+        raise HistoryError(
+            name, None, f"duplicates must be one of {choices}; got {duplicates!r}"
+        ) from None
+    wanted = _session_filter(name, sessions)
     detected = _sniff(name)
     fmt = detected if format == "auto" else format
+    if fmt == "text" and wanted is not None:
+        rule = (
+            "plain text has no sessions; a sessions filter needs JSON or CSV with a session column"
+        )
+        raise HistoryError(name, None, rule)
     readers = {"json": _read_json, "csv": _read_csv, "text": _read_text}
     parsed = readers[fmt](name, modulus)
-    return _assemble(name, fmt, parsed, modulus, holdout_fraction)
+    return _assemble(name, fmt, parsed, modulus, holdout_fraction, policy, wanted)
+
+
+def _session_filter(path: str, sessions: Sequence[str] | None) -> tuple[str, ...] | None:
+    """Normalise the filter as sessions are stored; None when every session is kept."""
+    if sessions is None:
+        return None
+    if isinstance(sessions, str):  # a bare name, not its characters
+        sessions = [sessions]
+    wanted: dict[str, None] = {}  # ordered and without repeats
+    for session in sessions:
+        if not isinstance(session, str) or not session.strip():
+            rule = f"sessions must be non-empty session names, got {session!r}"
+            raise HistoryError(path, None, rule)
+        wanted[session.strip().lower()] = None
+    return tuple(wanted) or None
 
 
 def _sniff(path: str) -> str:
@@ -255,7 +326,7 @@ def _read_text(path: str, modulus: int | None) -> _Parsed:
                 values = _slow_text_block(block, line, offset, path, modulus)
             parts.append(values)
     values = np.concatenate(parts)  # _sniff saw content, so there is at least one block
-    return _Parsed(values, None, None, [], None, hasher.hexdigest())
+    return _Parsed(values, None, None, [], None, "line", hasher.hexdigest())
 
 
 def _fast_text_block(block: bytes, limit: int) -> np.ndarray | None:
@@ -324,6 +395,7 @@ def _read_csv(path: str, modulus: int | None) -> _Parsed:
         np.frombuffer(codes, dtype=np.int32),
         list(sessions),
         np.frombuffer(lines, dtype=np.int64),
+        "line",
         hasher.hexdigest(),
     )
 
@@ -363,8 +435,8 @@ def _read_json(path: str, modulus: int | None) -> _Parsed:
         raise HistoryError(path, None, "expected a JSON array of draw records")
     values, days, codes = [], [], []
     sessions: dict[str, int] = {}
-    for index, record in enumerate(records):
-        where = f"record {index}"
+    for number, record in enumerate(records, 1):  # "record 1" is the first, as lines are
+        where = f"record {number}"
         if not isinstance(record, dict):
             shown = _abbrev(json.dumps(record))
             rule = f"expected an object with date, session and draw, got {shown}"
@@ -394,24 +466,38 @@ def _read_json(path: str, modulus: int | None) -> _Parsed:
         np.array(days, dtype=np.int32),
         np.array(codes, dtype=np.int32),
         list(sessions),
-        None,
+        np.arange(1, len(values) + 1, dtype=np.int64),
+        "record",
         sha,
     )
 
 
 def _assemble(
-    path: str, fmt: str, parsed: _Parsed, modulus: int | None, holdout_fraction: float
+    path: str,
+    fmt: str,
+    parsed: _Parsed,
+    modulus: int | None,
+    holdout_fraction: float,
+    policy: DuplicatePolicy,
+    wanted: tuple[str, ...] | None,
 ) -> DrawHistory:
-    """Reject duplicates, sort into chronological order, infer the modulus and split."""
-    values, days, codes = parsed.values, parsed.days, parsed.codes
-    n = values.size
-    if n == 0:
+    """Filter sessions, apply the duplicate policy, sort, infer the modulus and split."""
+    values, days, codes, positions = parsed.values, parsed.days, parsed.codes, parsed.positions
+    if values.size == 0:
         raise HistoryError(path, None, "no draws")
     reordered = False
-    if days is not None and codes is not None:
-        order, reordered = _chronological_order(path, days, codes, parsed.names, parsed.lines)
-        if reordered:
+    dropped: tuple[DroppedDraw, ...] = ()
+    if days is not None and codes is not None and positions is not None:
+        if wanted is not None:
+            keep = _session_mask(path, codes, parsed.names, wanted)
+            if not keep.all():
+                values, days, codes = values[keep], days[keep], codes[keep]
+                positions = positions[keep]
+        located = _Located(values, days, codes, parsed.names, positions, parsed.unit)
+        order, reordered, dropped = _chronological_order(path, located, policy)
+        if reordered or dropped:
             values, days, codes = values[order], days[order], codes[order]
+    n = values.size
     n_holdout = round(n * holdout_fraction)
     n_train = n - n_holdout
     if n_train < 1 or n_holdout < 1:
@@ -454,29 +540,114 @@ def _assemble(
         reordered=reordered,
         n_train=n_train,
         n_holdout=n_holdout,
+        dropped=dropped,
+        duplicates=policy,
+        sessions=wanted,
     )
 
 
+class _Located(NamedTuple):
+    """Draws in file order (after any session filter) with where each came from."""
+
+    values: np.ndarray
+    days: np.ndarray
+    codes: np.ndarray
+    names: list[str]
+    positions: np.ndarray
+    unit: str
+
+    def where(self, i: int) -> str:
+        return f"{self.unit} {self.positions[i]}"
+
+    def day(self, i: int) -> date:
+        return date.fromordinal(int(self.days[i]) + _EPOCH_ORDINAL)
+
+
+def _ranked(names: list[str]) -> list[str]:
+    """Sessions in chronological order within a day: midday, evening, then alphabetical."""
+    return sorted(names, key=lambda s: (_SESSION_RANK.get(s, len(_SESSION_RANK)), s))
+
+
+def _session_mask(
+    path: str, codes: np.ndarray, names: list[str], wanted: tuple[str, ...]
+) -> np.ndarray:
+    """Which draws the filter keeps; a name absent from the file is a typo, so it stops."""
+    unknown = [s for s in wanted if s not in names]
+    if unknown:
+        present = [s for s in _ranked(names) if s]
+        shown = ", ".join(map(repr, present)) if present else "none (the file gives no sessions)"
+        rule = (
+            f"session(s) {', '.join(map(repr, unknown))} not in the file; sessions present: {shown}"
+        )
+        raise HistoryError(path, None, rule)
+    return np.isin(codes, [names.index(s) for s in wanted])
+
+
 def _chronological_order(
-    path: str, days: np.ndarray, codes: np.ndarray, names: list[str], lines: np.ndarray | None
-) -> tuple[np.ndarray, bool]:
-    """Stable order by (date, session rank); raise on a repeated (date, session)."""
-    ranked = sorted(names, key=lambda s: (_SESSION_RANK.get(s, len(_SESSION_RANK)), s))
-    rank = {session: i for i, session in enumerate(ranked)}
+    path: str, draws: _Located, policy: DuplicatePolicy
+) -> tuple[np.ndarray, bool, tuple[DroppedDraw, ...]]:
+    """Stable order by (date, session rank) of the draws to keep, under the duplicate policy.
+
+    Returns the file indices to keep in chronological order, whether that differs from file
+    order, and the dropped draws in file order. Everything but the report is vectorised.
+    """
+    names = draws.names
+    rank = {session: i for i, session in enumerate(_ranked(names))}
     rank_of_code = np.array([rank[s] for s in names], dtype=np.int64)
-    key = days.astype(np.int64) * len(names) + rank_of_code[codes]
+    key = draws.days.astype(np.int64) * len(names) + rank_of_code[draws.codes]
     order = np.argsort(key, kind="stable")
-    repeats = np.flatnonzero(key[order[1:]] == key[order[:-1]])
-    if repeats.size:
-        firsts, seconds = order[repeats], order[repeats + 1]
-        pick = int(np.argmin(seconds))  # report the repeat that comes earliest in the file
-        first, second = int(firsts[pick]), int(seconds[pick])
+    sorted_key = key[order]
+    repeat = sorted_key[1:] == sorted_key[:-1]  # sorted position i + 1 repeats position i
+    if not repeat.any():
+        return order, bool((key[1:] < key[:-1]).any()), ()
+    # The sort is stable, so each (date, session) group lists its draws in file order.
+    is_start = np.concatenate(([True], ~repeat))
+    starts = np.flatnonzero(is_start)
+    group = np.cumsum(is_start) - 1
+    first = order[starts][group]  # file index of the first draw of each sorted draw's group
+    if policy is DuplicatePolicy.KEEP_LAST:
+        ends = np.append(starts[1:], order.size) - 1
+        kept_by = order[ends][group]  # the group's last draw in the file
+        drop = kept_by != order
+    else:
+        kept_by = first
+        drop = ~is_start
+        conflict = drop
+        if policy is DuplicatePolicy.DROP_IDENTICAL:
+            conflict = drop & (draws.values[order] != draws.values[first])
+        if conflict.any():
+            pick = int(np.argmin(order[conflict]))  # report the earliest conflict in the file
+            _raise_duplicate(
+                path, draws, policy, int(first[conflict][pick]), int(order[conflict][pick])
+            )
+    kept = order[~drop]
+    gone, by = order[drop], kept_by[drop]
+    in_file_order = np.argsort(gone, kind="stable")
+    report = []
+    for i, j in zip(gone[in_file_order].tolist(), by[in_file_order].tolist(), strict=True):
+        if policy is DuplicatePolicy.KEEP_LAST:
+            reason = f"superseded by {draws.where(j)} (value {draws.values[j]})"
+        else:
+            reason = f"same value as {draws.where(j)}"
+        session = names[draws.codes[i]]
+        report.append(
+            DroppedDraw(draws.where(i), draws.day(i), session, int(draws.values[i]), reason)
+        )
+    return kept, bool((np.diff(kept) < 0).any()), tuple(report)
 
-        def where(i: int) -> str:
-            return f"line {lines[i]}" if lines is not None else f"record {i}"
 
-        day = date.fromordinal(int(days[second]) + _EPOCH_ORDINAL)
-        session = names[codes[second]]
-        rule = f"duplicate (date, session) ({day}, {session!r}); first given at {where(first)}"
-        raise HistoryError(path, where(second), rule)
-    return order, bool((key[1:] < key[:-1]).any())
+def _raise_duplicate(
+    path: str, draws: _Located, policy: DuplicatePolicy, first: int, second: int
+) -> NoReturn:
+    """Stop at a repeated (date, session) the policy does not resolve, naming both draws."""
+    key = f"({draws.day(second)}, {draws.names[draws.codes[second]]!r})"
+    if policy is DuplicatePolicy.ERROR:
+        rule = f"duplicate (date, session) {key}; first given at {draws.where(first)}"
+    else:
+        rule = (
+            f"duplicate (date, session) {key} with different values: "
+            f"{draws.values[first]} at {draws.where(first)}, "
+            f"{draws.values[second]} at {draws.where(second)}; "
+            "drop-identical drops only identical repeats (keep-last keeps the later one)"
+        )
+    raise HistoryError(path, draws.where(second), rule)

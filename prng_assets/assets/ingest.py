@@ -1,17 +1,21 @@
 """Ingest: the observed draws, validated and split chronologically into train and holdout."""
 
+import hashlib
+import json
 from typing import Literal
 
 import dagster as dg
 import polars as pl
 from pydantic import Field, model_validator
 
-from gpu_executors.io.history import HistoryError, read_history
+from gpu_executors.io.history import DrawHistory, DroppedDraw, HistoryError, read_history
 from prng_assets.artefact_keys import DRAWS_TABLE
 from prng_assets.plots import value_histogram
+from prng_assets.run_tags import settings_metadata
 from resources.artefacts import ArtefactStore
 
 DEFAULT_HISTORY = "data/demo/history.json"
+MAX_DROPPED_ROWS = 100  # rows of the dropped-draws table shown in metadata; the count is exact
 
 
 class DrawHistoryConfig(dg.Config):
@@ -29,6 +33,21 @@ class DrawHistoryConfig(dg.Config):
     )
     window: int = Field(
         default=8, description="Draws the sieve window needs; the train split must hold them."
+    )
+    duplicates: Literal["error", "drop-identical", "keep-last"] = Field(
+        default="error",
+        description=(
+            "A repeated (date, session): error stops; drop-identical drops repeats equal to the"
+            " first (a different value still stops); keep-last keeps the last in the file."
+            " Dropped draws are listed in the metadata."
+        ),
+    )
+    sessions: list[str] | None = Field(
+        default=None,
+        description=(
+            'Keep only draws of these sessions (e.g. ["evening"]; case-insensitive) before'
+            " duplicate checks and the split; unset keeps all. Not for plain-text files."
+        ),
     )
 
     @model_validator(mode="after")
@@ -53,6 +72,8 @@ def draw_history(
             format=config.format,
             modulus=config.modulus,
             holdout_fraction=config.holdout_fraction,
+            duplicates=config.duplicates,
+            sessions=config.sessions,
         )
     except HistoryError as exc:
         raise dg.Failure(description=str(exc)) from exc
@@ -69,10 +90,13 @@ def draw_history(
         context.log.warning(f"modulus not given: inferred {hist.modulus} from the values")
     if hist.reordered:
         context.log.warning("draws were not in chronological order: sorted by date and session")
+    if hist.dropped:
+        context.log.warning(f"{len(hist.dropped)} repeated draw(s) dropped ({hist.duplicates})")
     dates = table["date"].drop_nulls()
     values = table["value"].to_numpy()
     return dg.MaterializeResult(
         metadata={
+            **_filter_metadata(hist),
             "path": dg.MetadataValue.path(str(out)),
             "source_path": hist.source_path,
             "source_sha256": hist.source_sha256,
@@ -90,6 +114,36 @@ def draw_history(
             "value_distribution": value_histogram(
                 values, hist.modulus, f"{table.height} draws (dashed: uniform)"
             ),
+            **settings_metadata(context.run.tags),
         },
-        data_version=dg.DataVersion(hist.source_sha256),
+        data_version=_data_version(hist.source_sha256, config),
     )
+
+
+def _data_version(source_sha256: str, config: DrawHistoryConfig) -> dg.DataVersion:
+    """The file's bytes and how they were read: a new modulus, split or filter is new data."""
+    how = config.model_dump(exclude={"path"})
+    text = json.dumps([source_sha256, how], sort_keys=True)
+    return dg.DataVersion(hashlib.sha256(text.encode()).hexdigest())
+
+
+def _filter_metadata(hist: DrawHistory) -> dict[str, object]:
+    """What the duplicate policy and session filter removed, so no draw disappears unseen."""
+    meta: dict[str, object] = {"duplicates": str(hist.duplicates), "n_dropped": len(hist.dropped)}
+    if hist.dropped:
+        meta["dropped"] = dg.MetadataValue.md(_dropped_table(hist.dropped))
+    if hist.sessions is not None:
+        meta["sessions"] = dg.MetadataValue.json(list(hist.sessions))
+    return meta
+
+
+def _dropped_table(dropped: tuple[DroppedDraw, ...]) -> str:
+    """Markdown table of dropped draws, capped so a bad file cannot flood the event log."""
+    lines = ["| location | date | session | value | reason |", "|---|---|---|---|---|"]
+    lines += [
+        f"| {d.location} | {d.date} | {d.session} | {d.value} | {d.reason} |"
+        for d in dropped[:MAX_DROPPED_ROWS]
+    ]
+    if len(dropped) > MAX_DROPPED_ROWS:
+        lines.append(f"\n... and {len(dropped) - MAX_DROPPED_ROWS} more")
+    return "\n".join(lines)

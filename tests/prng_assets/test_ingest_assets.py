@@ -60,7 +60,7 @@ def test_bad_file_fails_with_location_and_keeps_previous_artefact(
     result = _run(instance, artefacts, bad, modulus=1000)
     assert not result.success
     failure = result.get_step_failure_events()[0].step_failure_data.error
-    assert "record 7" in failure.message and "5000" in failure.message
+    assert "record 8" in failure.message and "5000" in failure.message
     assert artefacts.path(*DRAWS_TABLE).read_bytes() == good
     leftovers = [p for p in artefacts.path("draw_history").iterdir() if p.name.endswith(".tmp")]
     assert leftovers == []
@@ -73,3 +73,20 @@ def test_window_check_fails_when_train_split_too_short(instance, artefacts, tmp_
     evals = {e.check_name: e for e in result.get_asset_check_evaluations()}
     assert not evals["draw_history_enough_for_window"].passed
     assert evals["draw_values_in_range"].passed
+
+
+def test_drop_identical_reports_dropped_draws(instance, artefacts, demo_history, tmp_path) -> None:
+    records = json.loads(demo_history.read_text())
+    path = tmp_path / "repeated.json"
+    path.write_text(json.dumps([*records, records[10]]))  # the 11th draw re-entered at the end
+    assert not _run(instance, artefacts, path).success  # the default policy stops
+    result = _run(instance, artefacts, path, duplicates="drop-identical")
+    assert result.success
+    meta = result.asset_materializations_for_node("draw_history")[0].metadata
+    assert meta["duplicates"].value == "drop-identical"
+    assert meta["n_dropped"].value == 1
+    assert meta["n_draws"].value == 400
+    assert "| record 401 | " in meta["dropped"].value
+    assert "same value as record 11" in meta["dropped"].value
+    assert "sessions" not in meta
+    assert all(e.passed for e in result.get_asset_check_evaluations())

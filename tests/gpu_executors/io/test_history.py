@@ -20,7 +20,7 @@ import pytest
 
 from gpu_executors.io import history
 from gpu_executors.io.hashing import file_sha256 as sha256_file
-from gpu_executors.io.history import HistoryError, read_history
+from gpu_executors.io.history import DroppedDraw, DuplicatePolicy, HistoryError, read_history
 
 
 def _write(tmp_path: Path, name: str, content: str | bytes) -> Path:
@@ -94,7 +94,7 @@ def test_non_integer_json_draw(tmp_path: Path, draw: object, shown: str) -> None
     records = _records(3)
     records[1]["draw"] = draw
     path = _write(tmp_path, "draws.json", json.dumps(records))
-    _assert_error(_read_error(path), path, "record 1", f"draw must be an integer, got {shown}")
+    _assert_error(_read_error(path), path, "record 2", f"draw must be an integer, got {shown}")
 
 
 def test_negative_value(tmp_path: Path) -> None:
@@ -108,7 +108,7 @@ def test_value_at_or_above_modulus(tmp_path: Path) -> None:
     records[7]["draw"] = 1000
     path = _write(tmp_path, "x.json", json.dumps(records))
     err = _read_error(path, modulus=1000)
-    assert str(err) == f"{path}: record 7: value 1000 is outside [0, 1000)"
+    assert str(err) == f"{path}: record 8: value 1000 is outside [0, 1000)"
 
 
 def test_value_beyond_int64_in_text(tmp_path: Path) -> None:
@@ -136,8 +136,8 @@ def test_duplicate_date_session_json(tmp_path: Path) -> None:
     records[3] = {**records[1], "draw": 5}
     path = _write(tmp_path, "draws.json", json.dumps(records))
     err = _read_error(path)
-    _assert_error(err, path, "record 3", "duplicate (date, session)")
-    assert "first given at record 1" in str(err)
+    _assert_error(err, path, "record 4", "duplicate (date, session)")
+    assert "first given at record 2" in str(err)
 
 
 def test_unsorted_dates_are_sorted_and_flagged(tmp_path: Path) -> None:
@@ -208,7 +208,7 @@ def test_json_missing_draw(tmp_path: Path) -> None:
     records = _records(4)
     del records[2]["draw"]
     path = _write(tmp_path, "draws.json", json.dumps(records))
-    _assert_error(_read_error(path), path, "record 2", 'missing key "draw"')
+    _assert_error(_read_error(path), path, "record 3", 'missing key "draw"')
 
 
 def test_json_not_an_array(tmp_path: Path) -> None:
@@ -230,7 +230,7 @@ def test_json_not_an_array(tmp_path: Path) -> None:
 def test_json_bad_record(tmp_path: Path, record: object, rule: str) -> None:
     records: list[object] = [*_records(3), record]
     path = _write(tmp_path, "draws.json", json.dumps(records))
-    _assert_error(_read_error(path), path, "record 3", rule)
+    _assert_error(_read_error(path), path, "record 4", rule)
 
 
 def test_json_integer_beyond_python_digit_limit(tmp_path: Path) -> None:
@@ -272,6 +272,11 @@ def test_bad_date(tmp_path: Path, bad: str) -> None:
         ({"holdout_fraction": 0.0}, "holdout_fraction must be strictly between 0 and 1"),
         ({"holdout_fraction": 1.0}, "holdout_fraction must be strictly between 0 and 1"),
         ({"format": "xml"}, "format must be one of auto, json, csv, text"),
+        (
+            {"duplicates": "drop"},
+            "duplicates must be one of error, drop-identical, keep-last; got 'drop'",
+        ),
+        ({"sessions": ["midday", " "]}, "sessions must be non-empty session names, got ' '"),
     ],
 )
 def test_bad_settings(tmp_path: Path, kwargs: dict[str, object], rule: str) -> None:
@@ -306,6 +311,178 @@ def test_history_error_pickles() -> None:
         err.rule,
         str(err),
     )
+
+
+# --- duplicates, sessions and record numbers ---------------------------------------------------
+
+# Lines 2-7: (2024-01-01, evening) is repeated with the same value at line 5 and a different one
+# at line 7; (2024-01-02, midday) is repeated with the same value at line 6.
+_DUPLICATES_CSV = (
+    "date,session,draw\n"
+    "2024-01-01,midday,1\n"
+    "2024-01-01,evening,2\n"
+    "2024-01-02,midday,3\n"
+    "2024-01-01,Evening,2\n"
+    "2024-01-02,midday,3\n"
+    "2024-01-02,evening,4\n"
+)
+
+
+def test_record_numbers_count_from_one(tmp_path: Path) -> None:
+    """ "record 1" is the first record, as "line 1" is the first line."""
+    records = _records(4)
+    records[0]["draw"] = -1
+    path = _write(tmp_path, "draws.json", json.dumps(records))
+    assert str(_read_error(path)) == f"{path}: record 1: value -1 is negative"
+
+
+@pytest.mark.parametrize("policy", ["drop-identical", DuplicatePolicy.DROP_IDENTICAL])
+def test_drop_identical_csv(tmp_path: Path, policy: str) -> None:
+    path = _write(tmp_path, "draws.csv", _DUPLICATES_CSV)
+    _assert_error(_read_error(path), path, "line 5", "first given at line 3")  # default: error
+    result = read_history(path, duplicates=policy, holdout_fraction=0.25)
+    assert result.duplicates is DuplicatePolicy.DROP_IDENTICAL
+    assert result.table["value"].to_list() == [1, 2, 3, 4]
+    assert result.table["session"].to_list() == ["midday", "evening", "midday", "evening"]
+    assert result.table["draw_index"].to_list() == [0, 1, 2, 3]
+    assert (result.n_train, result.n_holdout) == (3, 1)
+    assert not result.reordered
+    assert result.dropped == (
+        DroppedDraw("line 5", date(2024, 1, 1), "evening", 2, "same value as line 3"),
+        DroppedDraw("line 6", date(2024, 1, 2), "midday", 3, "same value as line 4"),
+    )
+
+
+def test_drop_identical_json(tmp_path: Path) -> None:
+    records = _records(6)
+    records.insert(3, dict(records[0]))  # the same draw re-entered as the 4th record
+    path = _write(tmp_path, "draws.json", json.dumps(records))
+    result = read_history(path, duplicates="drop-identical", holdout_fraction=0.5)
+    assert result.table["value"].to_list() == [r["draw"] for r in _records(6)]
+    assert result.table["draw_index"].to_list() == list(range(6))
+    assert not result.reordered
+    assert result.dropped == (
+        DroppedDraw("record 4", date(2024, 1, 1), "midday", 0, "same value as record 1"),
+    )
+
+
+def test_drop_identical_conflict_csv(tmp_path: Path) -> None:
+    """A repeat with another value is not a re-entry: stop, naming both draws and values."""
+    path = _write(tmp_path, "draws.csv", _DUPLICATES_CSV + "2024-01-01,evening,9\n")
+    err = _read_error(path, duplicates="drop-identical")
+    rule = (
+        "duplicate (date, session) (2024-01-01, 'evening') with different values: "
+        "2 at line 3, 9 at line 8; drop-identical drops only identical repeats "
+        "(keep-last keeps the later one)"
+    )
+    _assert_error(err, path, "line 8", rule)
+    assert err.rule == rule
+
+
+def test_drop_identical_conflict_json(tmp_path: Path) -> None:
+    records = _records(4)
+    records[3] = {**records[1], "draw": 5}
+    path = _write(tmp_path, "draws.json", json.dumps(records))
+    err = _read_error(path, duplicates=DuplicatePolicy.DROP_IDENTICAL)
+    _assert_error(err, path, "record 4", "with different values: 37 at record 2, 5 at record 4")
+
+
+def test_keep_last_csv(tmp_path: Path) -> None:
+    path = _write(tmp_path, "draws.csv", _DUPLICATES_CSV + "2024-01-01,evening,9\n")
+    result = read_history(path, duplicates="keep-last", holdout_fraction=0.25)
+    assert result.table["value"].to_list() == [1, 9, 3, 4]
+    assert result.table["draw_index"].to_list() == [0, 1, 2, 3]
+    assert result.table["date"].to_list() == [date(2024, 1, d) for d in (1, 1, 2, 2)]
+    assert result.reordered  # the kept (2024-01-01, evening) is the file's last line
+    assert result.dropped == (
+        DroppedDraw("line 3", date(2024, 1, 1), "evening", 2, "superseded by line 8 (value 9)"),
+        DroppedDraw("line 4", date(2024, 1, 2), "midday", 3, "superseded by line 6 (value 3)"),
+        DroppedDraw("line 5", date(2024, 1, 1), "evening", 2, "superseded by line 8 (value 9)"),
+    )
+
+
+def test_keep_last_json(tmp_path: Path) -> None:
+    records = [*_records(6), {**_records(2)[1], "draw": 999}]
+    path = _write(tmp_path, "draws.json", json.dumps(records))
+    result = read_history(path, duplicates="keep-last", holdout_fraction=0.5)
+    expected = [r["draw"] for r in _records(6)]
+    expected[1] = 999
+    assert result.table["value"].to_list() == expected
+    assert result.table["draw_index"].to_list() == list(range(6))
+    assert result.dropped == (
+        DroppedDraw(
+            "record 2", date(2024, 1, 1), "evening", 37, "superseded by record 7 (value 999)"
+        ),
+    )
+
+
+@pytest.mark.parametrize("policy", list(DuplicatePolicy))
+def test_policies_agree_without_duplicates(tmp_path: Path, policy: DuplicatePolicy) -> None:
+    records = _records(10)
+    path = _write(tmp_path, "draws.json", json.dumps(records[5:] + records[:5]))
+    result = read_history(path, duplicates=policy)
+    assert result.table["value"].to_list() == [r["draw"] for r in records]
+    assert result.reordered
+    assert result.dropped == ()
+
+
+def test_sessions_filter_json(tmp_path: Path) -> None:
+    path = _write(tmp_path, "draws.json", json.dumps(_records(10)))
+    result = read_history(path, sessions=[" Evening"])
+    assert result.sessions == ("evening",)
+    assert result.table["value"].to_list() == [r["draw"] for r in _records(10)[1::2]]
+    assert result.table["session"].to_list() == ["evening"] * 5
+    assert result.table["draw_index"].to_list() == list(range(5))
+    assert (result.n_train, result.n_holdout) == (4, 1)
+    assert read_history(path, sessions=["midday", "evening"]).table.height == 10
+    assert read_history(path, sessions=[]).sessions is None  # empty keeps every session
+
+
+def test_sessions_filter_runs_before_duplicate_checks(tmp_path: Path) -> None:
+    """A repeated midday draw does not matter when only evening draws are used."""
+    content = (
+        "date,session,draw\n"
+        "2024-01-01,midday,1\n"
+        "2024-01-01,evening,2\n"
+        "2024-01-01,midday,5\n"
+        "2024-01-02,evening,4\n"
+    )
+    path = _write(tmp_path, "draws.csv", content)
+    result = read_history(path, sessions=["evening"], holdout_fraction=0.5)
+    assert result.table["value"].to_list() == [2, 4]
+    assert result.dropped == ()
+    _assert_error(_read_error(path, sessions=["midday"]), path, "line 4", "first given at line 2")
+    # Locations stay those of the file after filtering.
+    repeated = _write(tmp_path, "repeated.csv", _DUPLICATES_CSV)
+    kept = read_history(
+        repeated, sessions=["evening"], duplicates="drop-identical", holdout_fraction=0.5
+    )
+    assert kept.table["value"].to_list() == [2, 4]
+    assert [d.location for d in kept.dropped] == ["line 5"]
+
+
+def test_sessions_filter_unknown_session(tmp_path: Path) -> None:
+    path = _write(tmp_path, "draws.json", json.dumps(_records(6)))
+    rule = "session(s) 'night' not in the file; sessions present: 'midday', 'evening'"
+    _assert_error(_read_error(path, sessions=["evening", "Night"]), path, None, rule)
+    no_session = _write(tmp_path, "draws.csv", "date,draw\n2024-01-01,5\n2024-01-02,6\n")
+    rule = (
+        "session(s) 'midday' not in the file; sessions present: none (the file gives no sessions)"
+    )
+    _assert_error(_read_error(no_session, sessions=["midday"]), no_session, None, rule)
+
+
+def test_sessions_filter_on_text_is_an_error(tmp_path: Path) -> None:
+    path = _write(tmp_path, "draws.txt", "1\n2\n3\n")
+    rule = "plain text has no sessions; a sessions filter needs JSON or CSV with a session column"
+    _assert_error(_read_error(path, sessions=["midday"]), path, None, rule)
+    assert read_history(path, sessions=[]).table["value"].to_list() == [1, 2, 3]
+
+
+def test_sessions_filter_leaving_too_few_draws(tmp_path: Path) -> None:
+    path = _write(tmp_path, "draws.json", json.dumps(_records(3)))
+    rule = "1 draw(s) cannot be split with holdout_fraction=0.2"
+    _assert_error(_read_error(path, sessions=["evening"]), path, None, rule)
 
 
 # --- happy paths -------------------------------------------------------------------------------
