@@ -1,5 +1,5 @@
 """The ``seedsieve`` command: ``synth`` writes scenarios, ``crack`` answers "which seed?",
-``warm`` compiles kernels ahead of use.
+``warm`` compiles kernels ahead of use, ``check-settings`` checks case settings files.
 
 Kept free of Dagster, torch and model-library imports so a one-shot crack starts fast.
 """
@@ -324,6 +324,29 @@ def cmd_warm(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------------- check-settings
+
+
+def cmd_check_settings(args: argparse.Namespace) -> int:
+    """Each file checked as the inbox sensor would check it; exit 1 if any is refused."""
+    from pathlib import Path
+
+    from prng_assets.case_settings import CaseSettingsError, load
+
+    refused = 0
+    for name in args.files:
+        try:
+            settings = load(Path(name))
+        except CaseSettingsError as exc:
+            print(f"refused: {exc}", file=sys.stderr)
+            refused += 1
+            continue
+        print(f"ok: {name} (settings sha256 {settings.digest[:16]})")
+        for section, body in settings.sections.items():
+            print(f"  [{section}] " + ", ".join(f"{k} = {v!r}" for k, v in body.items()))
+    return 1 if refused else 0
+
+
 # ---------------------------------------------------------------------------- main
 
 
@@ -402,6 +425,13 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--prune", action="store_true",
                    help="remove cached kernels of other code versions")
     w.set_defaults(func=cmd_warm, parser=w)
+
+    k = sub.add_parser(
+        "check-settings",
+        help="check case settings files (NAME.seedsieve.toml, seedsieve.toml) as the inbox would",
+    )
+    k.add_argument("files", nargs="+", metavar="FILE")
+    k.set_defaults(func=cmd_check_settings, parser=k)
     return parser
 
 

@@ -1,12 +1,15 @@
 """A new draw-history file in the inbox starts a run of ``draw_history`` and ``sieve_settings``.
 
-The seed-block scan and the pool downstream follow by declarative automation (their eager
-conditions), since one run cannot mix partitioned and unpartitioned assets.
+Each file runs with its case's settings (``case_settings``: ``NAME.seedsieve.toml`` beside it, or
+the inbox's ``seedsieve.toml``) as the run config. The seed-block scan and the pool downstream
+follow by declarative automation (their eager conditions), since one run cannot mix partitioned
+and unpartitioned assets.
 
-The run key is the file's content hash, so the same bytes never run twice (under any name); the
-JSON cursor remembers the hash last seen per path, so a changed file runs again. A file still
-being written (modified within ``settle_seconds``) or unreadable is skipped with a reason and
-retried on a later tick.
+The run key is the file's content hash with its settings' digest, so the same bytes with the same
+settings never run twice (under any name); the JSON cursor remembers both per path, so a changed
+file or a changed settings file runs again. A file still being written (modified within
+``settle_seconds``), unreadable, or whose settings are refused is skipped with a reason and
+retried on a later tick: mending the settings file picks it up.
 """
 
 from __future__ import annotations
@@ -19,8 +22,10 @@ from pathlib import Path
 import dagster as dg
 
 from gpu_executors.io.hashing import file_sha256
+from prng_assets import run_tags
 from prng_assets.assets.ingest import draw_history
 from prng_assets.assets.sieve import sieve_settings
+from prng_assets.case_settings import CaseSettingsError, settings_for
 
 INBOX_ENV = "SEEDSIEVE_INBOX"
 DEFAULT_INBOX = "data/inbox"
@@ -53,15 +58,25 @@ def scan_inbox(
         except OSError as exc:
             skipped.append(f"{path.name}: unreadable ({exc.strerror or exc})")
             continue
-        key = str(path.resolve())
-        if cursor.get(key) == digest:
+        try:
+            settings = settings_for(path)
+        except CaseSettingsError as exc:
+            skipped.append(f"{path.name}: settings refused: {exc}")
             continue
-        new_cursor[key] = digest
+        key = str(path.resolve())
+        seen = f"{digest}:{settings.digest}"
+        if cursor.get(key) == seen:
+            continue
+        new_cursor[key] = seen
+        tags = {run_tags.SOURCE: key, run_tags.SOURCE_SHA256: digest}
+        if settings.path is not None:
+            tags[run_tags.SETTINGS] = str(settings.path.resolve())
+        tags[run_tags.SETTINGS_SHA256] = settings.digest
         requests.append(
             dg.RunRequest(
-                run_key=f"draws:{digest}",
-                run_config={"ops": {"draw_history": {"config": {"path": key}}}},
-                tags={"seedsieve/source": key, "seedsieve/sha256": digest},
+                run_key=f"draws:{digest}:settings:{settings.digest}",
+                run_config=settings.run_config(path.resolve()),
+                tags=tags,
             )
         )
     return requests, new_cursor, skipped

@@ -37,6 +37,7 @@ from prng_assets.automation import AUTOMATION
 from prng_assets.loaders import latest_metadata, load_sieve_settings, load_train
 from prng_assets.partitions import BLOCKS, seed_blocks
 from prng_assets.plots import figure_metadata
+from prng_assets.run_tags import settings_metadata
 from resources.artefacts import ArtefactStore
 from resources.compute import ComputeResource
 from resources.optuna_storage import OptunaStorage
@@ -178,6 +179,7 @@ def sieve_settings(
         "sampler_seed": config.sampler_seed,
         "seed_blocks": BLOCKS.describe(),
         "draws_sha256": draws_meta["source_sha256"],
+        **settings_metadata(context.run.tags),
     }
     if search is not None and search.trials:
         meta.update(study_name=search.study_name, trials_requested=config.n_trials,

@@ -262,3 +262,17 @@ def test_dagster_cli_recovers_the_demo_seed(tmp_path: Path, demo_history: Path) 
     assert pool["seed"].to_list() == [3_141_592]
     stats = json.loads((art / "survivor_pool" / "stats.json").read_text())
     assert (stats["partitions_covered"], stats["partitions_missing"]) == (2, 14)
+
+
+def test_check_settings_reports_each_file(tmp_path, capsys) -> None:
+    good = tmp_path / "mt.seedsieve.toml"
+    good.write_text('[sieve]\ngenerator = "mt19937"\ndraw = "mod:1000"\n')
+    bad = tmp_path / "seedsieve.toml"
+    bad.write_text("[sieve]\nwindow = 'ten'\n")
+    assert main(["check-settings", str(good)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"ok: {good} (settings sha256 ")
+    assert "[sieve] generator = 'mt19937', draw = 'mod:1000'" in out
+    assert main(["check-settings", str(good), str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"refused: {bad}: [sieve] window: Input should be a valid integer")

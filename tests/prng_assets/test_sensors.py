@@ -1,4 +1,5 @@
-"""The inbox sensor: new file, same file again, changed file, half-written and unreadable files."""
+"""The inbox sensor: new file, same file again, changed file, half-written and unreadable files,
+and each file run with its case's settings (refused settings skip the file until mended)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from prng_assets.definitions import defs
+from prng_assets.definitions import build_defs, defs
 from prng_assets.sensors import INBOX_ENV, draw_file_sensor
+from tests.run_config import QUIET
 
 
 def _tick(instance, cursor: str | None):
@@ -51,7 +53,8 @@ def test_cursor_round_trip(instance, inbox: Path) -> None:
     changed = _tick(instance, again.cursor)
     assert len(changed.run_requests) == 1
     assert changed.run_requests[0].run_key != req.run_key
-    assert json.loads(changed.cursor)[str(f.resolve())] in changed.run_requests[0].run_key
+    digest, settings_digest = json.loads(changed.cursor)[str(f.resolve())].split(":")
+    assert changed.run_requests[0].run_key == f"draws:{digest}:settings:{settings_digest}"
 
 
 def test_same_bytes_under_a_new_name_share_the_run_key(instance, inbox: Path) -> None:
@@ -104,3 +107,86 @@ def test_missing_inbox_is_a_skip_not_a_crash(instance, tmp_path, monkeypatch) ->
     result = _tick(instance, None)
     assert result.run_requests == []
     assert "does not exist" in result.skip_message
+
+
+MT_SETTINGS = """
+[history]
+modulus = 1000
+
+[sieve]
+generator = "mt19937"
+draw = "mod:1000"
+search = false
+window = 8
+"""
+
+
+def test_each_file_runs_with_its_own_settings(instance, inbox: Path) -> None:
+    mt, other = inbox / "mt.txt", inbox / "other.txt"
+    mt.write_text("1\n2\n3\n")
+    other.write_text("4\n5\n6\n")
+    (inbox / "mt.seedsieve.toml").write_text(MT_SETTINGS)
+    (inbox / "seedsieve.toml").write_text('[sieve]\ngenerator = "xorshift32"\n')
+    for f in inbox.iterdir():
+        _age(f)
+    result = _tick(instance, None)
+    by_source = {r.tags["seedsieve/source"]: r for r in result.run_requests}
+    assert set(by_source) == {str(mt.resolve()), str(other.resolve())}  # the .toml are no cases
+    ops = by_source[str(mt.resolve())].run_config["ops"]
+    assert ops["draw_history"]["config"] == {"modulus": 1000, "path": str(mt.resolve())}
+    assert ops["sieve_settings"]["config"]["generator"] == "mt19937"
+    tags = by_source[str(mt.resolve())].tags
+    assert tags["seedsieve/settings"] == str((inbox / "mt.seedsieve.toml").resolve())
+    shared = by_source[str(other.resolve())].run_config["ops"]["sieve_settings"]["config"]
+    assert shared == {"generator": "xorshift32"}
+
+
+def test_changed_settings_run_the_file_again(instance, inbox: Path) -> None:
+    f = inbox / "mt.txt"
+    f.write_text("1\n2\n3\n")
+    settings = inbox / "mt.seedsieve.toml"
+    settings.write_text(MT_SETTINGS)
+    _age(f)
+    first = _tick(instance, None)
+    assert len(first.run_requests) == 1
+    assert _tick(instance, first.cursor).run_requests == []
+    settings.write_text(MT_SETTINGS.replace("window = 8", "window = 9"))
+    again = _tick(instance, first.cursor)
+    assert len(again.run_requests) == 1
+    assert again.run_requests[0].run_key != first.run_requests[0].run_key
+    assert again.run_requests[0].run_config["ops"]["sieve_settings"]["config"]["window"] == 9
+
+
+def test_refused_settings_skip_the_file_until_mended(instance, inbox: Path) -> None:
+    f = inbox / "mt.txt"
+    f.write_text("1\n2\n3\n")
+    settings = inbox / "mt.seedsieve.toml"
+    settings.write_text('[sieve]\ngenerator = "mt19938"\n')
+    _age(f)
+    refused = _tick(instance, None)
+    assert refused.run_requests == []
+    assert "mt.txt: settings refused:" in refused.skip_message
+    assert "[sieve] generator: unknown generator 'mt19938'" in refused.skip_message
+    assert _tick(instance, refused.cursor).run_requests == []  # still refused: still skipped
+    settings.write_text('[sieve]\ngenerator = "mt19937"\n')
+    mended = _tick(instance, refused.cursor)
+    assert len(mended.run_requests) == 1
+
+
+def test_the_sensors_run_config_drives_the_assets(instance, inbox: Path, tmp_path) -> None:
+    """The run config built from a settings file is accepted by Dagster and reaches the sieve."""
+    values = [(i * 7919) % 1000 for i in range(60)]
+    f = inbox / "mt.txt"
+    f.write_text("".join(f"{v}\n" for v in values))
+    (inbox / "mt.seedsieve.toml").write_text(MT_SETTINGS)
+    _age(f)
+    (request,) = _tick(instance, None).run_requests
+    local = build_defs(artefact_root=str(tmp_path / "artefacts"), backend="cpu")
+    result = local.resolve_job_def("prepare").execute_in_process(
+        run_config={**request.run_config, **QUIET}, instance=instance, tags=request.tags
+    )
+    assert result.success
+    settings = result.asset_materializations_for_node("sieve_settings")[0].metadata["settings"]
+    assert (settings.value["generator"], settings.value["draw"]) == ("mt19937", "mod:1000")
+    history = result.asset_materializations_for_node("draw_history")[0].metadata
+    assert history["settings_sha256"].value == request.tags["seedsieve/settings_sha256"]

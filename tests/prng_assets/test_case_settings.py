@@ -1,0 +1,121 @@
+"""Case settings files: each bad file refused with its own message, good ones become run config."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from prng_assets.case_settings import (
+    CaseSettings,
+    CaseSettingsError,
+    load,
+    settings_for,
+    settings_path,
+)
+
+GOOD = """
+# the README's mt19937 example
+[history]
+modulus = 1000
+holdout_fraction = 0.25
+
+[sieve]
+generator = "mt19937"
+draw = "mod:1000"
+seed_stop = 16777216
+search = false
+window = 10
+"""
+
+
+def _write(folder: Path, text: str, name: str = "mt.seedsieve.toml") -> Path:
+    path = folder / name
+    path.write_text(text)
+    return path
+
+
+def test_good_file_becomes_the_run_config_of_both_assets(tmp_path: Path) -> None:
+    settings = load(_write(tmp_path, GOOD))
+    draw_file = tmp_path / "mt.json"
+    assert settings.run_config(draw_file) == {
+        "ops": {
+            "draw_history": {
+                "config": {"modulus": 1000, "holdout_fraction": 0.25, "path": str(draw_file)}
+            },
+            "sieve_settings": {
+                "config": {
+                    "generator": "mt19937",
+                    "draw": "mod:1000",
+                    "seed_stop": 16777216,
+                    "search": False,
+                    "window": 10,
+                }
+            },
+        }
+    }
+
+
+def test_digest_ignores_comments_and_layout_but_not_values(tmp_path: Path) -> None:
+    a = load(_write(tmp_path, GOOD, "a.seedsieve.toml"))
+    b = load(_write(tmp_path, "\n\n" + GOOD.replace("# the README's", "# another"), "b.toml"))
+    c = load(_write(tmp_path, GOOD.replace("window = 10", "window = 11"), "c.toml"))
+    assert a.digest == b.digest != c.digest
+
+
+def test_own_file_over_folder_default_over_defaults(tmp_path: Path) -> None:
+    draw_file = tmp_path / "mt.json"
+    assert settings_path(draw_file) is None
+    assert settings_for(draw_file) == CaseSettings(None, {})
+    shared = _write(tmp_path, '[sieve]\ngenerator = "xorshift32"\n', "seedsieve.toml")
+    assert settings_path(draw_file) == shared
+    own = _write(tmp_path, GOOD)
+    assert settings_path(draw_file) == own
+    assert settings_path(tmp_path / "other.csv") == shared
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "rule"),
+    [
+        ("", None, "empty: give at least one setting"),
+        ("   \n# only a comment\n", None, "no settings: give at least one section"),
+        ("[sieve\ngenerator = 1", None, "not TOML: "),
+        ("[ranking]\ntop_k = 5\n", "[ranking]", "unknown section; valid: [history], [sieve]"),
+        ("sieve = 3\n", "sieve", "must be a [sieve] section, not a value"),
+        (
+            "[sieve]\ngenrator = 'mt19937'\n",
+            "[sieve] genrator",
+            "unknown key (did you mean 'generator'?); valid: anchor,",
+        ),
+        ("[history]\npath = 'x.json'\n", "[history] path", "set by the case itself"),
+        ("[sieve]\nwindow = 'ten'\n", "[sieve] window", "valid integer"),
+        (
+            "[sieve]\ngenerator = 'mt19938'\n",
+            "[sieve] generator",
+            "unknown generator 'mt19938' (did you mean 'mt19937'?)",
+        ),
+        ("[sieve]\ndraw = 'mod'\n", "[sieve] draw", "expected mod:M"),
+        (
+            "[sieve]\ngenerator = 'msvc_rand'\ndraw = 'nextint:10'\n",
+            "[sieve] draw",
+            "needs words of at least 31 bits",
+        ),
+        (
+            "[history]\nmodulus = 100\n[sieve]\ngenerator = 'mt19937'\ndraw = 'mod:1000'\n",
+            "[sieve] draw",
+            "gives values in [0, 999], but [history] modulus 100",
+        ),
+        ("[history]\nholdout_fraction = 1.5\n", "[history]", "holdout_fraction 1.5 must be in"),
+        ("[sieve]\nwindow = 0\n", "[sieve]", "window"),
+    ],
+)
+def test_each_bad_file_gets_its_own_message(tmp_path: Path, text, key, rule) -> None:
+    path = _write(tmp_path, text)
+    before = path.read_bytes()
+    with pytest.raises(CaseSettingsError) as caught:
+        load(path)
+    error = caught.value
+    assert error.path == path and error.key == key
+    assert rule in error.rule
+    assert str(error).startswith(f"{path}: ")
+    assert path.read_bytes() == before
