@@ -7,6 +7,7 @@ import os
 
 import dagster as dg
 
+from prng_assets.alerts import ALERT_SENSORS
 from prng_assets.assets import features, ingest, models, predictions, scorer, sieve
 from prng_assets.checks import features as features_checks
 from prng_assets.checks import ingest as ingest_checks
@@ -43,7 +44,7 @@ def build_defs(
         asset_checks=dg.load_asset_checks_from_modules(CHECK_MODULES),
         jobs=jobs,
         executor=dg.in_process_executor,  # why: prng_assets/jobs.py
-        sensors=[draw_file_sensor],
+        sensors=[draw_file_sensor, *ALERT_SENSORS],
         resources={
             "artefacts": ArtefactStore(root=artefact_root),
             "compute": ComputeResource(backend=backend),

@@ -73,7 +73,7 @@ JOBS = {
                          "optimal_scorer_config", "predictions"],
     "scan_seed_blocks": ["survivors"],
 }
-SENSORS = ["draw_file_sensor"]
+SENSORS = ["draw_file_sensor", "pool_finding_alert", "predictions_finding_alert"]
 RESOURCES = ["artefacts", "compute", "notifications", "optuna_storage"]
 
 

@@ -7,10 +7,7 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import dagster as dg
@@ -27,35 +24,6 @@ from prng_assets.hooks import (
 from resources.artefacts import ArtefactStore
 from resources.notifications import WEBHOOK_ENV, Notifier
 from tests.paths import ROOT
-
-
-class _Hook(BaseHTTPRequestHandler):
-    received: list[dict]
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        self.server.received.append(  # type: ignore[attr-defined]
-            {"path": self.path, "type": self.headers.get("Content-Type"), "body": json.loads(body)}
-        )
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, *args) -> None:  # keep pytest output clean
-        pass
-
-
-@pytest.fixture
-def webhook() -> Iterator[tuple[str, list[dict]]]:
-    """A webhook receiver on 127.0.0.1 in a thread: (url, received events)."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Hook)
-    server.received = []  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}/alerts", server.received  # type: ignore
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @dg.op
