@@ -73,6 +73,15 @@ def generator_or_all(text: str) -> str:
     return text if text == "all" else generator_name(text)
 
 
+def generator_choice(text: str) -> str:
+    """One generator, ``auto`` (every one), or a comma-separated list to choose among."""
+    if text == "auto":
+        return text
+    for name in text.split(","):
+        generator_name(name)
+    return text
+
+
 def draw_name(text: str) -> str:
     from gpu_executors.prng.draws import parse_draw
 
@@ -209,19 +218,17 @@ def _run_scan(spec, args: argparse.Namespace, progress: _ProgressLine):
         raise UsageError(str(exc)) from None
 
 
-def cmd_crack(args: argparse.Namespace) -> int:
+def _scan_spec(args: argparse.Namespace, generator: str, draw: str, draws: list[int]):
     from gpu_executors.sieve.spec import ScanSpec
 
-    _check_compatible(args.generator, args.draw)
-    draws = _read_draws(args)
-    gen = GENERATORS[args.generator]
-    default_stop = 1 << gen.seed_bits if args.generator in JAVA_SMART else gen.default_seed_space
+    gen = GENERATORS[generator]
+    default_stop = 1 << gen.seed_bits if generator in JAVA_SMART else gen.default_seed_space
     seeds = args.seeds or (0, default_stop)
     offsets = args.offset or (0, 1)
     gap = args.gap or (0, 0)
     spec = ScanSpec(
-        generator=args.generator,
-        draw=args.draw,
+        generator=generator,
+        draw=draw,
         draws=tuple(draws),
         seed_start=seeds[0],
         seed_stop=seeds[1],
@@ -232,27 +239,52 @@ def cmd_crack(args: argparse.Namespace) -> int:
         variable_gap=args.variable_gap,
         max_misses=args.max_misses,
     )
+    spec.validate()
+    return spec
+
+
+def _survivor_rows(result) -> list[dict]:
+    return [
+        {
+            "seed": r["seed"],
+            "offset": r["offset"],
+            "gap": r["gap"] if r["gap"] >= 0 else None,
+            "gaps": r["gaps"] or None,
+            "matches": r["matches"],
+            "match_rate": r["match_rate"],
+        }
+        for r in result.survivors.to_dicts()
+    ]
+
+
+def _print_survivors(result, n_draws: int) -> None:
+    for r in result.survivors.to_dicts():
+        gap_txt = f"gap {r['gap']}" if r["gap"] >= 0 else f"gaps {r['gaps']}"
+        print(
+            f"seed = {r['seed']}  offset {r['offset']}  {gap_txt}  "
+            f"matches {r['matches']}/{n_draws}"
+        )
+
+
+def cmd_crack(args: argparse.Namespace) -> int:
+    if args.generator == "auto" or "," in args.generator:
+        return _crack_auto(args)
+    if not args.draw:
+        raise UsageError("--draw is needed with one --generator (auto may use --modulus)")
+    if args.modulus is not None:
+        raise UsageError("--modulus is for --generator auto (or a list) without --draw")
+    _check_compatible(args.generator, args.draw)
+    draws = _read_draws(args)
     try:
-        spec.validate()
+        spec = _scan_spec(args, args.generator, args.draw, draws)
     except (ValueError, KeyError) as exc:
         raise UsageError(str(exc)) from None
     progress = _ProgressLine()
     result = _run_scan(spec, args, progress)
     progress.close()
-    rows = result.survivors.to_dicts()
     if args.json:
         payload = {
-            "survivors": [
-                {
-                    "seed": r["seed"],
-                    "offset": r["offset"],
-                    "gap": r["gap"] if r["gap"] >= 0 else None,
-                    "gaps": r["gaps"] or None,
-                    "matches": r["matches"],
-                    "match_rate": r["match_rate"],
-                }
-                for r in rows
-            ],
+            "survivors": _survivor_rows(result),
             "null_expected": result.null_expected,
             "p_value": result.p_value,
             "candidates_scanned": result.candidates_scanned,
@@ -265,19 +297,77 @@ def cmd_crack(args: argparse.Namespace) -> int:
         json.dump(payload, sys.stdout)
         sys.stdout.write("\n")
     else:
-        for r in rows:
-            gap_txt = f"gap {r['gap']}" if r["gap"] >= 0 else f"gaps {r['gaps']}"
-            print(
-                f"seed = {r['seed']}  offset {r['offset']}  {gap_txt}  "
-                f"matches {r['matches']}/{len(draws)}"
-            )
+        _print_survivors(result, len(draws))
         status = "" if result.complete else " (interrupted: partial scan)"
         print(
-            f"{len(rows)} survivor(s) from {result.candidates_scanned:,} candidates in "
+            f"{len(result.survivors)} survivor(s) from {result.candidates_scanned:,} candidates in "
             f"{result.seconds:.2f} s ({result.rate / 1e6:,.1f} M/s, {result.backend}); "
             f"expected by chance {result.null_expected:.3g}, p = {result.p_value:.3g}{status}"
         )
     return 0 if result.complete else 130
+
+
+def _crack_auto(args: argparse.Namespace) -> int:
+    """Every candidate pair scanned, then named only if it beats chance after correction."""
+    from gpu_executors.sieve.identify import (
+        PairScan,
+        candidate_pairs,
+        draws_for_modulus,
+        identify,
+    )
+
+    if not args.draw and args.modulus is None:
+        raise UsageError("--generator auto needs --draw or --modulus (every draw function of it)")
+    if args.draw and args.modulus is not None:
+        raise UsageError("give --draw or --modulus, not both")
+    draws = _read_draws(args)
+    names = None if args.generator == "auto" else args.generator.split(",")
+    draw_texts = [args.draw] if args.draw else draws_for_modulus(args.modulus)
+    todo = candidate_pairs(names, draw_texts)
+    if not todo:
+        raise UsageError(f"no generator accepts {', '.join(draw_texts)}")
+    results = {}
+
+    def scan(generator: str, draw: str) -> PairScan:
+        try:
+            spec = _scan_spec(args, generator, draw, draws)
+        except (ValueError, KeyError) as exc:
+            return PairScan(generator, draw, skipped=str(exc))
+        single = spec.offset_stop - spec.offset_start == 1 and spec.gap_min == spec.gap_max
+        if generator in JAVA_SMART and not args.seeds and not (
+            draw.startswith("nextint:") and single and not spec.variable_gap
+        ):
+            return PairScan(generator, draw, skipped="48-bit seeds: give --seeds START:STOP")
+        progress = _ProgressLine()
+        result = _run_scan(spec, args, progress)
+        progress.close()
+        results[(generator, draw)] = result
+        return PairScan(generator, draw, result.survivors.height, result.null_expected,
+                        result.candidates_scanned, result.seconds)
+
+    def report(found: PairScan) -> None:
+        if not args.json:
+            what = found.skipped or (
+                f"{found.survivors} survivor(s), expected {found.null_expected:.3g}, "
+                f"p = {found.p_value:.3g} ({found.seconds:.1f} s)")
+            print(f"  {found.generator} {found.draw}: {what}", flush=True)
+
+    if not args.json:
+        print(f"trying {len(todo)} (generator, draw) pairs")
+    ident = identify(todo, scan, on_scan=report)
+    named = ident.identified
+    if args.json:
+        payload = {**ident.to_dict(), "survivors": {
+            f"{s.generator} {s.draw}": _survivor_rows(results[(s.generator, s.draw)])
+            for s in named}}
+        json.dump(payload, sys.stdout)
+        sys.stdout.write("\n")
+        return 0
+    print(f"identified: {ident.verdict()}")
+    for s in named:
+        print(f"{s.generator} {s.draw}: corrected p = {ident.p_adjusted(s):.3g}")
+        _print_survivors(results[(s.generator, s.draw)], len(draws))
+    return 0
 
 
 # ---------------------------------------------------------------------------- warm
@@ -383,8 +473,12 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=_names_help(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    c.add_argument("--generator", type=generator_name, required=True)
-    c.add_argument("--draw", type=draw_name, required=True)
+    c.add_argument("--generator", type=generator_choice, required=True,
+                   help="a name, a comma-separated list, or auto (every generator): each pair is "
+                        "scanned and named only if it beats chance after a Bonferroni correction")
+    c.add_argument("--draw", type=draw_name, help="NAME[:PARAM...]; with auto, or --modulus")
+    c.add_argument("--modulus", type=non_negative,
+                   help="with auto and no --draw: try every draw function giving [0, MODULUS)")
     c.add_argument("--seeds", type=half_open_range,
                    help="START:STOP (half-open); default: the whole seed space")
     c.add_argument("--offset", type=half_open_range,

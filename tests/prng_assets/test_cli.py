@@ -217,6 +217,11 @@ def test_crack_reads_a_draws_file(tmp_path: Path, capsys) -> None:
         (["--generator", "mt19937", "--draw", "mod:1000", "--gap", "4:2", "1"], "inverted"),
         (["--generator", "msvc_rand", "--draw", "nextint:10", "1"], "31 bits"),
         (["--generator", "mt19937", "--draw", "mod:1000", "x"], "integers"),
+        (["--generator", "mt19937", "1"], "--draw is needed"),
+        (["--generator", "auto", "1"], "needs --draw or --modulus"),
+        (["--generator", "auto", "--draw", "mod:10", "--modulus", "10", "1"], "not both"),
+        (["--generator", "mt19937,nope", "--draw", "mod:10", "1"], "unknown generator 'nope'"),
+        (["--generator", "msvc_rand", "--modulus", "10", "--draw", "mod:10", "1"], "--modulus"),
     ],
 )
 def test_crack_bad_arguments_exit_2(args: list[str], message: str, capsys) -> None:
@@ -276,3 +281,34 @@ def test_check_settings_reports_each_file(tmp_path, capsys) -> None:
     assert main(["check-settings", str(good), str(bad)]) == 1
     err = capsys.readouterr().err
     assert err.startswith(f"refused: {bad}: [sieve] window: Input should be a valid integer")
+
+
+MT_1234567 = ["531", "679", "524", "454", "501", "962", "528", "941", "528", "29"]
+
+
+def _crack_json(capsys, *args: str) -> dict:
+    assert main(["crack", *args, "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_crack_names_the_generator_among_several(capsys) -> None:
+    """mt19937 seed 1234567's draws: of three pairs only mt19937 beats chance after correction."""
+    found = _crack_json(capsys, "--generator", "mt19937,php_mt_rand_legacy,xorshift32",
+                        "--draw", "mod:1000", "--seeds", "1234000:1235000", *MT_1234567)
+    assert (found["correction"], found["tried"]) == ("Bonferroni", 3)
+    assert found["identified"] == ["mt19937 mod:1000"]
+    best = found["pairs"][0]
+    assert best["generator"] == "mt19937" and best["survivors"] == 1
+    assert best["p_adjusted"] == pytest.approx(min(1.0, 3 * best["p_value"]))
+    assert [(s["seed"], s["offset"], s["gap"]) for s in found["survivors"]["mt19937 mod:1000"]] \
+        == [(1234567, 0, 0)]
+
+
+def test_crack_auto_names_nothing_on_random_draws(capsys) -> None:
+    noise = ["17", "873", "402", "66", "990", "311", "508", "245", "731", "154"]
+    found = _crack_json(capsys, "--generator", "mt19937,xorshift32", "--modulus", "1000",
+                        "--seeds", "0:20000", *noise)
+    draws = {p["draw"] for p in found["pairs"]}
+    assert draws == {"mod:1000", "nextint:1000", "randint:1000", "randrange:1000", "mt_rand:0:999"}
+    assert found["identified"] == [] and found["survivors"] == {}
+    assert found["verdict"].startswith(f"no pair beats chance (Bonferroni over {found['tried']}")
