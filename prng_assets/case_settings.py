@@ -132,20 +132,22 @@ def check(path: Path, raw: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def _check_names(path: Path, section: str, body: dict[str, Any]) -> None:
-    """The generator and draw function by name, so their errors name their keys."""
+    """The generator(s) and draw function by name, so their errors name their keys."""
     if section != "sieve":
         return
     generator = body.get("generator", SieveSettingsConfig.model_fields["generator"].default)
-    if isinstance(generator, str) and generator not in GENERATORS:
-        hint = _did_you_mean(generator, GENERATORS)
-        rule = f"unknown generator {generator!r}{hint}; valid: {', '.join(GENERATORS)}"
-        raise CaseSettingsError(path, "[sieve] generator", rule)
+    names = [] if generator == "auto" or not isinstance(generator, str) else generator.split(",")
+    for name in names:
+        if name not in GENERATORS:
+            hint = _did_you_mean(name, GENERATORS)
+            rule = f"unknown generator {name!r}{hint}; valid: {', '.join(GENERATORS)}, auto"
+            raise CaseSettingsError(path, "[sieve] generator", rule)
     draw = body.get("draw")
-    if isinstance(draw, str):
+    if isinstance(draw, str) and draw != "auto":
         try:
             spec = parse_draw(draw)
-            if isinstance(generator, str):
-                check_compatible(get_generator(generator), spec)
+            if len(names) == 1:
+                check_compatible(get_generator(names[0]), spec)
         except ValueError as exc:
             raise CaseSettingsError(path, "[sieve] draw", str(exc)) from None
 
@@ -154,7 +156,7 @@ def _check_agreement(path: Path, sections: dict[str, dict[str, Any]]) -> None:
     """A draw function whose values cannot be the history's: [0, modulus) must be its range."""
     modulus = sections.get("history", {}).get("modulus")
     draw = sections.get("sieve", {}).get("draw", SieveSettingsConfig.model_fields["draw"].default)
-    if modulus is None:
+    if modulus is None or draw == "auto":
         return
     spec = parse_draw(draw)
     top = spec.low + spec.n_values

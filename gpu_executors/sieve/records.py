@@ -51,6 +51,7 @@ class SieveSettingsRecord:
     draws_sha256: str
     seed_blocks: str
     search: SettingsSearch | None = None
+    identification: dict[str, Any] | None = None  # ``Identification.to_dict()`` when chosen
 
     @property
     def digest(self) -> str:
@@ -66,6 +67,8 @@ class SieveSettingsRecord:
                                "draws_sha256": self.draws_sha256, "seed_blocks": self.seed_blocks}
         if self.search is not None:
             out.update(self.search.to_dict())
+        if self.identification is not None:
+            out["identification"] = self.identification
         out.update(settings=self.settings.to_dict(), digest=self.digest)
         return out
 
@@ -74,7 +77,8 @@ class SieveSettingsRecord:
         return cls(settings=SieveSettings(**d["settings"]), searched=d["searched"],
                    sampler_seed=d["sampler_seed"], draws_sha256=d["draws_sha256"],
                    seed_blocks=d["seed_blocks"],
-                   search=SettingsSearch.from_dict(d) if "study_name" in d else None)
+                   search=SettingsSearch.from_dict(d) if "study_name" in d else None,
+                   identification=d.get("identification"))
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ one consistent scan of every block.
 """
 
 import time
+from dataclasses import replace
 from typing import Literal
 
 import dagster as dg
@@ -14,6 +15,15 @@ import polars as pl
 from optuna.trial import TrialState
 from pydantic import Field, model_validator
 
+from gpu_executors.prng.draws import parse_draw
+from gpu_executors.prng.generators import get_generator
+from gpu_executors.sieve.identify import (
+    Identification,
+    PairScan,
+    candidate_pairs,
+    draws_for_modulus,
+    identify,
+)
 from gpu_executors.sieve.records import PoolStats, SettingsSearch, SieveSettingsRecord
 from gpu_executors.sieve.settings import (
     SEARCHED,
@@ -46,8 +56,17 @@ from resources.optuna_storage import OptunaStorage
 class SieveSettingsConfig(dg.Config):
     """What to scan and how strictly; ``search`` lets Optuna choose within the bounds."""
 
-    generator: str = Field(default="java_lcg", description="Generator name (see README).")
-    draw: str = Field(default="mod:1000", description="Draw function NAME[:PARAM...].")
+    generator: str = Field(
+        default="java_lcg",
+        description="Generator name (see README), a comma-separated list, or auto (every one): "
+        "each pair is tried on the sample blocks and the one that beats chance after a "
+        "Bonferroni correction is scanned.",
+    )
+    draw: str = Field(
+        default="mod:1000",
+        description="Draw function NAME[:PARAM...], or auto: every draw function of the "
+        "history's modulus (with a generator list or auto).",
+    )
     mode: Literal["seed", "state"] = "seed"
     seed_start: int = Field(default=0, description="Scan only seeds >= this.")
     seed_stop: int = Field(default=2**64, description="Scan only seeds < this.")
@@ -70,6 +89,15 @@ class SieveSettingsConfig(dg.Config):
     study_name: str | None = Field(default=None, description="Resume this study by name.")
     sampler_seed: int = 0
 
+    @property
+    def choosing(self) -> bool:
+        """True when the pair is to be identified from the draws, not given."""
+        return self.generator == "auto" or "," in self.generator or self.draw == "auto"
+
+    def generators(self) -> list[str] | None:
+        """The generators to choose among (None: every one)."""
+        return None if self.generator == "auto" else self.generator.split(",")
+
     def settings(self) -> SieveSettings:
         return SieveSettings(
             generator=self.generator, draw=self.draw, mode=self.mode, window=self.window,
@@ -89,11 +117,74 @@ class SieveSettingsConfig(dg.Config):
 
     @model_validator(mode="after")
     def _check(self) -> "SieveSettingsConfig":
-        self.settings().validate()
+        if self.choosing:
+            for name in self.generators() or []:
+                get_generator(name)  # a KeyError names the valid ones
+            if self.draw != "auto":
+                parse_draw(self.draw)
+            # the rest of the settings, checked with a stand-in pair
+            replace(self.settings(), generator="java_lcg", draw="mod:1000").validate()
+        else:
+            self.settings().validate()
         self.bounds().validate()
         if self.n_trials < 1 or self.sample_blocks < 0:
             raise ValueError("n_trials must be >= 1 and sample_blocks >= 0")
         return self
+
+
+def _sample_keys(config: SieveSettingsConfig) -> list[str]:
+    """The seed blocks the optimiser and the pair identification scan (all, or a sample)."""
+    keys = BLOCKS.partition_keys()
+    if config.sample_blocks and config.sample_blocks < len(keys):
+        rng = np.random.default_rng(config.sampler_seed)
+        keys = sorted(rng.choice(keys, size=config.sample_blocks, replace=False).tolist())
+    return keys
+
+
+def _identify(
+    context: dg.AssetExecutionContext,
+    config: SieveSettingsConfig,
+    base: SieveSettings,
+    train: np.ndarray,
+    ranges: list[tuple[int, int]],
+    modulus: int,
+    compute: ComputeResource,
+) -> Identification:
+    """Every candidate pair scanned on the sample blocks with the base settings, corrected."""
+    draws = draws_for_modulus(modulus) if config.draw == "auto" else [config.draw]
+    pairs = candidate_pairs(config.generators(), draws)
+    if not pairs:
+        raise dg.Failure(description=f"sieve_settings: no generator accepts {', '.join(draws)}")
+
+    def scan(generator: str, draw: str) -> PairScan:
+        settings = replace(base, generator=generator, draw=draw)
+        try:
+            settings.validate(len(train))
+        except ValueError as exc:
+            return PairScan(generator, draw, skipped=str(exc))
+        stats = scan_blocks(settings, train, ranges, compute.scan)
+        return PairScan(generator, draw, stats["survivors"], stats["null_expected"],
+                        stats["candidates"])
+
+    def log(found: PairScan) -> None:
+        context.log.info(f"pair {found.generator} {found.draw}: " + (
+            found.skipped or f"{found.survivors} survivors vs {found.null_expected:.3g} "
+                             f"expected, p = {found.p_value:.3g}"))
+
+    result = identify(pairs, scan, on_scan=log)
+    context.log.info(f"identified: {result.verdict()}")
+    return result
+
+
+def _pairs_table(identification: Identification) -> str:
+    rows = ["| pair | survivors | expected | p | corrected p |", "|---|---|---|---|---|"]
+    for s in identification.ranked():
+        if s.skipped:
+            rows.append(f"| {s.generator} {s.draw} | skipped: {s.skipped} | | | |")
+            continue
+        rows.append(f"| {s.generator} {s.draw} | {s.survivors} | {s.null_expected:.3g} | "
+                    f"{s.p_value:.3g} | {identification.p_adjusted(s):.3g} |")
+    return "\n".join(rows)
 
 
 def _evidence_plot(trials: list[dict]) -> dg.MetadataValue:
@@ -115,10 +206,20 @@ def sieve_settings(
     compute: ComputeResource,
     optuna_storage: OptunaStorage,
 ) -> dg.MaterializeResult:
-    """The sieve settings: searched by Optuna on sample blocks, or given directly."""
+    """The sieve settings: searched by Optuna on sample blocks, or given directly; the
+    (generator, draw) pair identified from the draws first when it is not given."""
     train = load_train(artefacts)
     base = config.settings()
     bounds = config.bounds()
+    draws_meta = latest_metadata(context.instance, draw_history.key)
+    keys = _sample_keys(config)
+    ranges = [BLOCKS.seed_range(k) for k in keys]
+    identification: Identification | None = None
+    if config.choosing:
+        identification = _identify(context, config, base, train, ranges, draws_meta["modulus"],
+                                   compute)
+        chosen = (identification.identified or identification.ranked())[0]
+        base = replace(base, generator=chosen.generator, draw=chosen.draw)
     try:
         base.validate(len(train))
         if config.search and bounds.window[1] > len(train):
@@ -126,16 +227,10 @@ def sieve_settings(
                              f"({len(train)} draws)")
     except ValueError as exc:
         raise dg.Failure(description=f"sieve_settings: {exc}") from exc
-    draws_meta = latest_metadata(context.instance, draw_history.key)
     search: SettingsSearch | None = None
     if not config.search:
         settings = base
     else:
-        rng = np.random.default_rng(config.sampler_seed)
-        keys = BLOCKS.partition_keys()
-        if config.sample_blocks and config.sample_blocks < len(keys):
-            keys = sorted(rng.choice(keys, size=config.sample_blocks, replace=False).tolist())
-        ranges = [BLOCKS.seed_range(k) for k in keys]
         name = config.study_name or f"sieve_settings-{context.run.run_id}"
         study = optuna_storage.study(name, "maximize", config.sampler_seed)
         done = len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
@@ -170,7 +265,8 @@ def sieve_settings(
     record = SieveSettingsRecord(settings=settings, searched=config.search,
                                  sampler_seed=config.sampler_seed,
                                  draws_sha256=draws_meta["source_sha256"],
-                                 seed_blocks=BLOCKS.describe(), search=search)
+                                 seed_blocks=BLOCKS.describe(), search=search,
+                                 identification=identification and identification.to_dict())
     artefacts.write_record(record, *SIEVE_SETTINGS)
     meta: dict = {
         "digest": settings.digest(),
@@ -181,6 +277,9 @@ def sieve_settings(
         "draws_sha256": draws_meta["source_sha256"],
         **settings_metadata(context.run.tags),
     }
+    if identification is not None:
+        meta.update(identified=identification.verdict(),
+                    pairs_tried=dg.MetadataValue.md(_pairs_table(identification)))
     if search is not None and search.trials:
         meta.update(study_name=search.study_name, trials_requested=config.n_trials,
                     trials_completed=search.trials_completed,

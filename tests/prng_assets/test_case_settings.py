@@ -63,6 +63,13 @@ def test_digest_ignores_comments_and_layout_but_not_values(tmp_path: Path) -> No
     assert a.digest == b.digest != c.digest
 
 
+def test_the_pair_may_be_left_to_identify(tmp_path: Path) -> None:
+    auto = load(_write(tmp_path, '[history]\nmodulus = 1000\n[sieve]\ngenerator = "auto"\n'))
+    assert auto.sections["sieve"] == {"generator": "auto"}
+    both = load(_write(tmp_path, '[sieve]\ngenerator = "mt19937,pcg32"\ndraw = "auto"\n'))
+    assert both.sections["sieve"]["draw"] == "auto"
+
+
 def test_own_file_over_folder_default_over_defaults(tmp_path: Path) -> None:
     draw_file = tmp_path / "mt.json"
     assert settings_path(draw_file) is None
@@ -95,6 +102,11 @@ def test_own_file_over_folder_default_over_defaults(tmp_path: Path) -> None:
             "unknown generator 'mt19938' (did you mean 'mt19937'?)",
         ),
         ("[sieve]\ndraw = 'mod'\n", "[sieve] draw", "expected mod:M"),
+        (
+            "[sieve]\ngenerator = 'mt19937,pcg33'\n",
+            "[sieve] generator",
+            "unknown generator 'pcg33' (did you mean 'pcg32'?)",
+        ),
         (
             "[sieve]\ngenerator = 'msvc_rand'\ndraw = 'nextint:10'\n",
             "[sieve] draw",

@@ -10,7 +10,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from gpu_executors.prng.synth import random_history, write_history
+from gpu_executors.prng.synth import planted_history, random_history, write_history
 from gpu_executors.sieve.settings import SeedBlocks, SieveSettings
 from prng_assets.assets.sieve import survivors
 from prng_assets.definitions import build_defs
@@ -221,3 +221,21 @@ def test_match_tiers_single_out_one_true_candidate_among_chance_survivors() -> N
     assert stats["best_tier"]["min_matches"] == 10 and stats["tier_p_value"] < 1e-10
     assert stats["significant"]
     assert not pool_stats(pool.filter(pl.col("matches") < 10), blocks, 1, tiers)["significant"]
+
+
+def test_the_pair_is_identified_when_not_given(defs, instance, tmp_path: Path) -> None:
+    """generator as a list: each pair scanned on the blocks, only mt19937 beats chance after the
+    correction, and the record scans it; the other pairs' figures are in the metadata."""
+    values, truth = planted_history("mt19937", "mod:1000", 3_200_003, 300)  # block c
+    path = write_history(tmp_path / "mt.json", values, truth)
+    result = _prepare(defs, instance, path, generator="mt19937,php_mt_rand_legacy,xorshift32",
+                      search=False, window=8, sample_blocks=2, sampler_seed=3)
+    assert result.success
+    record = json.loads((tmp_path / "artefacts" / "sieve_settings" / "settings.json").read_text())
+    assert (record["settings"]["generator"], record["settings"]["draw"]) == ("mt19937", "mod:1000")
+    ident = record["identification"]
+    assert (ident["tried"], ident["identified"]) == (3, ["mt19937 mod:1000"])
+    assert ident["pairs"][0]["survivors"] == 1 and ident["pairs"][1]["survivors"] == 0
+    meta = result.asset_materializations_for_node("sieve_settings")[0].metadata
+    assert meta["identified"].value.startswith("mt19937 mod:1000 (corrected p = ")
+    assert "| xorshift32 mod:1000 | 0 |" in meta["pairs_tried"].value
