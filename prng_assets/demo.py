@@ -133,7 +133,9 @@ def run_demo(
 def _ml_lines(result: dg.ExecuteInProcessResult) -> list[str]:
     lines = []
     sc = _meta(result, "optimal_scorer_config")
-    if sc:
+    if sc.get("status") == "skipped":
+        lines.append(f"optimal_scorer_config: skipped - {sc['reason']}")
+    elif sc:
         lines.append(f"optimal_scorer_config: {sc['trials_completed']}/{sc['trials_requested']} "
                      f"trials, best rho {sc['best_value']:+.3f}; validated rho "
                      f"{sc['validated_rho']:+.3f} (p = {sc['validated_p_value']:.3g}): "
@@ -144,7 +146,9 @@ def _ml_lines(result: dg.ExecuteInProcessResult) -> list[str]:
                      f"{fm['seconds']:.1f} s; holdout hits {fm['holdout_hits_mean']:.4f} on "
                      f"average vs chance {fm['holdout_hits_chance']:.4f}")
     mc = _meta(result, "model_comparison")
-    if mc:
+    if mc.get("status") == "skipped":
+        lines.append(f"model_comparison: skipped, no winner - {mc['reason']}")
+    elif mc:
         lines.append(f"model_comparison: winner {mc['winner']}, test R^2 "
                      f"{mc['winner_test_r2']:+.4f} (permutation p = "
                      f"{mc['winner_permutation_p_value']:.3g} as the best of "

@@ -22,6 +22,7 @@ from prng_assets.artefact_keys import (
     MATRIX_RECORD,
     MATRIX_TABLE,
     POOL_STATS,
+    POOL_TABLE,
     SCORER_RECORD,
     SIEVE_SETTINGS,
     SKIP_REGISTRY,
@@ -75,6 +76,18 @@ def load_matrix(artefacts: ArtefactStore) -> tuple[pl.DataFrame, list[str], dict
     """The feature matrix, its feature columns, and the record it was built with."""
     record = load_matrix_record(artefacts)
     return artefacts.read_parquet(*MATRIX_TABLE), record["features"], record
+
+
+def load_pool_rows(artefacts: ArtefactStore) -> int:
+    """The survivor pool's row count, read from the file's metadata (not its rows)."""
+    return int(pl.scan_parquet(artefacts.path(*POOL_TABLE)).select(pl.len()).collect().item())
+
+
+def load_evidence(artefacts: ArtefactStore) -> np.ndarray:
+    """The feature matrix's ``outside_window_evidence`` column: what confirms a candidate."""
+    path = artefacts.path(*MATRIX_TABLE)
+    return pl.read_parquet(path, columns=["outside_window_evidence"])[
+        "outside_window_evidence"].to_numpy()
 
 
 def load_skip_registry(artefacts: ArtefactStore) -> dict[str, Any]:

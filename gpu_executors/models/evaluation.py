@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gpu_executors.ranking.minimum import rankable_skip_reason
 from gpu_executors.significance import FINDING_ALPHA
 
 TEST_SHARE = 0.2
@@ -121,6 +122,13 @@ def confirmed(evidence: np.ndarray, n_rows: int, alpha: float = FINDING_ALPHA) -
     """Rows whose matches outside the sieve window are significant on their own (Bonferroni)."""
     threshold = -np.log10(alpha / max(n_rows, 1))
     return np.asarray(evidence) >= threshold
+
+
+def ranking_skip_reason(evidence: np.ndarray) -> str | None:
+    """Why the models cannot rank a matrix with this ``outside_window_evidence`` column, or
+    None: too few rows, or too few left once the confirmed ones (never trained on) are out."""
+    evidence = np.asarray(evidence)
+    return rankable_skip_reason(len(evidence), int(confirmed(evidence, len(evidence)).sum()))
 
 
 # What the model checks judge, over the families' sidecars (plain functions: tests plant bugs).

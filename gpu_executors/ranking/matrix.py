@@ -151,13 +151,30 @@ def schema() -> dict[str, dict[str, str]]:
 
 
 def feature_matrix(pool: pl.DataFrame, history: History, config: ScorerConfig) -> pl.DataFrame:
-    """Keys, features and targets, one row per survivor, in the schema's column order."""
-    feats, targs = rows(pool, history, config)
+    """Keys, features and targets, one row per survivor, in the schema's column order.
+
+    An empty pool gives an empty matrix with the same columns and types (no rows to compute),
+    so that readers downstream see one schema whatever the sieve found."""
     frame = pool.select(list(KEY_COLUMNS))
+    if pool.height == 0:
+        return frame.with_columns(
+            [pl.Series(k, [], dtype=pl.Float64) for k in (*feature_names(), *TARGET_SCHEMA)])
+    feats, targs = rows(pool, history, config)
     return frame.with_columns(
         [pl.Series(k, feats[k]) for k in feature_names()]
         + [pl.Series(k, targs[k]) for k in TARGET_SCHEMA]
     )
+
+
+def constant_columns(values: np.ndarray, names: list[str], expected: set[str]) -> list[str]:
+    """Columns of ``values`` (rows, columns) that never vary, less those ``expected`` to be.
+
+    Fewer than two rows cannot vary at all: that says nothing about a lost feature, so none is
+    reported."""
+    if values.shape[0] < 2:
+        return []
+    flat = np.ptp(values, axis=0) == 0
+    return [k for k, c in zip(names, flat, strict=True) if c and k not in expected]
 
 
 def leakage_probe(pool: pl.DataFrame, history: History, config: ScorerConfig,

@@ -1,7 +1,10 @@
 """The stored record of the scorer search (``optimal_scorer_config/config.json``).
 
 ``ScorerRecord`` is the one reader (``from_dict``) and the one writer (``to_dict``) of that file;
-``to_dict`` gives exactly the keys it has always held, so stored artefacts do not change.
+``to_dict`` gives every field, and a file written before ``status`` and ``reason`` existed reads
+as a search that ran (``status`` "ok"). A pool too small to rank gives a *skipped* record
+(``ScorerRecord.skipped``): no trial ran, the default scorer configuration stands so that the
+feature matrix can still compute every survivor's evidence, and ``reason`` says why.
 """
 
 from __future__ import annotations
@@ -48,6 +51,60 @@ class ScorerRecord:
     warm_started: bool
     search_seconds: float
     inputs: dict[str, str]
+    # "ok": the search ran; "skipped": the pool was too small to search on (``reason``).
+    status: str = "ok"
+    reason: str | None = None
+
+    @classmethod
+    def skipped(
+        cls,
+        reason: str,
+        *,
+        objective: str,
+        target: str,
+        searched: list[str],
+        sample_size: int,
+        pool_rows: int,
+        sampler_seed: int,
+        inputs: dict[str, str],
+    ) -> ScorerRecord:
+        """No search: the default configuration, no trial, "no ranking" scores (rho -1, p 1)."""
+        return cls(
+            trials_requested=0,
+            trials_completed=0,
+            trials_failed=0,
+            best_trial=-1,
+            best_value=-1.0,
+            best_params={},
+            best_user_attrs={},
+            distinct_values=0,
+            value_spread=0.0,
+            distinct_samples=0,
+            trials=[],
+            objective=objective,
+            target=target,
+            searched=list(searched),
+            scorer_config=ScorerConfig(),
+            network={},
+            validated_rho=-1.0,
+            validated_p_value=1.0,
+            validated_rows=0,
+            validated_significant=False,
+            sample_size=sample_size,
+            search_rows=pool_rows,
+            pool_coverage=0.0,
+            sampler_seed=sampler_seed,
+            study_name="",
+            warm_started=False,
+            search_seconds=0.0,
+            inputs=dict(inputs),
+            status="skipped",
+            reason=reason,
+        )
+
+    @property
+    def is_skipped(self) -> bool:
+        return self.status == "skipped"
 
     @property
     def scorer_digest(self) -> str:

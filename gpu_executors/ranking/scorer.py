@@ -30,6 +30,7 @@ from gpu_executors.ranking.matrix import (
     sieve_columns,
     train_view,
 )
+from gpu_executors.ranking.minimum import MIN_RANKING_ROWS
 from gpu_executors.ranking.predicted import predicted_draws
 from gpu_executors.ranking.schema import BATTERY_COLUMNS, ScorerConfig
 from gpu_executors.ranking.targets import target_columns
@@ -144,9 +145,10 @@ class ScorerData:
     @classmethod
     def split(cls, pool: pl.DataFrame, history: History, seed: int,
               validation_share: float = 0.2) -> ScorerData:
-        if pool.height < 20:
+        if pool.height < MIN_RANKING_ROWS:
             raise ValueError(f"the survivor pool has {pool.height} rows: the scorer needs at "
-                             "least 20 (loosen the sieve or scan more seed blocks)")
+                             f"least {MIN_RANKING_ROWS} (loosen the sieve or scan more seed "
+                             "blocks)")
         if history.n_holdout < 1:
             raise ValueError("the draw history has no holdout draws: no target to score")
         order = np.random.default_rng([seed, 7]).permutation(pool.height)

@@ -11,8 +11,9 @@ import polars as pl
 
 from gpu_executors.io.hashing import file_sha256
 from gpu_executors.ranking.features import temporal_windows
+from gpu_executors.ranking.matrix import constant_columns, schema
 from gpu_executors.ranking.matrix import feature_matrix as build_matrix
-from gpu_executors.ranking.matrix import schema
+from gpu_executors.ranking.minimum import pool_skip_reason
 from gpu_executors.sieve.settings import SieveSettings
 from prng_assets.artefact_keys import MATRIX_RECORD, MATRIX_TABLE, POOL_TABLE, SCORER_RECORD
 from prng_assets.assets.ingest import draw_history
@@ -48,11 +49,9 @@ def feature_matrix(
     """Per-survivor train features under the optimal scorer configuration, holdout targets."""
     config = load_scorer_record(artefacts).scorer_config
     pool = artefacts.read_parquet(*POOL_TABLE)
-    if pool.height == 0:
-        raise dg.Failure(description="feature_matrix: the survivor pool is empty")
     history = load_history(artefacts)
     t0 = time.perf_counter()
-    matrix = build_matrix(pool, history, config)
+    matrix = build_matrix(pool, history, config)  # an empty pool: an empty matrix, same schema
     seconds = time.perf_counter() - t0
     cols = schema()
     features = [k for k, v in cols.items() if v["role"] == "feature"]
@@ -60,8 +59,12 @@ def feature_matrix(
     by_design = expected_constant(load_sieve_settings(artefacts).settings)
     if len(temporal_windows(history.n_train, config)) < 2:
         by_design |= {"temporal_std", "temporal_trend"}
-    constant = [k for k, c in zip(features, np.ptp(values, axis=0) == 0, strict=True)
-                if c and k not in by_design]
+    constant = constant_columns(values, features, by_design)
+    # Too few rows to rank: the matrix still carries every survivor's evidence (predictions
+    # read it to confirm candidates); the scorer and the models are skipped.
+    too_small = pool_skip_reason(matrix.height)
+    if too_small:
+        context.log.warning(f"feature_matrix: {matrix.height} rows, evidence only: {too_small}")
     record = {
         "scorer_digest": config.digest(),
         "scorer_config": config.to_dict(),
@@ -72,6 +75,7 @@ def feature_matrix(
         "finite": bool(np.isfinite(values).all()
                        and all(np.isfinite(matrix[k].to_numpy()).all()
                                for k, v in cols.items() if v["role"] == "target")),
+        "ranking_skip_reason": too_small,
         "n_train": history.n_train,
         "n_holdout": history.n_holdout,
         "seconds": seconds,
@@ -83,12 +87,14 @@ def feature_matrix(
     artefacts.write_json(record, *MATRIX_RECORD)
     hits = matrix["holdout_hits"].to_numpy()
     return dg.MaterializeResult(metadata={
+        "status": "empty" if matrix.height == 0 else "ok",
+        "note": too_small or "ranked by the models downstream",
         "rows": matrix.height,
         "features": len(features),
         "scorer_digest": config.digest(),
         "seconds": seconds,
         "rows_per_second": matrix.height / seconds if seconds else 0.0,
-        "holdout_hits_mean": float(hits.mean()),
+        "holdout_hits_mean": float(hits.mean()) if len(hits) else 0.0,
         "holdout_hits_chance": 1.0 / history.modulus,
         "holdout_quality_std": float(matrix["holdout_quality"].std() or 0.0),
         "constant_features": ", ".join(constant) or "none",

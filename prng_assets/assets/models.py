@@ -19,6 +19,7 @@ from gpu_executors.models.evaluation import (
     confirmed,
     family_wise_p,
     permutation_p_value,
+    ranking_skip_reason,
     skipped,
     update_registry,
 )
@@ -31,7 +32,13 @@ from gpu_executors.models.validation import r2
 from prng_assets.artefact_keys import COMPARISON, SKIP_REGISTRY, model_file, model_sidecar
 from prng_assets.assets.features import feature_matrix
 from prng_assets.automation import AUTOMATION
-from prng_assets.loaders import load_matrix, load_pool_stats, load_sidecars, load_skip_registry
+from prng_assets.loaders import (
+    load_evidence,
+    load_matrix,
+    load_pool_stats,
+    load_sidecars,
+    load_skip_registry,
+)
 from prng_assets.plots import figure_metadata
 from resources.artefacts import ArtefactStore
 from resources.compute import ComputeResource
@@ -110,17 +117,19 @@ def _model_asset(family: str):
         optuna_storage: OptunaStorage,
     ) -> dg.MaterializeResult:
         registry = load_skip_registry(artefacts)
-        reason = skipped(registry, family)
+        matrix, features, record = load_matrix(artefacts)
+        evidence = matrix["outside_window_evidence"].to_numpy()
+        # Too few rows to rank comes first: model_comparison reads it as "nothing to rank".
+        reason = ranking_skip_reason(evidence) or skipped(registry, family)
         if reason:
             artefacts.write_record(ModelSidecar.skipped(family, reason), *model_sidecar(family))
             context.log.warning(f"model_{family} skipped: {reason}")
             return dg.MaterializeResult(metadata={"status": "skipped", "reason": reason})
-        matrix, features, record = load_matrix(artefacts)
         x = matrix.select(features).to_numpy().astype(np.float64)
         y = matrix[TARGET].to_numpy().astype(np.float64)
         # Candidates confirmed by train draws outside the sieve window need no model (they are
         # ranked first by their evidence); as training rows they would be extreme outliers.
-        sure = confirmed(matrix["outside_window_evidence"].to_numpy(), matrix.height)
+        sure = confirmed(evidence, matrix.height)
         try:
             split = Split.carve(np.flatnonzero(~sure), config.seed)
             device = compute.torch_device() if family == "neural_net" else "cpu"
@@ -185,6 +194,7 @@ def _model_asset(family: str):
                                        "permutation_p_value", "device", "fit_seconds",
                                        "trials_completed", "trials_failed",
                                        "feature_schema_hash")}
+        meta["status"] = sidecar.status
         meta["params"] = dg.MetadataValue.json(params)
         history = getattr(model, "history", None)
         if history:
@@ -221,22 +231,53 @@ def _comparison_plot(rows: list[dict]) -> dg.MetadataValue:
     return figure_metadata(fig)
 
 
+def _skipped_comparison(context: dg.AssetExecutionContext, artefacts: ArtefactStore,
+                        cars: dict[str, ModelSidecar], registry: dict,
+                        reason: str) -> dg.MaterializeResult:
+    """Nothing to compare (too few rows to rank): no winner, the reason, the run goes on."""
+    not_compared = {f: c.reason or c.status for f, c in cars.items()}
+    record = {"status": "skipped", "reason": reason, "rows": [], "winner": None,
+              "winner_test_r2": None, "winner_permutation_p_value": None,
+              "winner_permutation_p_raw": None, "families_compared": 0,
+              "not_compared": not_compared, "skip_registry": registry,
+              "pool_significant": load_pool_stats(artefacts).significant}
+    artefacts.write_json(record, *COMPARISON)
+    context.log.warning(f"model_comparison skipped: {reason}")
+    return dg.MaterializeResult(metadata={
+        "status": "skipped",
+        "reason": reason,
+        "winner": None,
+        "families_compared": 0,
+        "skip_registry": dg.MetadataValue.json(registry),
+        "not_compared": dg.MetadataValue.json(not_compared),
+    })
+
+
 @dg.asset(group_name="models", deps=MODEL_ASSETS, kinds={"polars"},
           automation_condition=AUTOMATION)
 def model_comparison(
     context: dg.AssetExecutionContext, artefacts: ArtefactStore
 ) -> dg.MaterializeResult:
-    """The four families side by side on the test split, and the winner."""
+    """The four families side by side on the test split, and the winner (none when the matrix
+    is too small to rank: the predictions then come from the confirmed candidates)."""
     cars = load_sidecars(artefacts)
     ok = [c for c in cars.values() if c.ok]
+    registry = load_skip_registry(artefacts)
+    too_small = ranking_skip_reason(load_evidence(artefacts))
+    if too_small is not None:
+        if ok:  # a model of an earlier, larger matrix: comparing it would mislead
+            raise dg.Failure(description=(
+                f"model_comparison: {too_small}, yet {', '.join(c.family for c in ok)} hold "
+                "models of an earlier feature matrix; re-materialise the model families"))
+        return _skipped_comparison(context, artefacts, cars, registry, too_small)
     if not ok:
         raise dg.Failure(description="model_comparison: no model family produced a model")
     rows = [{k: c.to_dict()[k] for k in COMPARED} for c in ok]
     rows.sort(key=lambda r: r["test_r2"], reverse=True)
     winner = rows[0]
-    registry = load_skip_registry(artefacts)
     winner_p = family_wise_p(winner["permutation_p_value"], len(rows))
-    record = {"rows": rows, "winner": winner["family"], "winner_test_r2": winner["test_r2"],
+    record = {"status": "ok", "reason": None,
+              "rows": rows, "winner": winner["family"], "winner_test_r2": winner["test_r2"],
               "winner_permutation_p_value": winner_p,
               "winner_permutation_p_raw": winner["permutation_p_value"],
               "families_compared": len(rows),
@@ -247,6 +288,7 @@ def model_comparison(
     table = [dg.TableRecord({c.name: r[c.name] for c in COMPARISON_TABLE.columns})
              for r in rows]
     return dg.MaterializeResult(metadata={
+        "status": "ok",
         "winner": winner["family"],
         "winner_test_r2": winner["test_r2"],
         "winner_permutation_p_value": winner_p,

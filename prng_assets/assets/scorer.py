@@ -11,6 +11,7 @@ from optuna.trial import TrialState
 from pydantic import Field, model_validator
 
 from gpu_executors.io.hashing import file_sha256
+from gpu_executors.ranking.minimum import MIN_RANKING_ROWS, pool_skip_reason
 from gpu_executors.ranking.records import ScorerRecord
 from gpu_executors.ranking.scorer import (
     OBJECTIVE,
@@ -64,8 +65,9 @@ class ScorerSearchConfig(dg.Config):
 
     @model_validator(mode="after")
     def _check(self) -> "ScorerSearchConfig":
-        if self.sample_size < 20:
-            raise ValueError(f"sample_size {self.sample_size} must be at least 20")
+        if self.sample_size < MIN_RANKING_ROWS:
+            raise ValueError(f"sample_size {self.sample_size} must be at least "
+                             f"{MIN_RANKING_ROWS}")
         if self.n_trials < 1:
             raise ValueError(f"n_trials {self.n_trials} must be at least 1")
         if not 0.0 < self.validation_share < 1.0:
@@ -89,6 +91,33 @@ def _trials_plot(trials: list[dict], validated: float) -> dg.MetadataValue:
     return figure_metadata(fig)
 
 
+def _inputs(context: dg.AssetExecutionContext, artefacts: ArtefactStore) -> dict[str, str]:
+    """What the configuration was made from (lineage: the feature matrix and checks compare)."""
+    return {"survivor_pool_sha256": file_sha256(artefacts.path(*POOL_TABLE)),
+            "draws_sha256": latest_metadata(context.instance, draw_history.key)["source_sha256"],
+            "sieve_settings_digest": load_sieve_settings(artefacts).digest}
+
+
+def _skipped(context: dg.AssetExecutionContext, config: ScorerSearchConfig,
+             artefacts: ArtefactStore, rows: int, reason: str) -> dg.MaterializeResult:
+    """A pool too small to search on: record the skip and the default configuration, so the
+    feature matrix still computes the few survivors' evidence and the run goes on."""
+    record = ScorerRecord.skipped(reason, objective=OBJECTIVE, target=TARGET,
+                                  searched=list(SEARCHED), sample_size=config.sample_size,
+                                  pool_rows=rows, sampler_seed=config.sampler_seed,
+                                  inputs=_inputs(context, artefacts))
+    artefacts.write_record(record, *SCORER_RECORD)
+    context.log.warning(f"optimal_scorer_config skipped: {reason}")
+    return dg.MaterializeResult(metadata={
+        "status": record.status,
+        "reason": reason,
+        "pool_rows": rows,
+        "minimum_rows": MIN_RANKING_ROWS,
+        "scorer_digest": record.scorer_digest,
+        "scorer_config": dg.MetadataValue.json(record.scorer_config.to_dict()),
+    })
+
+
 @dg.asset(group_name="scorer", deps=[survivor_pool, draw_history],
           kinds={"optuna", "pytorch"}, automation_condition=AUTOMATION)
 def optimal_scorer_config(
@@ -99,9 +128,13 @@ def optimal_scorer_config(
 ) -> dg.MaterializeResult:
     """The scorer configuration whose network best ranks survivors by their holdout target."""
     pool = artefacts.read_parquet(*POOL_TABLE)
+    skip = pool_skip_reason(pool.height)
+    if skip is not None:
+        return _skipped(context, config, artefacts, pool.height, skip)
     history = load_history(artefacts)
-    warm = (load_scorer_record(artefacts).best_params
-            if config.warm_start and artefacts.exists(*SCORER_RECORD) else None)
+    previous = (load_scorer_record(artefacts)
+                if config.warm_start and artefacts.exists(*SCORER_RECORD) else None)
+    warm = previous.best_params if previous is not None and not previous.is_skipped else None
     try:
         data = ScorerData.split(pool, history, config.sampler_seed, config.validation_share)
     except ValueError as exc:
@@ -147,10 +180,7 @@ def optimal_scorer_config(
         study_name=name,
         warm_started=warm is not None,
         search_seconds=search_seconds,
-        inputs={"survivor_pool_sha256": file_sha256(artefacts.path(*POOL_TABLE)),
-                "draws_sha256": latest_metadata(context.instance,
-                                                draw_history.key)["source_sha256"],
-                "sieve_settings_digest": load_sieve_settings(artefacts).digest},
+        inputs=_inputs(context, artefacts),
     )
     artefacts.write_record(record, *SCORER_RECORD)
     verdict = ("beats chance" if significant
@@ -158,6 +188,7 @@ def optimal_scorer_config(
     context.log.info(f"validated rho {validated['rho']:+.4f} (p {validated['p_value']:.3g}, "
                      f"{validated['n_eval']} unseen survivors): {verdict}")
     return dg.MaterializeResult(metadata={
+        "status": record.status,
         "objective": OBJECTIVE,
         "best_value": summary["best_value"],
         "best_trial": summary["best_trial"],

@@ -1,5 +1,8 @@
 """Checks on the model comparison: R^2 sane, shapes equal, predictions vary, one disjoint test
-split, no overfitting, no leakage signature, the winner beats a permutation test."""
+split, no overfitting, no leakage signature, the winner beats a permutation test.
+
+A comparison skipped because the feature matrix is too small to rank makes each of them "not
+applicable" (passed), provided the matrix really is too small (``checks.skips``)."""
 
 import json
 
@@ -8,17 +11,30 @@ import dagster as dg
 from gpu_executors.models.evaluation import (
     constant_models,
     insane_r2,
+    ranking_skip_reason,
     shape_mismatches,
     split_problems,
 )
 from gpu_executors.significance import SIGNAL_ALPHA
 from prng_assets.artefact_keys import COMPARISON
 from prng_assets.assets.models import model_comparison
-from prng_assets.loaders import load_fitted
+from prng_assets.checks.skips import skipped_result
+from prng_assets.loaders import load_evidence, load_fitted
 from resources.artefacts import ArtefactStore
 
 OVERFIT_DROP = 0.2  # CV R^2 minus test R^2 above this: the family overfits
 LEAKAGE_R2 = 0.9  # test R^2 above this on a pool without signal: leakage
+
+
+def _skipped(artefacts: ArtefactStore,
+             severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR
+             ) -> dg.AssetCheckResult | None:
+    """The result for a skipped comparison (judged against the matrix as it is), else None."""
+    record = artefacts.read_json(*COMPARISON)
+    if record.get("status") != "skipped":
+        return None
+    return skipped_result(record["reason"], ranking_skip_reason(load_evidence(artefacts)),
+                          severity)
 
 
 def _fitted(artefacts: ArtefactStore) -> list[dict]:
@@ -31,6 +47,8 @@ def _fitted(artefacts: ArtefactStore) -> list[dict]:
 def models_r2_sane(
     context: dg.AssetCheckExecutionContext, artefacts: ArtefactStore
 ) -> dg.AssetCheckResult:
+    if (skip := _skipped(artefacts)) is not None:
+        return skip
     bad = insane_r2(_fitted(artefacts))
     return dg.AssetCheckResult(passed=not bad, metadata={"insane": json.dumps(bad)})
 
@@ -40,6 +58,8 @@ def models_r2_sane(
 def models_shapes_equal(
     context: dg.AssetCheckExecutionContext, artefacts: ArtefactStore
 ) -> dg.AssetCheckResult:
+    if (skip := _skipped(artefacts)) is not None:
+        return skip
     bad = shape_mismatches(_fitted(artefacts))
     return dg.AssetCheckResult(passed=not bad, metadata={"mismatched": ", ".join(bad) or "none"})
 
@@ -49,6 +69,8 @@ def models_shapes_equal(
 def models_predictions_vary(
     context: dg.AssetCheckExecutionContext, artefacts: ArtefactStore
 ) -> dg.AssetCheckResult:
+    if (skip := _skipped(artefacts)) is not None:
+        return skip
     bad = constant_models(_fitted(artefacts))
     return dg.AssetCheckResult(passed=not bad, metadata={"constant": ", ".join(bad) or "none"})
 
@@ -58,6 +80,8 @@ def models_predictions_vary(
 def models_test_split_disjoint(
     context: dg.AssetCheckExecutionContext, artefacts: ArtefactStore
 ) -> dg.AssetCheckResult:
+    if (skip := _skipped(artefacts)) is not None:
+        return skip
     found = split_problems(_fitted(artefacts))
     return dg.AssetCheckResult(
         passed=not found["overlapping_rows"] and found["one_test_split"]
@@ -72,6 +96,8 @@ def models_test_split_disjoint(
 def models_not_overfit(
     context: dg.AssetCheckExecutionContext, artefacts: ArtefactStore
 ) -> dg.AssetCheckResult:
+    if (skip := _skipped(artefacts, dg.AssetCheckSeverity.WARN)) is not None:
+        return skip
     drops = {c.family: c.cv_r2_mean - c.test_r2 for c in load_fitted(artefacts)}
     bad = {f: round(d, 4) for f, d in drops.items() if d > OVERFIT_DROP}
     return dg.AssetCheckResult(passed=not bad, severity=dg.AssetCheckSeverity.WARN,
@@ -84,6 +110,8 @@ def models_not_overfit(
 def models_no_leakage_signature(
     context: dg.AssetCheckExecutionContext, artefacts: ArtefactStore
 ) -> dg.AssetCheckResult:
+    if (skip := _skipped(artefacts)) is not None:
+        return skip
     record = artefacts.read_json(*COMPARISON)
     suspicious = [r["family"] for r in record["rows"] if r["test_r2"] > LEAKAGE_R2]
     passed = record["pool_significant"] or not suspicious
@@ -98,6 +126,8 @@ def models_no_leakage_signature(
 def winner_beats_permutation(
     context: dg.AssetCheckExecutionContext, artefacts: ArtefactStore
 ) -> dg.AssetCheckResult:
+    if (skip := _skipped(artefacts, dg.AssetCheckSeverity.WARN)) is not None:
+        return skip
     record = artefacts.read_json(*COMPARISON)
     p = record["winner_permutation_p_value"]
     return dg.AssetCheckResult(

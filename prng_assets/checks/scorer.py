@@ -1,12 +1,27 @@
 """Checks on the scorer search: trials differ, all completed, the best configuration is whole,
-validated rho beats chance on unseen survivors, trials sampled different survivors."""
+validated rho beats chance on unseen survivors, trials sampled different survivors.
+
+A search skipped because the pool is too small makes each of them "not applicable" (passed),
+provided the pool really is too small (``checks.skips``)."""
 
 import dagster as dg
 
+from gpu_executors.ranking.minimum import pool_skip_reason
+from gpu_executors.ranking.records import ScorerRecord
 from gpu_executors.significance import SIGNAL_ALPHA
 from prng_assets.assets.scorer import optimal_scorer_config
-from prng_assets.loaders import load_scorer_record
+from prng_assets.checks.skips import skipped_result
+from prng_assets.loaders import load_pool_rows, load_scorer_record
 from resources.artefacts import ArtefactStore
+
+
+def _skipped(r: ScorerRecord, artefacts: ArtefactStore,
+             severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR
+             ) -> dg.AssetCheckResult | None:
+    """The result for a skipped search (judged against the pool as it is), else None."""
+    if not r.is_skipped:
+        return None
+    return skipped_result(r.reason, pool_skip_reason(load_pool_rows(artefacts)), severity)
 
 
 @dg.asset_check(asset=optimal_scorer_config, blocking=True,
@@ -16,6 +31,8 @@ def scorer_trials_differ(
     context: dg.AssetCheckExecutionContext, artefacts: ArtefactStore
 ) -> dg.AssetCheckResult:
     r = load_scorer_record(artefacts)
+    if (skip := _skipped(r, artefacts)) is not None:
+        return skip
     return dg.AssetCheckResult(
         passed=r.distinct_values >= 2 and r.value_spread > 0,
         metadata={"distinct_values": r.distinct_values, "value_spread": r.value_spread})
@@ -27,6 +44,8 @@ def scorer_trials_all_completed(
     context: dg.AssetCheckExecutionContext, artefacts: ArtefactStore
 ) -> dg.AssetCheckResult:
     r = load_scorer_record(artefacts)
+    if (skip := _skipped(r, artefacts)) is not None:
+        return skip
     return dg.AssetCheckResult(
         passed=r.trials_completed >= r.trials_requested and r.trials_failed == 0,
         metadata={"trials_requested": r.trials_requested,
@@ -39,6 +58,8 @@ def scorer_best_config_complete(
     context: dg.AssetCheckExecutionContext, artefacts: ArtefactStore
 ) -> dg.AssetCheckResult:
     r = load_scorer_record(artefacts)
+    if (skip := _skipped(r, artefacts)) is not None:
+        return skip
     missing = [k for k in r.searched if k not in r.best_params]
     return dg.AssetCheckResult(passed=not missing,
                                metadata={"missing": ", ".join(missing) or "none",
@@ -51,6 +72,8 @@ def scorer_validated_rho_positive(
     context: dg.AssetCheckExecutionContext, artefacts: ArtefactStore
 ) -> dg.AssetCheckResult:
     r = load_scorer_record(artefacts)
+    if (skip := _skipped(r, artefacts, dg.AssetCheckSeverity.WARN)) is not None:
+        return skip
     verdict = ("significant" if r.validated_significant
                else f"not significant (p = {r.validated_p_value:.3g}): reported as chance")
     return dg.AssetCheckResult(
@@ -65,6 +88,8 @@ def scorer_trial_samples_differ(
     context: dg.AssetCheckExecutionContext, artefacts: ArtefactStore
 ) -> dg.AssetCheckResult:
     r = load_scorer_record(artefacts)
+    if (skip := _skipped(r, artefacts, dg.AssetCheckSeverity.WARN)) is not None:
+        return skip
     whole_pool = r.search_rows <= r.sample_size
     passed = whole_pool or r.distinct_samples >= min(2, r.trials_completed)
     return dg.AssetCheckResult(

@@ -2,7 +2,8 @@
 
 Each scenario runs the whole graph once (module-scoped) on a narrow seed range around the planted
 seed, so the loose sieve yields a few hundred chance survivors in seconds; tests then read what
-the runs recorded.
+the runs recorded. Two more use a tight sieve: exact recovery (the planted seed alone, too few
+rows to rank: predicted from the confirmed source) and an empty pool (the graph abstains).
 """
 
 from __future__ import annotations
@@ -28,13 +29,19 @@ FAST_ML = {"optimal_scorer_config": {"config": {"n_trials": 8, "sample_size": 20
            **{f"model_{f}": {"config": {"n_trials": 2, "folds": 2}}
               for f in ("neural_net", "xgboost", "lightgbm", "catboost")}}
 
+# A tight sieve: every window draw must match, so only the planted seed survives (the chance
+# of a false survivor among 2^18 seeds x 45 offset/gap pairs is about 1e-23).
+EXACT = {**NARROW, "max_misses": 0}
+EMPTY = {**EXACT, "seed_start": 0, "seed_stop": 1000}
+FAMILIES = ("neural_net", "xgboost", "lightgbm", "catboost")
+
 pytestmark = pytest.mark.slow
 
 
-def _run_head(defs, instance, path: Path) -> None:
+def _run_head(defs, instance, path: Path, sieve: dict) -> None:
     prep = defs.resolve_job_def("prepare").execute_in_process(
         run_config={"ops": {"draw_history": {"config": {"path": str(path)}},
-                            "sieve_settings": {"config": NARROW}}, **QUIET},
+                            "sieve_settings": {"config": sieve}}, **QUIET},
         instance=instance)
     assert prep.success
     scan = defs.resolve_job_def("scan_seed_blocks")
@@ -45,12 +52,13 @@ def _run_head(defs, instance, path: Path) -> None:
                                                            run_config=QUIET).success
 
 
-def _scenario(tmp_path_factory, name: str, values, truth, ml: dict | None = None):
+def _scenario(tmp_path_factory, name: str, values, truth, ml: dict | None = None,
+              sieve: dict = NARROW):
     root = tmp_path_factory.mktemp(name)
     path = write_history(root / "history.json", values, truth)
     defs = build_defs(artefact_root=str(root / "artefacts"), backend="cpu")
     with dg.instance_for_test() as instance:
-        _run_head(defs, instance, path)
+        _run_head(defs, instance, path, sieve)
         result = defs.resolve_job_def("rank_and_predict").execute_in_process(
             run_config={"ops": ml or FAST_ML, **QUIET}, instance=instance,
             raise_on_error=False)
@@ -72,8 +80,28 @@ def noise(tmp_path_factory):
     yield from _scenario(tmp_path_factory, "noise", values, truth)
 
 
+@pytest.fixture(scope="module")
+def exact(tmp_path_factory):
+    """A tight sieve (no miss allowed) that keeps the planted seed alone: exact recovery."""
+    values, truth = planted_history(**DEMO)
+    yield from _scenario(tmp_path_factory, "exact", values, truth, sieve=EXACT)
+
+
+@pytest.fixture(scope="module")
+def empty(tmp_path_factory):
+    """The same tight sieve over seeds that miss the planted one: no survivor at all."""
+    values, truth = planted_history(**DEMO)
+    yield from _scenario(tmp_path_factory, "empty", values, truth, sieve=EMPTY)
+
+
 def _json(art: Path, *parts: str) -> dict:
     return json.loads(art.joinpath(*parts).read_text())
+
+
+def _meta(result: dg.ExecuteInProcessResult, key: str) -> dict:
+    """The metadata of the run's materialisation of ``key``, as plain values."""
+    (mat,) = result.asset_materializations_for_node(key)
+    return {k: v.value for k, v in mat.metadata.items()}
 
 
 def test_planted_graph_materialises_with_blocking_checks_green(planted) -> None:
@@ -174,26 +202,125 @@ def test_unknown_scorer_config_key_is_rejected(planted) -> None:
             instance=planted["instance"], asset_selection=[dg.AssetKey("optimal_scorer_config")])
 
 
-def test_empty_pool_fails_clearly(tmp_path: Path) -> None:
-    values, truth = planted_history(**DEMO)
-    path = write_history(tmp_path / "h.json", values, truth)
-    defs = build_defs(artefact_root=str(tmp_path / "art"), backend="cpu")
-    strict = {**NARROW, "max_misses": 0, "seed_start": 0, "seed_stop": 1000}
-    with dg.instance_for_test() as instance:
-        assert defs.resolve_job_def("prepare").execute_in_process(
-            run_config={"ops": {"draw_history": {"config": {"path": str(path)}},
-                                "sieve_settings": {"config": strict}}, **QUIET},
-            instance=instance).success
-        scan = defs.resolve_job_def("scan_seed_blocks")
-        for key in BLOCKS.partition_keys():
-            scan.execute_in_process(partition_key=key, instance=instance, run_config=QUIET)
-        defs.resolve_job_def("pool").execute_in_process(instance=instance, run_config=QUIET)
-        run = defs.resolve_job_def("rank_and_predict").execute_in_process(
-            run_config={"ops": FAST_ML, **QUIET}, instance=instance, raise_on_error=False,
-            asset_selection=[dg.AssetKey("optimal_scorer_config")])
-    assert not run.success
-    failure = next(e for e in run.all_events if e.event_type_value == "STEP_FAILURE")
-    assert "the survivor pool has 0 rows" in str(failure.event_specific_data.error)
+def test_exact_recovery_predicts_the_planted_seed_from_the_confirmed_source(exact) -> None:
+    import polars as pl
+
+    from gpu_executors.prng.draws import generate_draws, parse_draw
+    from gpu_executors.prng.generators import get_generator
+
+    result, art = exact["result"], exact["art"]
+    assert result.success
+    pool = pl.read_parquet(art / "survivor_pool" / "pool.parquet")
+    assert pool.select(["seed", "offset", "gap"]).rows() == [(SEED, 3, 2)]
+    reason = ("the survivor pool has 1 rows: ranking needs at least 20; predictions come from "
+              "the confirmed candidates")
+    # The ranking materialised as skipped, with the reason, and the run went on.
+    scorer = _meta(result, "optimal_scorer_config")
+    assert (scorer["status"], scorer["reason"]) == ("skipped", reason)
+    record = _json(art, "optimal_scorer_config", "config.json")
+    assert (record["status"], record["reason"], record["trials_completed"]) == ("skipped",
+                                                                               reason, 0)
+    assert _meta(result, "feature_matrix")["rows"] == 1
+    assert _json(art, "feature_matrix", "record.json")["scorer_digest"] == record["scorer_digest"]
+    for family in FAMILIES:
+        assert _meta(result, f"model_{family}") == {"status": "skipped", "reason": reason}
+        assert _json(art, "models", family, "sidecar.json") == {
+            "family": family, "status": "skipped", "reason": reason}
+    comparison = _json(art, "model_comparison", "comparison.json")
+    assert (comparison["status"], comparison["winner"], comparison["reason"]) == (
+        "skipped", None, reason)
+    assert _meta(result, "model_comparison")["status"] == "skipped"
+    # The prediction: the planted seed's own next draws, from the confirmed source.
+    out = _json(art, "predictions", "predictions.json")
+    assert (out["status"], out["open_sources"], out["winner"]) == ("predict", ["confirmed"], None)
+    assert set(out["backtests"]) == {"confirmed"}
+    assert out["backtests"]["confirmed"]["hits"] == out["backtests"]["confirmed"]["draws"] == 80
+    assert out["backtests"]["confirmed"]["p_value"] < 1e-100
+    (top,) = out["predictions"]
+    assert (top["seed"], top["offset"], top["gap"], top["source"]) == (SEED, 3, 2, "confirmed")
+    whole = generate_draws(get_generator(DEMO["generator"]), parse_draw(DEMO["draw"]), SEED,
+                           DEMO["n"] + 5, offset=DEMO["offset"], gaps=DEMO["gap"][0])
+    assert top["next_draws"] == [int(v) for v in whole[DEMO["n"]:]]
+    assert out["next_draw_indices"] == [DEMO["n"], DEMO["n"] + 4]
+    assert _meta(result, "predictions")["status"] == "predict"
+
+
+def test_exact_recovery_checks_pass_as_not_applicable_or_on_their_own(exact) -> None:
+    checks = exact["checks"]
+    assert {k: c.passed for k, c in checks.items()} == dict.fromkeys(checks, True)
+    not_applicable = [k for k, c in checks.items() if "applies" in c.metadata
+                      and c.metadata["applies"].value.startswith("not applicable: ")]
+    assert sorted(not_applicable) == sorted([
+        "scorer_trials_differ", "scorer_trials_all_completed", "scorer_best_config_complete",
+        "scorer_validated_rho_positive", "scorer_trial_samples_differ",
+        "feature_matrix_constant_features", "models_r2_sane", "models_shapes_equal",
+        "models_predictions_vary", "models_test_split_disjoint", "models_not_overfit",
+        "models_no_leakage_signature", "winner_beats_permutation"])
+    assert checks["scorer_trials_differ"].metadata["applies"].value == (
+        "not applicable: the survivor pool has 1 rows: ranking needs at least 20; predictions "
+        "come from the confirmed candidates")
+    # These still judge the one row: the default configuration, the leakage probe, finiteness.
+    assert checks["feature_matrix_no_leakage"].metadata["rows_probed"].value == 1
+    assert checks["feature_matrix_no_leakage"].metadata["targets_read_holdout"].value is True
+    assert checks["predictions_beat_chance"].metadata["status"].value == "predict"
+
+
+def test_empty_pool_abstains_and_the_graph_succeeds(empty) -> None:
+    import polars as pl
+
+    from gpu_executors.ranking.matrix import schema
+
+    result, art, checks = empty["result"], empty["art"], empty["checks"]
+    assert result.success
+    assert pl.read_parquet(art / "survivor_pool" / "pool.parquet").height == 0
+    reason = ("the survivor pool is empty: no candidate to rank or predict from (loosen the "
+              "sieve or scan more seed blocks)")
+    assert (_meta(result, "optimal_scorer_config")["status"],
+            _meta(result, "optimal_scorer_config")["reason"]) == ("skipped", reason)
+    matrix = pl.read_parquet(art / "feature_matrix" / "matrix.parquet")
+    assert matrix.height == 0 and matrix.columns == list(schema())
+    fm = _meta(result, "feature_matrix")
+    assert (fm["status"], fm["rows"], fm["note"]) == ("empty", 0, reason)
+    assert _meta(result, "model_comparison")["status"] == "skipped"
+    out = _json(art, "predictions", "predictions.json")
+    assert (out["status"], out["reason"]) == ("abstain", reason)
+    assert out["predictions"] == out["ranked_candidates"] == []
+    assert out["winner"] is None and out["confirmed_candidates"] == 0
+    assert _meta(result, "predictions")["reason"].startswith("the survivor pool is empty: ")
+    # Every check passes (most as not applicable) except the warning that nothing beat chance.
+    failed = {k for k, c in checks.items() if not c.passed}
+    assert failed == {"predictions_beat_chance"}
+    assert checks["predictions_beat_chance"].severity == dg.AssetCheckSeverity.WARN
+    assert checks["feature_matrix_no_leakage"].metadata["applies"].value == (
+        f"not applicable: {reason}")
+
+
+@pytest.mark.parametrize(("rows", "passed"), [(25, False), (19, True)])
+def test_a_skip_the_pool_does_not_justify_fails_the_checks(tmp_path: Path, rows: int,
+                                                           passed: bool) -> None:
+    """A skipped search is "not applicable" only when the pool as it is justifies the skip."""
+    import polars as pl
+
+    from gpu_executors.ranking.records import ScorerRecord
+    from gpu_executors.sieve.spec import SURVIVOR_SCHEMA
+    from prng_assets.checks.scorer import scorer_trials_differ
+    from resources.artefacts import ArtefactStore
+
+    store = ArtefactStore(root=str(tmp_path))
+    pool = pl.DataFrame({"seed": np.arange(rows, dtype=np.uint64)}).with_columns(
+        pl.lit("java_lcg").alias("generator"), pl.lit("mod:1000").alias("draw"),
+        *[pl.lit(0).alias(c) for c in ("offset", "gap", "forward_matches", "reverse_matches",
+                                       "matches")],
+        pl.lit([], dtype=pl.List(pl.Int64)).alias("gaps"), pl.lit(1.0).alias("match_rate"),
+    ).select(list(SURVIVOR_SCHEMA)).cast(SURVIVOR_SCHEMA)
+    store.write_parquet(pool, "survivor_pool", "pool.parquet")
+    fake = ScorerRecord.skipped("pretend", objective="o", target="t", searched=[],
+                                sample_size=200, pool_rows=1, sampler_seed=0, inputs={})
+    store.write_record(fake, "optimal_scorer_config", "config.json")
+    result = scorer_trials_differ(dg.build_asset_check_context(), artefacts=store)
+    assert result.passed is passed
+    assert result.metadata["applies"].value == ("yes: the skip is not justified" if not passed
+                                                else "not applicable: pretend")
 
 
 def test_stored_records_round_trip_through_their_types(planted) -> None:

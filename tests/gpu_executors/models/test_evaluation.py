@@ -14,6 +14,7 @@ from gpu_executors.models.evaluation import (
     family_wise_p,
     insane_r2,
     permutation_p_value,
+    ranking_skip_reason,
     shape_mismatches,
     skipped,
     split_problems,
@@ -98,6 +99,17 @@ def test_confirmation_needs_bonferroni_evidence() -> None:
     ev = np.array([0.5, 3.0, 7.0, 320.0])
     assert confirmed(ev, 1_000_000).tolist() == [False, False, False, True]
     assert confirmed(ev, 10).tolist() == [False, True, True, True]
+
+
+def test_models_skip_when_too_few_unconfirmed_rows_are_left_to_rank() -> None:
+    chance = np.zeros(30)
+    assert ranking_skip_reason(chance) is None
+    assert ranking_skip_reason(chance[:19]).startswith("the survivor pool has 19 rows")
+    assert ranking_skip_reason(np.zeros(0)).startswith("the survivor pool is empty: ")
+    sure = chance.copy()
+    sure[:11] = 320.0  # confirmed: never trained on, so 19 rows are left to rank
+    assert ranking_skip_reason(sure).startswith("11 of 30 survivors are confirmed, leaving 19")
+    assert ranking_skip_reason(np.concatenate([sure, [0.0]])) is None  # 20 left: ranked
 
 
 def test_the_winner_p_value_pays_for_being_picked_among_families():
