@@ -25,7 +25,7 @@ from gpu_executors.io.hashing import file_sha256
 from prng_assets import run_tags
 from prng_assets.assets.ingest import draw_history
 from prng_assets.assets.sieve import sieve_settings
-from prng_assets.case_settings import CaseSettingsError, settings_for
+from prng_assets.case_settings import CaseSettingsError, settings_for, settings_path
 
 INBOX_ENV = "SEEDSIEVE_INBOX"
 DEFAULT_INBOX = "data/inbox"
@@ -57,6 +57,17 @@ def scan_inbox(
             digest = file_sha256(path)
         except OSError as exc:
             skipped.append(f"{path.name}: unreadable ({exc.strerror or exc})")
+            continue
+        own = settings_path(path)
+        try:
+            settings_age = now - own.stat().st_mtime if own is not None else settle_seconds
+        except OSError:
+            settings_age = settle_seconds  # gone since: settings_for says what applies now
+        if settings_age < settle_seconds:
+            skipped.append(
+                f"{path.name}: its settings {own.name if own else ''} modified "
+                f"{settings_age:.1f} s ago, may be half-written"
+            )
             continue
         try:
             settings = settings_for(path)

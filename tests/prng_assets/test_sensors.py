@@ -146,15 +146,32 @@ def test_changed_settings_run_the_file_again(instance, inbox: Path) -> None:
     f.write_text("1\n2\n3\n")
     settings = inbox / "mt.seedsieve.toml"
     settings.write_text(MT_SETTINGS)
+    _age(settings)
     _age(f)
     first = _tick(instance, None)
     assert len(first.run_requests) == 1
     assert _tick(instance, first.cursor).run_requests == []
     settings.write_text(MT_SETTINGS.replace("window = 8", "window = 9"))
+    _age(settings)
     again = _tick(instance, first.cursor)
     assert len(again.run_requests) == 1
     assert again.run_requests[0].run_key != first.run_requests[0].run_key
     assert again.run_requests[0].run_config["ops"]["sieve_settings"]["config"]["window"] == 9
+
+
+def test_settings_still_being_written_hold_the_file_back(instance, inbox: Path) -> None:
+    f = inbox / "mt.txt"
+    f.write_text("1\n2\n3\n")
+    _age(f)
+    settings = inbox / "mt.seedsieve.toml"
+    settings.write_text("[history]\n")  # the [sieve] half is still to come
+    held = _tick(instance, None)
+    assert held.run_requests == []
+    assert "mt.txt: its settings mt.seedsieve.toml modified" in held.skip_message
+    settings.write_text(MT_SETTINGS)
+    _age(settings)
+    (request,) = _tick(instance, held.cursor).run_requests
+    assert request.run_config["ops"]["sieve_settings"]["config"]["generator"] == "mt19937"
 
 
 def test_refused_settings_skip_the_file_until_mended(instance, inbox: Path) -> None:
@@ -162,6 +179,7 @@ def test_refused_settings_skip_the_file_until_mended(instance, inbox: Path) -> N
     f.write_text("1\n2\n3\n")
     settings = inbox / "mt.seedsieve.toml"
     settings.write_text('[sieve]\ngenerator = "mt19938"\n')
+    _age(settings)
     _age(f)
     refused = _tick(instance, None)
     assert refused.run_requests == []
@@ -169,6 +187,7 @@ def test_refused_settings_skip_the_file_until_mended(instance, inbox: Path) -> N
     assert "[sieve] generator: unknown generator 'mt19938'" in refused.skip_message
     assert _tick(instance, refused.cursor).run_requests == []  # still refused: still skipped
     settings.write_text('[sieve]\ngenerator = "mt19937"\n')
+    _age(settings)
     mended = _tick(instance, refused.cursor)
     assert len(mended.run_requests) == 1
 
@@ -180,6 +199,7 @@ def test_the_sensors_run_config_drives_the_assets(instance, inbox: Path, tmp_pat
     f.write_text("".join(f"{v}\n" for v in values))
     (inbox / "mt.seedsieve.toml").write_text(MT_SETTINGS)
     _age(f)
+    _age(inbox / "mt.seedsieve.toml")
     (request,) = _tick(instance, None).run_requests
     local = build_defs(artefact_root=str(tmp_path / "artefacts"), backend="cpu")
     result = local.resolve_job_def("prepare").execute_in_process(
