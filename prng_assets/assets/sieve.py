@@ -45,7 +45,7 @@ from prng_assets.artefact_keys import (
 from prng_assets.assets.ingest import draw_history
 from prng_assets.automation import AUTOMATION
 from prng_assets.loaders import latest_metadata, load_sieve_settings, load_train
-from prng_assets.partitions import BLOCKS, seed_blocks
+from prng_assets.partitions import BLOCKS, scan_backfill_policy, seed_blocks
 from prng_assets.plots import figure_metadata
 from prng_assets.run_tags import settings_metadata
 from resources.artefacts import ArtefactStore
@@ -291,6 +291,7 @@ def sieve_settings(
 @dg.asset(
     group_name="sieve",
     partitions_def=seed_blocks,
+    backfill_policy=scan_backfill_policy,
     deps=[sieve_settings, draw_history],
     kinds={"numba", "triton"},
     pool="sieve",
@@ -299,11 +300,45 @@ def sieve_settings(
 def survivors(
     context: dg.AssetExecutionContext, artefacts: ArtefactStore, compute: ComputeResource
 ) -> dg.MaterializeResult:
-    """Candidates of one seed block consistent with the train window."""
+    """Candidates of the run's seed blocks (one, or a backfill's range) consistent with the train
+    window; each block's survivors and figures are stored apart."""
     settings = load_sieve_settings(artefacts).settings
-    key = context.partition_key
+    train = load_train(artefacts)
+    blocks = [_scan_block(context, key, settings, train, artefacts, compute)
+              for key in context.partition_keys]
+    total = sum(b["survivors"] for b in blocks)
+    seconds = sum(b["seconds"] for b in blocks)
+    candidates = sum(b["candidates_scanned"] for b in blocks)
+    first = blocks[0]
+    return dg.MaterializeResult(
+        metadata={
+            "survivors": total,
+            "null_expected": sum(b["null_expected"] for b in blocks),
+            "candidates_scanned": candidates,
+            "seeds_per_second": candidates / seconds if seconds else 0.0,
+            "device": first["device"].get("device_name", "none (block not scanned)"),
+            "backend": first["backend"],
+            "device_report": dg.MetadataValue.json(first["device"]),
+            "seconds": seconds,
+            "seed_range": f"[{blocks[0]['seed_range'][0]:#x}, {blocks[-1]['seed_range'][1]:#x})",
+            "blocks": len(blocks),
+            "per_block": dg.MetadataValue.md(_blocks_table(blocks)),
+            "settings_digest": settings.digest(),
+        }
+    )
+
+
+def _scan_block(
+    context: dg.AssetExecutionContext,
+    key: str,
+    settings: SieveSettings,
+    train: np.ndarray,
+    artefacts: ArtefactStore,
+    compute: ComputeResource,
+) -> dict:
+    """Scan one block; its survivors and stats are written under the settings' digest."""
     lo, hi = BLOCKS.seed_range(key)
-    spec = settings.scan_spec(load_train(artefacts), lo, hi)
+    spec = settings.scan_spec(train, lo, hi)
     last = [0.0]
 
     def progress(done: int, total: int, found: int) -> None:
@@ -326,20 +361,14 @@ def survivors(
                  digest=settings.digest())
     artefacts.write_parquet(table, *block_table(settings.digest(), key))
     artefacts.write_json(stats, *block_stats(settings.digest(), key))
-    return dg.MaterializeResult(
-        metadata={
-            "survivors": table.height,
-            "null_expected": stats["null_expected"],
-            "candidates_scanned": stats["candidates_scanned"],
-            "seeds_per_second": float(stats.get("candidates_per_second", 0.0)),
-            "device": device.get("device_name", "none (block not scanned)"),
-            "backend": stats["backend"],
-            "device_report": dg.MetadataValue.json(device),
-            "seconds": stats["seconds"],
-            "seed_range": f"[{lo:#x}, {hi:#x})",
-            "settings_digest": settings.digest(),
-        }
-    )
+    return {**stats, "survivors": table.height, "device": device}
+
+
+def _blocks_table(blocks: list[dict]) -> str:
+    rows = ["| block | seeds | survivors | expected | seconds |", "|---|---|---|---|---|"]
+    rows += [f"| {b['block']} | [{b['seed_range'][0]:#x}, {b['seed_range'][1]:#x}) | "
+             f"{b['survivors']} | {b['null_expected']:.3g} | {b['seconds']:.2f} |" for b in blocks]
+    return "\n".join(rows)
 
 
 def _pool_plot(pool: pl.DataFrame, stats: PoolStats) -> dg.MetadataValue:

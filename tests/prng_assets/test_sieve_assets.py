@@ -239,3 +239,27 @@ def test_the_pair_is_identified_when_not_given(defs, instance, tmp_path: Path) -
     meta = result.asset_materializations_for_node("sieve_settings")[0].metadata
     assert meta["identified"].value.startswith("mt19937 mod:1000 (corrected p = ")
     assert "| xorshift32 mod:1000 | 0 |" in meta["pairs_tried"].value
+
+
+def test_one_run_scans_a_range_of_blocks(defs, instance, demo_history: Path, tmp_path) -> None:
+    """A backfill's run scans its whole range (SEEDSIEVE_BLOCKS_PER_RUN blocks, default 8): each
+    block's survivors are stored apart, and the pool is the same as one run per block."""
+    assert survivors.backfill_policy == dg.BackfillPolicy.multi_run(max_partitions_per_run=8)
+    assert _prepare(defs, instance, demo_history, search=False, window=10, offset_max=4,
+                    gap_min=0, gap_max=3).success
+    keys = BLOCKS.partition_keys()
+    for start, end in ((keys[0], keys[7]), (keys[8], keys[-1])):
+        result = defs.resolve_job_def("scan_seed_blocks").execute_in_process(
+            instance=instance, run_config=QUIET,
+            tags={"dagster/asset_partition_range_start": start,
+                  "dagster/asset_partition_range_end": end})
+        assert result.success
+        events = result.asset_materializations_for_node("survivors")
+        assert sorted(e.partition for e in events) == keys[keys.index(start) : keys.index(end) + 1]
+        assert {e.metadata["blocks"].value for e in events} == {8}
+    materialized = instance.get_materialized_partitions(survivors.key)
+    assert materialized == set(keys)
+    checks = _pool(defs, instance)
+    assert checks["all_seed_blocks_scanned"].passed
+    pool = pl.read_parquet(tmp_path / "artefacts" / "survivor_pool" / "pool.parquet")
+    assert 3141592 in pool["seed"].to_list()  # the demo's planted seed, in block c
