@@ -6,8 +6,8 @@ is the only split behind anything called "test R^2". Its R^2 is then weighed aga
 permutation p, corrected for picking the best of several families), and predictions are
 backtested on holdout draws only for candidates whose holdout the ranking did not learn from:
 candidates confirmed by train draws outside the sieve window, and the model's top candidates
-among the test rows. A family that keeps failing is skipped for a while (the registry), and the
-model checks judge the families' stored sidecars with the plain functions at the end.
+among the test rows. A family that keeps failing is skipped for a while (the registry); the
+plain functions at the end judge the families' stored sidecars.
 """
 
 from __future__ import annotations
@@ -131,7 +131,9 @@ def ranking_skip_reason(evidence: np.ndarray) -> str | None:
     return rankable_skip_reason(len(evidence), int(confirmed(evidence, len(evidence)).sum()))
 
 
-# What the model checks judge, over the families' sidecars (plain functions: tests plant bugs).
+# Judgements over the families' sidecars alone (plain functions: tests plant bugs). The model
+# checks judge figures re-derived from the model files instead (``audit``), and use these only
+# for what a record alone can show (recorded shapes, the split's rows and fingerprints).
 def insane_r2(cars: list[dict]) -> dict[str, float]:
     return {
         c["family"]: c["test_r2"]

@@ -44,6 +44,11 @@ class FittedModel:
         """The net's per-epoch train/val losses (z-scored MSE); None for trees."""
         return self.impl.history(self.model)
 
+    @property
+    def train_loss(self) -> float | None:
+        """The trainer's loss of the final model on its fit rows (the net); None for trees."""
+        return self.impl.train_loss(self.model)
+
     def activation_stats(self, X: Any) -> list[dict[str, Any]]:
         """Where variance dies when predictions collapse to a constant.
 

@@ -165,6 +165,7 @@ class FittedMLP:
         fit_seconds: float = 0.0,
         epoch_seconds: float = 0.0,
         meta: dict[str, Any] | None = None,
+        final_train_loss: float | None = None,
     ) -> None:
         self.model = model
         self.config = config
@@ -179,6 +180,9 @@ class FittedMLP:
         self.fit_seconds = float(fit_seconds)  # whole fit_mlp call
         self.epoch_seconds = float(epoch_seconds)  # inside the epoch loop only
         self.meta: dict[str, Any] = dict(meta or {})  # plain values saved with the weights
+        # The training loss function (``_mse``) on every fit row with the final weights, in eval
+        # mode: a plain MSE unless the loss broadcasts, which the model checks recompute to see.
+        self.final_train_loss = None if final_train_loss is None else float(final_train_loss)
 
     @property
     def n_features(self) -> int:
@@ -208,6 +212,15 @@ class FittedMLP:
         if pred.shape != (xt.shape[0],):
             raise ValueError(f"prediction shape {pred.shape} != ({xt.shape[0]},)")
         return pred
+
+    def raw_output(self, X: Any) -> np.ndarray:
+        """The network's own output for ``X`` (z-scored target units), before any reshape: the
+        checks compare its shape with the target's, which ``predict`` would have refused or
+        reshaped."""
+        xt = self._inputs(X)
+        self.model.eval()
+        with torch.inference_mode():
+            return self.model(xt).double().cpu().numpy()
 
     def activation_stats(self, X: Any) -> list[dict[str, Any]]:
         """Per hidden layer (post-LeakyReLU, eval mode) and the output: where variance dies.
@@ -269,6 +282,7 @@ class FittedMLP:
             "best_epoch": self.best_epoch,
             "steps": self.steps,
             "meta": self.meta,
+            "final_train_loss": self.final_train_loss,
         }
 
     @classmethod
@@ -291,6 +305,7 @@ class FittedMLP:
             best_epoch=state["best_epoch"],
             steps=state["steps"],
             meta=dict(state.get("meta") or {}),
+            final_train_loss=state.get("final_train_loss"),
         )
 
     def save(self, path: str | os.PathLike[str]) -> Path:
@@ -440,6 +455,12 @@ def fit_mlp(
         )
     model.load_state_dict(best_state)
     model.eval()
+    with torch.inference_mode():  # through the training loss itself: a broadcast shows here
+        final_train_loss = sum(
+            float(_mse(model(xt[i : i + _PREDICT_CHUNK]), yt[i : i + _PREDICT_CHUNK]))
+            * min(_PREDICT_CHUNK, n - i)
+            for i in range(0, n, _PREDICT_CHUNK)
+        ) / n
     return FittedMLP(
         model=model,
         config=cfg,
@@ -453,4 +474,5 @@ def fit_mlp(
         steps=steps,
         fit_seconds=time.perf_counter() - t_fit,
         epoch_seconds=epoch_seconds,
+        final_train_loss=final_train_loss,
     )

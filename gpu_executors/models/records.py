@@ -1,7 +1,8 @@
 """The stored sidecar of one model family (``models/<family>/sidecar.json``).
 
 ``ModelSidecar`` is the one reader (``from_dict``) and the one writer (``to_dict``) of that file;
-``to_dict`` gives exactly the keys it has always held, so stored artefacts do not change. A
+``to_dict`` gives the fields that are set, so a sidecar written before ``fit_rows`` and
+``train_loss`` existed still reads (the model checks then say what they cannot verify). A
 skipped family's sidecar holds only ``family``, ``status`` and ``reason``.
 """
 
@@ -35,6 +36,8 @@ class ModelSidecar:
     confirmed_rows_excluded: int | None = None
     train_rows: list[int] | None = None
     test_rows: list[int] | None = None
+    fit_rows: list[int] | None = None  # the refit's rows (train rows less its early-stopping ones)
+    train_loss: float | None = None  # the net's loss on fit_rows with its final weights
     device: str | None = None
     fit_seconds: float | None = None
     search_seconds: float | None = None

@@ -178,6 +178,8 @@ def _model_asset(family: str):
             confirmed_rows_excluded=int(sure.sum()),
             train_rows=split.train.tolist(),
             test_rows=split.test.tolist(),
+            fit_rows=fit_rows.tolist(),
+            train_loss=model.train_loss,
             device=device,
             fit_seconds=model.fit_seconds,
             search_seconds=time.perf_counter() - t0,

@@ -111,7 +111,8 @@ def test_planted_graph_materialises_with_blocking_checks_green(planted) -> None:
                 "scorer_best_config_complete", "feature_matrix_uses_optimal_config",
                 "feature_matrix_no_leakage", "feature_matrix_finite", "models_r2_sane",
                 "models_shapes_equal", "models_predictions_vary", "models_test_split_disjoint",
-                "models_no_leakage_signature"]
+                "models_no_leakage_signature", "models_training_loss_is_mse",
+                "models_permutation_p_reproduced"]
     assert {k: checks[k].passed for k in blocking} == dict.fromkeys(blocking, True)
     assert checks["feature_matrix_constant_features"].passed
     assert checks["scorer_trial_samples_differ"].passed
@@ -255,7 +256,8 @@ def test_exact_recovery_checks_pass_as_not_applicable_or_on_their_own(exact) -> 
         "scorer_validated_rho_positive", "scorer_trial_samples_differ",
         "feature_matrix_constant_features", "models_r2_sane", "models_shapes_equal",
         "models_predictions_vary", "models_test_split_disjoint", "models_not_overfit",
-        "models_no_leakage_signature", "winner_beats_permutation"])
+        "models_no_leakage_signature", "winner_beats_permutation",
+        "models_training_loss_is_mse", "models_permutation_p_reproduced"])
     assert checks["scorer_trials_differ"].metadata["applies"].value == (
         "not applicable: the survivor pool has 1 rows: ranking needs at least 20; predictions "
         "come from the confirmed candidates")

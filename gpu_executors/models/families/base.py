@@ -96,6 +96,15 @@ class ModelFamily(abc.ABC):
     def predict(self, model: Any, X: np.ndarray) -> np.ndarray:
         return np.asarray(model.predict(X), dtype=np.float64)
 
+    def raw_predict(self, model: Any, X: np.ndarray) -> np.ndarray:
+        """The library's own output, before any cast or reshape: the checks judge its shape."""
+        return np.asarray(model.predict(X))
+
+    def train_loss(self, model: Any) -> float | None:
+        """The loss the trainer reports for the final model on its fit rows (None: trees, whose
+        libraries report none comparable); the checks recompute it as a plain MSE."""
+        return None
+
     def history(self, model: Any) -> dict[str, list[float]] | None:
         """Per-epoch losses where the family has epochs."""
         return None

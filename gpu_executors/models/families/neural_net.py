@@ -74,6 +74,12 @@ class NeuralNet(ModelFamily):
     def predict(self, model: FittedMLP, X: np.ndarray) -> np.ndarray:
         return model.predict(X)
 
+    def raw_predict(self, model: FittedMLP, X: np.ndarray) -> np.ndarray:
+        return model.raw_output(X)
+
+    def train_loss(self, model: FittedMLP) -> float | None:
+        return model.final_train_loss
+
     def history(self, model: FittedMLP) -> dict[str, list[float]] | None:
         return model.history
 
