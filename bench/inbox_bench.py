@@ -62,23 +62,27 @@ def _wait_for_server(deadline: float) -> None:
 def _timeline(env: dict[str, str], since: float, timeout: float) -> dict:
     """Seconds from ``since`` to each asset's latest materialisation, polled until predictions."""
     probe = (
-        "import dagster as dg, json, sys\n"
+        "import dagster as dg, json\n"
         "inst = dg.DagsterInstance.get()\n"
         "out = {}\n"
         f"for key in {ASSETS!r}:\n"
         "    ev = inst.get_latest_materialization_event(dg.AssetKey(key))\n"
-        f"    if ev is not None and ev.timestamp > {since}:\n"
+        f"    if ev is not None and ev.timestamp > {since!r}:\n"
         "        meta = {k: v.value for k, v in ev.asset_materialization.metadata.items()}\n"
         "        keep = ('status', 'identified', 'survivors', 'predictions')\n"
-        "        out[key] = {'seconds': ev.timestamp - " + repr(since) + ",\n"
+        f"        out[key] = {{'seconds': ev.timestamp - {since!r},\n"
         "                    **{k: meta[k] for k in keep if k in meta}}\n"
-        "failed = [r.run_id for r in inst.get_runs(limit=50)\n"
-        "          if r.status.value == 'FAILURE' and (r.start_time or 0) > " + repr(since) + "]\n"
+        "failed = [r.dagster_run.run_id for r in inst.get_run_records(limit=200)\n"
+        "          if r.dagster_run.status == dg.DagsterRunStatus.FAILURE\n"
+        f"          and r.create_timestamp.timestamp() > {since!r}]\n"
         "print(json.dumps({'assets': out, 'failed_runs': failed}, default=str))\n"
     )
     deadline = time.time() + timeout
     while True:
-        found = json.loads(_run([str(BIN / "python"), "-c", probe], env).stdout or "{}")
+        answer = _run([str(BIN / "python"), "-c", probe], env)
+        if answer.returncode != 0:
+            raise RuntimeError(f"probing the instance failed: {answer.stderr[-2000:]}")
+        found = json.loads(answer.stdout)
         if "predictions" in found.get("assets", {}) or found.get("failed_runs"):
             return found
         if time.time() > deadline:
