@@ -23,6 +23,7 @@ import json
 import os
 import platform
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -42,7 +43,15 @@ ASSETS = [
     "predictions",
 ]
 SEEDS = (1234567, 2345678)  # inside the default 2^22 seed blocks
-PORT = 3117
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+PORT = _free_port()
 
 
 def _run(cmd: list[str], env: dict[str, str], **kw) -> subprocess.CompletedProcess:
@@ -200,7 +209,10 @@ def main() -> None:
             drops = _drops(env, inbox, args.timeout)
         finally:
             server.terminate()
-            server.wait(timeout=60)
+            try:
+                server.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                server.kill()
     report = {
         "machine": f"{platform.node()} {os.cpu_count()} cores {platform.machine()}",
         "date": time.strftime("%Y-%m-%d"),
