@@ -23,6 +23,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -204,15 +205,17 @@ def main() -> None:
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         try:
             drops = _drops(env, inbox, args.timeout)
         finally:
-            server.terminate()
+            # dagster dev's webserver, daemon and code servers are its children: stop them all
+            os.killpg(server.pid, signal.SIGTERM)
             try:
                 server.wait(timeout=60)
             except subprocess.TimeoutExpired:
-                server.kill()
+                os.killpg(server.pid, signal.SIGKILL)
     report = {
         "machine": f"{platform.node()} {os.cpu_count()} cores {platform.machine()}",
         "date": time.strftime("%Y-%m-%d"),
