@@ -93,7 +93,13 @@ def _timeline(env: dict[str, str], since: float, timeout: float) -> dict:
         if answer.returncode != 0:
             raise RuntimeError(f"probing the instance failed: {answer.stderr[-2000:]}")
         found = json.loads(answer.stdout)
-        if "predictions" in found.get("assets", {}) or found.get("failed_runs"):
+        assets = found.get("assets", {})
+        # Done when predictions were made from this drop's pool: automation may first re-run the
+        # ranking on the previous pool with the new history (cases share artefacts for now).
+        pool, predictions = assets.get("survivor_pool"), assets.get("predictions")
+        if pool and predictions and predictions["seconds"] >= pool["seconds"]:
+            return found
+        if found.get("failed_runs"):
             return found
         if time.time() > deadline:
             return {**found, "timed_out": True}
