@@ -8,6 +8,7 @@ kernels loaded) costs seconds, a default block of 2^18 seeds a fraction of one.
 """
 
 import os
+import warnings
 
 import dagster as dg
 
@@ -32,3 +33,7 @@ def blocks_per_run() -> int:
 
 
 scan_backfill_policy = dg.BackfillPolicy.multi_run(max_partitions_per_run=blocks_per_run())
+
+# Dagster marks an asset's backfill_policy parameter beta; said once here, not at every load of
+# the code location (the CLI, every run, the demo).
+warnings.filterwarnings("ignore", message=".*`backfill_policy`.*", category=dg.BetaWarning)
