@@ -16,7 +16,7 @@ from optuna.trial import TrialState
 from pydantic import Field, model_validator
 
 from gpu_executors.prng.draws import parse_draw
-from gpu_executors.prng.generators import get_generator
+from gpu_executors.prng.generators import GENERATORS
 from gpu_executors.sieve.identify import (
     Identification,
     PairScan,
@@ -118,8 +118,10 @@ class SieveSettingsConfig(dg.Config):
     @model_validator(mode="after")
     def _check(self) -> "SieveSettingsConfig":
         if self.choosing:
-            for name in self.generators() or []:
-                get_generator(name)  # a KeyError names the valid ones
+            unknown = [n for n in self.generators() or [] if n not in GENERATORS]
+            if unknown:
+                raise ValueError(f"unknown generator(s) {', '.join(unknown)}; valid: "
+                                 f"{', '.join(GENERATORS)}, auto")
             if self.draw != "auto":
                 parse_draw(self.draw)
             # the rest of the settings, checked with a stand-in pair

@@ -137,6 +137,8 @@ def test_searched_parameters_reach_the_sieve_and_study_resumes(
         ({"draw": "nextint:10", "generator": "msvc_rand"}, "31 bits"),
         ({"n_trials": 0}, "n_trials"),
         ({"windw": 8}, "windw"),
+        ({"generator": "mt19937,pcg33"}, "unknown generator(s) pcg33"),
+        ({"generator": "auto", "draw": "mod"}, "expected mod:M"),
     ],
 )
 def test_bad_settings_fail_with_a_clear_message(defs, instance, demo_history: Path, settings,
