@@ -21,6 +21,7 @@ import numpy as np
 
 from gpu_executors.prng.draws import check_compatible, generate_draws, parse_draw
 from gpu_executors.prng.generators import get_generator
+from gpu_executors.sieve.identify import candidate_pairs
 
 # The pairs the project's own examples use: the demo (java_lcg mod:1000) and the README's
 # crack and synth examples. ``seedsieve warm`` with no pair warms these.
@@ -52,18 +53,9 @@ def pairs(generators: Iterable[str], draws: Iterable[str]) -> list[tuple[str, st
     """Every compatible (generator, draw) of the two lists, in order; incompatible ones dropped
     only when the user asked for several generators (a single pair that cannot be is an error)."""
     gens, draw_texts = list(generators), [parse_draw(d).text for d in draws]
-    out: list[tuple[str, str]] = []
-    for name in gens:
-        gen = get_generator(name)
-        for text in draw_texts:
-            try:
-                check_compatible(gen, parse_draw(text))
-            except ValueError:
-                if len(gens) * len(draw_texts) == 1:
-                    raise
-                continue
-            out.append((name, text))
-    return out
+    if len(gens) * len(draw_texts) == 1:
+        check_compatible(get_generator(gens[0]), parse_draw(draw_texts[0]))
+    return candidate_pairs(gens, draw_texts)
 
 
 def read_pairs(path: str | Path) -> list[tuple[str, str]]:

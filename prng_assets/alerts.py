@@ -8,6 +8,7 @@ every sensor, and send nothing without ``SEEDSIEVE_ALERT_WEBHOOK``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import dagster as dg
@@ -89,28 +90,36 @@ def _alert(
     return dg.SkipReason(f"finding alert {'sent' if sent else 'failed'}: {finding['finding']}")
 
 
-@dg.asset_sensor(
-    asset_key=survivor_pool.key,
-    name="pool_finding_alert",
-    description="Posts a finding when the survivor pool beats the null.",
+def _finding_sensor(
+    asset: dg.AssetsDefinition,
+    name: str,
+    description: str,
+    finding: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any] | None],
+) -> dg.SensorDefinition:
+    """An asset sensor on ``asset`` that posts ``finding(metadata, case)`` when there is one."""
+
+    @dg.asset_sensor(asset_key=asset.key, name=name, description=description)
+    def _sensor(
+        context: dg.SensorEvaluationContext, asset_event: dg.EventLogEntry, notifications: Notifier
+    ) -> dg.SkipReason:
+        return _alert(
+            context, finding(_metadata(asset_event), _case(context.instance)), notifications
+        )
+
+    return _sensor
+
+
+pool_finding_alert = _finding_sensor(
+    survivor_pool,
+    "pool_finding_alert",
+    "Posts a finding when the survivor pool beats the null.",
+    pool_finding,
 )
-def pool_finding_alert(
-    context: dg.SensorEvaluationContext, asset_event: dg.EventLogEntry, notifications: Notifier
-) -> dg.SkipReason:
-    finding = pool_finding(_metadata(asset_event), _case(context.instance))
-    return _alert(context, finding, notifications)
-
-
-@dg.asset_sensor(
-    asset_key=predictions.key,
-    name="predictions_finding_alert",
-    description="Posts a finding when predictions open (a source beats chance).",
+predictions_finding_alert = _finding_sensor(
+    predictions,
+    "predictions_finding_alert",
+    "Posts a finding when predictions open (a source beats chance).",
+    predictions_finding,
 )
-def predictions_finding_alert(
-    context: dg.SensorEvaluationContext, asset_event: dg.EventLogEntry, notifications: Notifier
-) -> dg.SkipReason:
-    finding = predictions_finding(_metadata(asset_event), _case(context.instance))
-    return _alert(context, finding, notifications)
-
 
 ALERT_SENSORS = [pool_finding_alert, predictions_finding_alert]

@@ -105,15 +105,16 @@ def candidate_pairs(
 ) -> list[tuple[str, str]]:
     """Every compatible (generator, draw) of the lists; ``None`` means every generator."""
     names = list(GENERATORS) if generators is None else list(generators)
+    specs = [parse_draw(d) for d in draws]
     pairs = []
     for name in names:
         gen = get_generator(name)
-        for draw in draws:
+        for spec in specs:
             try:
-                check_compatible(gen, parse_draw(draw))
+                check_compatible(gen, spec)
             except ValueError:
                 continue
-            pairs.append((name, parse_draw(draw).text))
+            pairs.append((name, spec.text))
     return pairs
 
 
