@@ -16,6 +16,7 @@ import dagster as dg
 from prng_assets.assets.ingest import draw_history
 from prng_assets.assets.predictions import predictions
 from prng_assets.assets.sieve import sieve_settings, survivor_pool
+from prng_assets.loaders import latest_metadata
 from resources.notifications import Notifier
 
 
@@ -25,17 +26,21 @@ def _metadata(event: dg.EventLogEntry) -> dict[str, Any]:
     return {k: v.value for k, v in materialization.metadata.items()}
 
 
-def _latest(instance: dg.DagsterInstance, key: dg.AssetKey) -> dict[str, Any]:
-    event = instance.get_latest_materialization_event(key)
-    return {} if event is None else _metadata(event)
+def _latest(instance: dg.DagsterInstance, key: dg.AssetKey, case: str | None) -> dict[str, Any]:
+    try:
+        return latest_metadata(instance, key, case) if case is not None else {}
+    except dg.Failure:
+        return {}
 
 
-def _case(instance: dg.DagsterInstance) -> dict[str, Any]:
-    """Which draw file and which pair the finding is about (the latest ingest and settings)."""
-    history = _latest(instance, draw_history.key)
-    settings = _latest(instance, sieve_settings.key).get("settings") or {}
+def _case(instance: dg.DagsterInstance, case: str | None) -> dict[str, Any]:
+    """Which case, draw file and pair the finding is about (the case's latest ingest and
+    settings)."""
+    history = _latest(instance, draw_history.key, case)
+    settings = _latest(instance, sieve_settings.key, case).get("settings") or {}
     return {
-        "case": history.get("source_path"),
+        "case": case,
+        "source": history.get("source_path"),
         "draws_sha256": history.get("source_sha256"),
         "generator": settings.get("generator"),
         "draw": settings.get("draw"),
@@ -102,8 +107,10 @@ def _finding_sensor(
     def _sensor(
         context: dg.SensorEvaluationContext, asset_event: dg.EventLogEntry, notifications: Notifier
     ) -> dg.SkipReason:
+        case = asset_event.dagster_event.partition if asset_event.dagster_event else None
         return _alert(
-            context, finding(_metadata(asset_event), _case(context.instance)), notifications
+            context, finding(_metadata(asset_event), _case(context.instance, case)),
+            notifications,
         )
 
     return _sensor

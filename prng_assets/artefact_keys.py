@@ -1,7 +1,8 @@
 """Where each artefact lives under the artefact root: one name per file, used by every reader.
 
-Keys are path parts for ``ArtefactStore`` (``artefacts.read_json(*SCORER_RECORD)``); the
-functions give the keys that depend on a settings digest, a seed block or a model family.
+Keys are path parts for ``ArtefactStore`` (``artefacts.read_json(*SCORER_RECORD)``), relative
+to a case's folder (``ArtefactStore.case``); the functions give the keys that depend on a scan
+digest, a seed block or a model family.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 ArtefactKey = tuple[str, ...]
 
 DRAWS_TABLE: ArtefactKey = ("draw_history", "draws.parquet")
+DRAWS_RECORD: ArtefactKey = ("draw_history", "record.json")
 SIEVE_SETTINGS: ArtefactKey = ("sieve_settings", "settings.json")
 POOL_TABLE: ArtefactKey = ("survivor_pool", "pool.parquet")
 POOL_STATS: ArtefactKey = ("survivor_pool", "stats.json")
@@ -21,7 +23,8 @@ PREDICTIONS: ArtefactKey = ("predictions", "predictions.json")
 
 
 def survivors_folder(digest: str) -> ArtefactKey:
-    """The blocks scanned with one settings digest (a new digest never mixes with an old one)."""
+    """The blocks scanned with one scan digest (one history under one settings digest: a new
+    history or new settings never mix with blocks scanned before)."""
     return ("survivors", digest)
 
 
@@ -44,3 +47,8 @@ def model_sidecar(family: str) -> ArtefactKey:
 def model_file(family: str) -> ArtefactKey:
     """The model's native file, without its suffix (each family's saver adds its own)."""
     return (*model_folder(family), "model")
+
+
+def lineage_stamp(folder: ArtefactKey) -> ArtefactKey:
+    """What an artefact folder was built from (``prng_assets.lineage``)."""
+    return (*folder, "lineage.json")

@@ -6,7 +6,8 @@ from pathlib import Path
 import dagster as dg
 
 from gpu_executors.prng.synth import planted_history, read_truth, write_history
-from prng_assets.partitions import seed_blocks
+from prng_assets import case_runs
+from prng_assets.partitions import BLOCKS, DEMO_CASE
 
 # The bundled scenario: java_lcg draws mod 1000 from a planted seed, 3 words skipped before the
 # first draw and 2 between draws. The seed lies in the default scanned space (2^22 seeds in 16
@@ -42,18 +43,16 @@ def run_demo(
     path: Path,
     sieve: dict | None = None,
     ml: dict | None = None,
+    case: str = DEMO_CASE,
 ) -> tuple[list[str], bool]:
-    """Materialise every asset on ``path``: the head, each seed block, the pool, then the ranking
-    and predictions (skipped when ``ml`` is None).
+    """Materialise every asset of ``case`` on ``path``: the head, the seed blocks, the pool, then
+    the ranking and predictions (skipped when ``ml`` is None).
 
     Returns the summary lines and whether every run succeeded.
     """
     results = []
-    ops = {"draw_history": {"config": {"path": str(path)}}}
-    if sieve is not None:
-        ops["sieve_settings"] = {"config": sieve}
-    prep = defs.resolve_job_def("prepare").execute_in_process(
-        run_config={"ops": ops, **WARNINGS_ONLY}, instance=instance, raise_on_error=False)
+    prep = case_runs.prepare(defs, instance, case, case_runs.head_config(path, sieve),
+                             WARNINGS_ONLY)
     results.append(prep)
     lines = []
     hist = _meta(prep, "draw_history")
@@ -73,21 +72,13 @@ def run_demo(
             f"{s['offset_min']}..{s['offset_max']}, gaps {s['gap_min']}..{s['gap_max']}, "
             f"max_misses {s['max_misses']} ({how})")
     if prep.success:
-        scan = defs.resolve_job_def("scan_seed_blocks")
-        keys = seed_blocks.get_partition_keys()
-        seconds = candidates = 0.0
-        for key in keys:
-            r = scan.execute_in_process(partition_key=key, run_config=WARNINGS_ONLY,
-                                        instance=instance, raise_on_error=False)
-            results.append(r)
-            m = _meta(r, "survivors")
-            seconds += m.get("seconds", 0.0)
-            candidates += m.get("candidates_scanned", 0)
-        lines.append(f"survivors: {len(keys)} seed blocks, {candidates:,.0f} candidates in "
-                     f"{seconds:.1f} s of scanning")
-        pool = defs.resolve_job_def("pool").execute_in_process(run_config=WARNINGS_ONLY,
-                                                               instance=instance,
-                                                               raise_on_error=False)
+        r = case_runs.scan(defs, instance, case, extra=WARNINGS_ONLY)
+        results.append(r)
+        m = _meta(r, "survivors")
+        lines.append(f"survivors: {BLOCKS.count} seed blocks, "
+                     f"{m.get('candidates_scanned', 0):,.0f} candidates in "
+                     f"{m.get('seconds', 0.0):.1f} s of scanning")
+        pool = case_runs.pool(defs, instance, case, WARNINGS_ONLY)
         results.append(pool)
         p = _meta(pool, "survivor_pool")
         if p:
@@ -106,9 +97,7 @@ def run_demo(
                              f"expected (p = {p['tier_p_value']:.3g}, Bonferroni over tiers)")
             lines.append(f"recovered: {found or 'nothing beyond chance'}")
             if ml is not None and pool.success:
-                ranked = defs.resolve_job_def("rank_and_predict").execute_in_process(
-                    run_config={"ops": ml, **WARNINGS_ONLY}, instance=instance,
-                    raise_on_error=False)
+                ranked = case_runs.rank(defs, instance, case, ml, WARNINGS_ONLY)
                 results.append(ranked)
                 lines.extend(_ml_lines(ranked))
     passed, warned, failed = [], [], []

@@ -1,7 +1,8 @@
 """Typed reads of what upstream assets left behind, shared by assets and checks.
 
-Every artefact is read through ``ArtefactStore`` under its key in ``artefact_keys``, and every
-stored record through its typed class, so no asset or check parses another's JSON by hand.
+Every artefact is read through ``ArtefactStore`` under its key in ``artefact_keys``, within the
+run's case (``case_artefacts``), and every stored record through its typed class, so no asset or
+check parses another's JSON by hand.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from gpu_executors.ranking.matrix import History
 from gpu_executors.ranking.records import ScorerRecord
 from gpu_executors.sieve.records import PoolStats, SieveSettingsRecord
 from prng_assets.artefact_keys import (
+    DRAWS_RECORD,
     DRAWS_TABLE,
     MATRIX_RECORD,
     MATRIX_TABLE,
@@ -28,15 +30,33 @@ from prng_assets.artefact_keys import (
     SKIP_REGISTRY,
     model_sidecar,
 )
+from prng_assets.partitions import case_of
 from resources.artefacts import ArtefactStore
 
 
-def latest_metadata(instance: dg.DagsterInstance, key: dg.AssetKey) -> dict[str, Any]:
-    """The metadata of an asset's latest materialisation, as plain values (checks read it)."""
-    event = instance.get_latest_materialization_event(key)
-    if event is None or event.asset_materialization is None:
-        raise dg.Failure(description=f"{key.to_user_string()} has not been materialised")
-    return {k: v.value for k, v in event.asset_materialization.metadata.items()}
+def case_artefacts(
+    context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext, artefacts: ArtefactStore
+) -> ArtefactStore:
+    """The artefacts of the case the run (or check) is for."""
+    return artefacts.case(case_of(context.partition_key))
+
+
+def latest_metadata(
+    instance: dg.DagsterInstance, key: dg.AssetKey, case: str
+) -> dict[str, Any]:
+    """The metadata of a case's latest materialisation of an asset, as plain values."""
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=key, asset_partitions=[case]), limit=1).records
+    mat = records[0].asset_materialization if records else None
+    if mat is None:
+        raise dg.Failure(description=f"{key.to_user_string()} has not been materialised "
+                                     f"for case {case}")
+    return {k: v.value for k, v in mat.metadata.items()}
+
+
+def load_draws_record(artefacts: ArtefactStore) -> dict[str, Any]:
+    """How the case's draws were read: source, sha256, history digest, modulus, split."""
+    return artefacts.read_json(*DRAWS_RECORD)
 
 
 def load_train(artefacts: ArtefactStore) -> np.ndarray:

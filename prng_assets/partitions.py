@@ -1,13 +1,19 @@
-"""Seed-block partitions: the scanned seed space cut into blocks, fixed when the code loads.
+"""Partitions: cases (one per draw file, added by the inbox sensor) and, within a case, the
+scanned seed space cut into blocks.
 
-``SEEDSIEVE_SPACE_BITS`` / ``SEEDSIEVE_BLOCK_BITS`` size the space, so a full scan is a backfill:
-resumable, spread by the instance's executor and launcher, and visible as coverage in the UI.
-A backfill (the automation sensor emits one when several blocks are due) scans up to
+Every asset is partitioned by case, so each draw file's artefacts, runs and checks stand apart and
+the UI lists the cases. The seed scan is partitioned by case x seed block: a full scan is a
+backfill, resumable, spread by the instance's executor and launcher, visible as coverage per case.
+``SEEDSIEVE_SPACE_BITS`` / ``SEEDSIEVE_BLOCK_BITS`` size the blocks when the code loads (a case's
+own seed range, ``seed_start`` / ``seed_stop``, leaves the blocks outside it empty in no time).
+A backfill (the automation sensor emits one when a case's blocks are due) scans up to
 ``SEEDSIEVE_BLOCKS_PER_RUN`` blocks per run: a run's start-up (a process, the code location, the
-kernels loaded) costs seconds, a default block of 2^18 seeds a fraction of one.
+kernels loaded) costs seconds, a default block of 2^18 seeds a fraction of one. The case is the
+first dimension, so a run's range of keys never crosses into another case.
 """
 
 import os
+import re
 import warnings
 
 import dagster as dg
@@ -15,9 +21,40 @@ import dagster as dg
 from gpu_executors.sieve.settings import seed_blocks_from_env
 
 BLOCKS_PER_RUN_ENV = "SEEDSIEVE_BLOCKS_PER_RUN"
+CASE = "case"
+SEED_BLOCK = "seed_block"
+DEMO_CASE = "demo"
 
 BLOCKS = seed_blocks_from_env()
 seed_blocks = dg.StaticPartitionsDefinition(BLOCKS.partition_keys())
+cases = dg.DynamicPartitionsDefinition(name="cases")
+case_blocks = dg.MultiPartitionsDefinition({CASE: cases, SEED_BLOCK: seed_blocks})
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def case_name(stem: str) -> str:
+    """A case key from a draw file's name less its suffix: characters a partition key cannot
+    hold (``|``, ``,``, brackets, spaces...) become ``_``."""
+    name = _UNSAFE.sub("_", stem).strip("_")
+    return name or "case"
+
+
+def case_of(partition_key: str | dg.MultiPartitionKey) -> str:
+    """The case of a case key or of a (case, seed block) key."""
+    if isinstance(partition_key, dg.MultiPartitionKey):
+        return partition_key.keys_by_dimension[CASE]
+    return partition_key
+
+
+def block_of(partition_key: dg.MultiPartitionKey) -> str:
+    return partition_key.keys_by_dimension[SEED_BLOCK]
+
+
+def scan_keys(case: str, blocks: list[str] | None = None) -> list[dg.MultiPartitionKey]:
+    """The (case, seed block) keys of a case: every block, or those named."""
+    return [dg.MultiPartitionKey({CASE: case, SEED_BLOCK: b})
+            for b in (blocks if blocks is not None else BLOCKS.partition_keys())]
 
 
 def blocks_per_run() -> int:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+CASE = "seedsieve/case"  # the case (the partition) the file is
 SOURCE = "seedsieve/source"  # the draw file, resolved
 SOURCE_SHA256 = "seedsieve/sha256"  # its content hash
 SETTINGS = "seedsieve/settings"  # the settings file that applied (absent: the defaults)

@@ -1,7 +1,8 @@
 """Where artefacts live; they are written through ``gpu_executors.io.atomic`` (temp, fsync, rename).
 
 A failed or killed run therefore never leaves a half-written file where the previous good one
-was; readers see either the old artefact or the new one.
+was; readers see either the old artefact or the new one. Each case keeps its artefacts in a folder
+of its own (``case``), so one case's runs never read or replace another's files.
 """
 
 from __future__ import annotations
@@ -32,6 +33,12 @@ class ArtefactStore(dg.ConfigurableResource):
     """The artefact root: parquet tables, JSON configs, native model files."""
 
     root: str = "artefacts"
+
+    def case(self, name: str) -> ArtefactStore:
+        """The store of one case: ``ROOT/cases/NAME``."""
+        if not name or name in {".", ".."} or "/" in name or "\\" in name:
+            raise ValueError(f"case name {name!r} cannot name a folder")
+        return ArtefactStore(root=str(Path(self.root) / "cases" / name))
 
     def path(self, *parts: str) -> Path:
         return Path(self.root).joinpath(*parts)

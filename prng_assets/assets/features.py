@@ -15,12 +15,19 @@ from gpu_executors.ranking.matrix import constant_columns, schema
 from gpu_executors.ranking.matrix import feature_matrix as build_matrix
 from gpu_executors.ranking.minimum import pool_skip_reason
 from gpu_executors.sieve.settings import SieveSettings
+from prng_assets import lineage
 from prng_assets.artefact_keys import MATRIX_RECORD, MATRIX_TABLE, POOL_TABLE, SCORER_RECORD
 from prng_assets.assets.ingest import draw_history
 from prng_assets.assets.scorer import optimal_scorer_config
 from prng_assets.assets.sieve import survivor_pool
-from prng_assets.automation import AUTOMATION
-from prng_assets.loaders import load_history, load_scorer_record, load_sieve_settings
+from prng_assets.automation import AFTER_POOL
+from prng_assets.loaders import (
+    case_artefacts,
+    load_history,
+    load_scorer_record,
+    load_sieve_settings,
+)
+from prng_assets.partitions import cases
 from resources.artefacts import ArtefactStore
 
 PREVIEW_COLUMNS = ["seed", "offset", "gap", "train_match_rate", "holdout_hits",
@@ -42,11 +49,13 @@ def expected_constant(settings: SieveSettings) -> set[str]:
 
 
 @dg.asset(group_name="features", deps=[optimal_scorer_config, survivor_pool, draw_history],
-          kinds={"numba", "polars"}, automation_condition=AUTOMATION)
+          kinds={"numba", "polars"}, automation_condition=AFTER_POOL, partitions_def=cases)
 def feature_matrix(
     context: dg.AssetExecutionContext, artefacts: ArtefactStore
 ) -> dg.MaterializeResult:
     """Per-survivor train features under the optimal scorer configuration, holdout targets."""
+    artefacts = case_artefacts(context, artefacts)
+    now = lineage.verify(artefacts, "feature_matrix", POOL_TABLE[:1], SCORER_RECORD[:1])
     config = load_scorer_record(artefacts).scorer_config
     pool = artefacts.read_parquet(*POOL_TABLE)
     history = load_history(artefacts)
@@ -85,6 +94,7 @@ def feature_matrix(
     }
     artefacts.write_parquet(matrix, *MATRIX_TABLE)
     artefacts.write_json(record, *MATRIX_RECORD)
+    lineage.stamp(artefacts, MATRIX_RECORD[:1], now)
     hits = matrix["holdout_hits"].to_numpy()
     return dg.MaterializeResult(metadata={
         "status": "empty" if matrix.height == 0 else "ok",

@@ -9,7 +9,9 @@ import polars as pl
 from pydantic import Field, model_validator
 
 from gpu_executors.io.history import DrawHistory, DroppedDraw, HistoryError, read_history
-from prng_assets.artefact_keys import DRAWS_TABLE
+from prng_assets.artefact_keys import DRAWS_RECORD, DRAWS_TABLE
+from prng_assets.loaders import case_artefacts
+from prng_assets.partitions import cases
 from prng_assets.plots import value_histogram
 from prng_assets.run_tags import settings_metadata
 from resources.artefacts import ArtefactStore
@@ -61,11 +63,12 @@ class DrawHistoryConfig(dg.Config):
         return self
 
 
-@dg.asset(group_name="ingest", kinds={"polars", "parquet"})
+@dg.asset(group_name="ingest", kinds={"polars", "parquet"}, partitions_def=cases)
 def draw_history(
     context: dg.AssetExecutionContext, config: DrawHistoryConfig, artefacts: ArtefactStore
 ) -> dg.MaterializeResult:
-    """The observed draws (draw_index, date, session, value, split), oldest first."""
+    """The observed draws of a case (draw_index, date, session, value, split), oldest first."""
+    artefacts = case_artefacts(context, artefacts)
     try:
         hist = read_history(
             config.path,
@@ -85,7 +88,13 @@ def draw_history(
         .otherwise(pl.lit("holdout"))
         .alias("split")
     )
+    version = _data_version(hist.source_sha256, config)
     out = artefacts.write_parquet(table, *DRAWS_TABLE)
+    artefacts.write_json({
+        "source_path": hist.source_path, "source_sha256": hist.source_sha256,
+        "history_digest": version.value, "modulus": hist.modulus, "n_train": hist.n_train,
+        "n_holdout": hist.n_holdout, "read_with": config.model_dump(exclude={"path"}),
+    }, *DRAWS_RECORD)
     if hist.modulus_inferred:
         context.log.warning(f"modulus not given: inferred {hist.modulus} from the values")
     if hist.reordered:
@@ -114,9 +123,10 @@ def draw_history(
             "value_distribution": value_histogram(
                 values, hist.modulus, f"{table.height} draws (dashed: uniform)"
             ),
+            "history_digest": version.value,
             **settings_metadata(context.run.tags),
         },
-        data_version=_data_version(hist.source_sha256, config),
+        data_version=version,
     )
 
 

@@ -29,16 +29,26 @@ from gpu_executors.models.persistence import save_model
 from gpu_executors.models.records import ModelSidecar
 from gpu_executors.models.search import make_study, search
 from gpu_executors.models.validation import r2
-from prng_assets.artefact_keys import COMPARISON, SKIP_REGISTRY, model_file, model_sidecar
+from prng_assets import lineage
+from prng_assets.artefact_keys import (
+    COMPARISON,
+    MATRIX_RECORD,
+    SKIP_REGISTRY,
+    model_file,
+    model_folder,
+    model_sidecar,
+)
 from prng_assets.assets.features import feature_matrix
-from prng_assets.automation import AUTOMATION
+from prng_assets.automation import AFTER_POOL
 from prng_assets.loaders import (
+    case_artefacts,
     load_evidence,
     load_matrix,
     load_pool_stats,
     load_sidecars,
     load_skip_registry,
 )
+from prng_assets.partitions import cases
 from prng_assets.plots import figure_metadata
 from resources.artefacts import ArtefactStore
 from resources.compute import ComputeResource
@@ -107,7 +117,8 @@ def _model_asset(family: str):
         deps=[feature_matrix],
         kinds={"pytorch" if family == "neural_net" else family, "optuna"},
         pool="gpu" if family == "neural_net" else None,
-        automation_condition=AUTOMATION,
+        automation_condition=AFTER_POOL,
+        partitions_def=cases,
     )
     def _model(
         context: dg.AssetExecutionContext,
@@ -116,6 +127,8 @@ def _model_asset(family: str):
         compute: ComputeResource,
         optuna_storage: OptunaStorage,
     ) -> dg.MaterializeResult:
+        artefacts = case_artefacts(context, artefacts)
+        now = lineage.verify(artefacts, f"model_{family}", MATRIX_RECORD[:1])
         registry = load_skip_registry(artefacts)
         matrix, features, record = load_matrix(artefacts)
         evidence = matrix["outside_window_evidence"].to_numpy()
@@ -123,6 +136,7 @@ def _model_asset(family: str):
         reason = ranking_skip_reason(evidence) or skipped(registry, family)
         if reason:
             artefacts.write_record(ModelSidecar.skipped(family, reason), *model_sidecar(family))
+            lineage.stamp(artefacts, model_folder(family), now)
             context.log.warning(f"model_{family} skipped: {reason}")
             return dg.MaterializeResult(metadata={"status": "skipped", "reason": reason})
         x = matrix.select(features).to_numpy().astype(np.float64)
@@ -134,7 +148,8 @@ def _model_asset(family: str):
             split = Split.carve(np.flatnonzero(~sure), config.seed)
             device = compute.torch_device() if family == "neural_net" else "cpu"
             study = make_study(config.seed, optuna_storage.storage(),
-                               f"model_{family}-{context.run.run_id}", load_if_exists=True)
+                               f"model_{family}-{context.partition_key}-{context.run.run_id}",
+                               load_if_exists=True)
             t0 = time.perf_counter()
             found = search(family, x[split.train], y[split.train], config.n_trials,
                            config.folds, config.seed, study=study,
@@ -208,6 +223,7 @@ def _model_asset(family: str):
             context.log.warning(f"{family}: predictions are constant; activation statistics "
                                 "per layer are in the metadata")
         artefacts.write_record(sidecar, *model_sidecar(family))
+        lineage.stamp(artefacts, model_folder(family), now)
         return dg.MaterializeResult(metadata=meta)
 
     return _model
@@ -234,7 +250,7 @@ def _comparison_plot(rows: list[dict]) -> dg.MetadataValue:
 
 
 def _skipped_comparison(context: dg.AssetExecutionContext, artefacts: ArtefactStore,
-                        cars: dict[str, ModelSidecar], registry: dict,
+                        now: lineage.Lineage, cars: dict[str, ModelSidecar], registry: dict,
                         reason: str) -> dg.MaterializeResult:
     """Nothing to compare (too few rows to rank): no winner, the reason, the run goes on."""
     not_compared = {f: c.reason or c.status for f, c in cars.items()}
@@ -244,6 +260,7 @@ def _skipped_comparison(context: dg.AssetExecutionContext, artefacts: ArtefactSt
               "not_compared": not_compared, "skip_registry": registry,
               "pool_significant": load_pool_stats(artefacts).significant}
     artefacts.write_json(record, *COMPARISON)
+    lineage.stamp(artefacts, COMPARISON[:1], now)
     context.log.warning(f"model_comparison skipped: {reason}")
     return dg.MaterializeResult(metadata={
         "status": "skipped",
@@ -256,14 +273,18 @@ def _skipped_comparison(context: dg.AssetExecutionContext, artefacts: ArtefactSt
 
 
 @dg.asset(group_name="models", deps=MODEL_ASSETS, kinds={"polars"},
-          automation_condition=AUTOMATION)
+          automation_condition=AFTER_POOL, partitions_def=cases)
 def model_comparison(
     context: dg.AssetExecutionContext, artefacts: ArtefactStore
 ) -> dg.MaterializeResult:
     """The four families side by side on the test split, and the winner (none when the matrix
     is too small to rank: the predictions then come from the confirmed candidates)."""
+    artefacts = case_artefacts(context, artefacts)
+    now = lineage.verify(artefacts, "model_comparison", MATRIX_RECORD[:1])
     cars = load_sidecars(artefacts)
-    ok = [c for c in cars.values() if c.ok]
+    # A family whose latest run failed keeps an earlier sidecar: never compared with this one.
+    stale = {f for f in cars if not lineage.matches(artefacts, model_folder(f), now)}
+    ok = [c for f, c in cars.items() if c.ok and f not in stale]
     registry = load_skip_registry(artefacts)
     too_small = ranking_skip_reason(load_evidence(artefacts))
     if too_small is not None:
@@ -271,7 +292,7 @@ def model_comparison(
             raise dg.Failure(description=(
                 f"model_comparison: {too_small}, yet {', '.join(c.family for c in ok)} hold "
                 "models of an earlier feature matrix; re-materialise the model families"))
-        return _skipped_comparison(context, artefacts, cars, registry, too_small)
+        return _skipped_comparison(context, artefacts, now, cars, registry, too_small)
     if not ok:
         raise dg.Failure(description="model_comparison: no model family produced a model")
     rows = [{k: c.to_dict()[k] for k in COMPARED} for c in ok]
@@ -283,10 +304,13 @@ def model_comparison(
               "winner_permutation_p_value": winner_p,
               "winner_permutation_p_raw": winner["permutation_p_value"],
               "families_compared": len(rows),
-              "not_compared": {f: c.reason or c.status for f, c in cars.items() if not c.ok},
+              "not_compared": {**{f: c.reason or c.status for f, c in cars.items() if not c.ok},
+                               **{f: "built from an earlier history or settings"
+                                  for f in stale}},
               "skip_registry": registry,
               "pool_significant": load_pool_stats(artefacts).significant}
     artefacts.write_json(record, *COMPARISON)
+    lineage.stamp(artefacts, COMPARISON[:1], now)
     table = [dg.TableRecord({c.name: r[c.name] for c in COMPARISON_TABLE.columns})
              for r in rows]
     return dg.MaterializeResult(metadata={

@@ -14,16 +14,19 @@ from gpu_executors.models.forecast import forecast
 from gpu_executors.models.persistence import load_model
 from gpu_executors.models.records import ModelSidecar
 from gpu_executors.significance import FINDING_ALPHA
+from prng_assets import lineage
 from prng_assets.artefact_keys import (
     COMPARISON,
     DRAWS_TABLE,
+    MATRIX_RECORD,
     POOL_TABLE,
     PREDICTIONS,
     model_sidecar,
 )
 from prng_assets.assets.models import model_comparison
-from prng_assets.automation import AUTOMATION
-from prng_assets.loaders import load_history, load_matrix
+from prng_assets.automation import AFTER_POOL
+from prng_assets.loaders import case_artefacts, load_history, load_matrix
+from prng_assets.partitions import cases
 from resources.artefacts import ArtefactStore
 
 
@@ -40,11 +43,14 @@ class PredictionsConfig(dg.Config):
 
 
 @dg.asset(group_name="predictions", deps=[model_comparison], kinds={"polars"},
-          automation_condition=AUTOMATION)
+          automation_condition=AFTER_POOL, partitions_def=cases)
 def predictions(
     context: dg.AssetExecutionContext, config: PredictionsConfig, artefacts: ArtefactStore
 ) -> dg.MaterializeResult:
     """Next draws of the top-ranked survivors, behind a holdout backtest and a signal gate."""
+    artefacts = case_artefacts(context, artefacts)
+    now = lineage.verify(artefacts, "predictions", POOL_TABLE[:1], MATRIX_RECORD[:1],
+                         COMPARISON[:1])
     comparison = artefacts.read_json(*COMPARISON)
     winner = comparison["winner"]  # None: too few survivors to rank, confirmed source only
     matrix, _features, matrix_record = load_matrix(artefacts)
@@ -62,6 +68,7 @@ def predictions(
                    alpha=config.alpha, no_model=comparison.get("reason"))
     out = {**out, "winner": winner, "draws_table": str(artefacts.path(*DRAWS_TABLE))}
     artefacts.write_json(out, *PREDICTIONS)
+    lineage.stamp(artefacts, PREDICTIONS[:1], now)
     if out["status"] != "predict":
         context.log.warning(f"predictions: abstaining ({out['reason']})")
     return dg.MaterializeResult(metadata={

@@ -25,16 +25,19 @@ from gpu_executors.ranking.scorer import (
     summarise,
 )
 from gpu_executors.significance import SIGNAL_ALPHA
+from prng_assets import lineage
 from prng_assets.artefact_keys import POOL_TABLE, SCORER_RECORD
 from prng_assets.assets.ingest import draw_history
 from prng_assets.assets.sieve import survivor_pool
-from prng_assets.automation import AUTOMATION
+from prng_assets.automation import AFTER_POOL
 from prng_assets.loaders import (
-    latest_metadata,
+    case_artefacts,
+    load_draws_record,
     load_history,
     load_scorer_record,
     load_sieve_settings,
 )
+from prng_assets.partitions import cases
 from prng_assets.plots import figure_metadata
 from resources.artefacts import ArtefactStore
 from resources.optuna_storage import OptunaStorage
@@ -91,22 +94,25 @@ def _trials_plot(trials: list[dict], validated: float) -> dg.MetadataValue:
     return figure_metadata(fig)
 
 
-def _inputs(context: dg.AssetExecutionContext, artefacts: ArtefactStore) -> dict[str, str]:
+def _inputs(artefacts: ArtefactStore) -> dict[str, str]:
     """What the configuration was made from (lineage: the feature matrix and checks compare)."""
+    draws = load_draws_record(artefacts)
     return {"survivor_pool_sha256": file_sha256(artefacts.path(*POOL_TABLE)),
-            "draws_sha256": latest_metadata(context.instance, draw_history.key)["source_sha256"],
+            "draws_sha256": draws["source_sha256"], "history_digest": draws["history_digest"],
             "sieve_settings_digest": load_sieve_settings(artefacts).digest}
 
 
 def _skipped(context: dg.AssetExecutionContext, config: ScorerSearchConfig,
-             artefacts: ArtefactStore, rows: int, reason: str) -> dg.MaterializeResult:
+             artefacts: ArtefactStore, now: lineage.Lineage, rows: int,
+             reason: str) -> dg.MaterializeResult:
     """A pool too small to search on: record the skip and the default configuration, so the
     feature matrix still computes the few survivors' evidence and the run goes on."""
     record = ScorerRecord.skipped(reason, objective=OBJECTIVE, target=TARGET,
                                   searched=list(SEARCHED), sample_size=config.sample_size,
                                   pool_rows=rows, sampler_seed=config.sampler_seed,
-                                  inputs=_inputs(context, artefacts))
+                                  inputs=_inputs(artefacts))
     artefacts.write_record(record, *SCORER_RECORD)
+    lineage.stamp(artefacts, SCORER_RECORD[:1], now)
     context.log.warning(f"optimal_scorer_config skipped: {reason}")
     return dg.MaterializeResult(metadata={
         "status": record.status,
@@ -119,7 +125,7 @@ def _skipped(context: dg.AssetExecutionContext, config: ScorerSearchConfig,
 
 
 @dg.asset(group_name="scorer", deps=[survivor_pool, draw_history],
-          kinds={"optuna", "pytorch"}, automation_condition=AUTOMATION)
+          kinds={"optuna", "pytorch"}, automation_condition=AFTER_POOL, partitions_def=cases)
 def optimal_scorer_config(
     context: dg.AssetExecutionContext,
     config: ScorerSearchConfig,
@@ -127,10 +133,12 @@ def optimal_scorer_config(
     optuna_storage: OptunaStorage,
 ) -> dg.MaterializeResult:
     """The scorer configuration whose network best ranks survivors by their holdout target."""
+    artefacts = case_artefacts(context, artefacts)
+    now = lineage.verify(artefacts, "optimal_scorer_config", POOL_TABLE[:1])
     pool = artefacts.read_parquet(*POOL_TABLE)
     skip = pool_skip_reason(pool.height)
     if skip is not None:
-        return _skipped(context, config, artefacts, pool.height, skip)
+        return _skipped(context, config, artefacts, now, pool.height, skip)
     history = load_history(artefacts)
     previous = (load_scorer_record(artefacts)
                 if config.warm_start and artefacts.exists(*SCORER_RECORD) else None)
@@ -139,7 +147,8 @@ def optimal_scorer_config(
         data = ScorerData.split(pool, history, config.sampler_seed, config.validation_share)
     except ValueError as exc:
         raise dg.Failure(description=f"optimal_scorer_config: {exc}") from exc
-    name = config.study_name or f"optimal_scorer_config-{context.run.run_id}"
+    name = config.study_name or (
+        f"optimal_scorer_config-{context.partition_key}-{context.run.run_id}")
     study = optuna_storage.study(name, "maximize", config.sampler_seed)
     if warm and not study.trials:
         study.enqueue_trial(warm)
@@ -180,9 +189,10 @@ def optimal_scorer_config(
         study_name=name,
         warm_started=warm is not None,
         search_seconds=search_seconds,
-        inputs=_inputs(context, artefacts),
+        inputs=_inputs(artefacts),
     )
     artefacts.write_record(record, *SCORER_RECORD)
+    lineage.stamp(artefacts, SCORER_RECORD[:1], now)
     verdict = ("beats chance" if significant
                else "NOT distinguishable from chance: the scorer finds no ranking signal")
     context.log.info(f"validated rho {validated['rho']:+.4f} (p {validated['p_value']:.3g}, "

@@ -1,8 +1,8 @@
 """The sieve: the window optimiser, the seed-block partitioned scan, and the survivor pool.
 
-The generator and draw function are config of ``sieve_settings`` rather than a second partition
-dimension (see ``partitions``): seed widths differ per generator, and one settings digest names
-one consistent scan of every block.
+The generator and draw function are config of a case's ``sieve_settings`` rather than a partition
+dimension (see ``partitions``): seed widths differ per generator, and one scan digest (the case's
+history and settings) names one consistent scan of every block.
 """
 
 import time
@@ -35,6 +35,7 @@ from gpu_executors.sieve.settings import (
     suggest_settings,
     tier_nulls,
 )
+from prng_assets import lineage
 from prng_assets.artefact_keys import (
     POOL_STATS,
     POOL_TABLE,
@@ -44,8 +45,21 @@ from prng_assets.artefact_keys import (
 )
 from prng_assets.assets.ingest import draw_history
 from prng_assets.automation import AUTOMATION
-from prng_assets.loaders import latest_metadata, load_sieve_settings, load_train
-from prng_assets.partitions import BLOCKS, scan_backfill_policy, seed_blocks
+from prng_assets.lineage import SIEVE_SETTINGS_FOLDER, Lineage
+from prng_assets.loaders import (
+    case_artefacts,
+    load_draws_record,
+    load_sieve_settings,
+    load_train,
+)
+from prng_assets.partitions import (
+    BLOCKS,
+    block_of,
+    case_blocks,
+    case_of,
+    cases,
+    scan_backfill_policy,
+)
 from prng_assets.plots import figure_metadata
 from prng_assets.run_tags import settings_metadata
 from resources.artefacts import ArtefactStore
@@ -200,7 +214,7 @@ def _evidence_plot(trials: list[dict]) -> dg.MetadataValue:
     return figure_metadata(fig)
 
 
-@dg.asset(group_name="sieve", deps=[draw_history], kinds={"optuna"})
+@dg.asset(group_name="sieve", deps=[draw_history], kinds={"optuna"}, partitions_def=cases)
 def sieve_settings(
     context: dg.AssetExecutionContext,
     config: SieveSettingsConfig,
@@ -210,10 +224,11 @@ def sieve_settings(
 ) -> dg.MaterializeResult:
     """The sieve settings: searched by Optuna on sample blocks, or given directly; the
     (generator, draw) pair identified from the draws first when it is not given."""
+    artefacts = case_artefacts(context, artefacts)
     train = load_train(artefacts)
     base = config.settings()
     bounds = config.bounds()
-    draws_meta = latest_metadata(context.instance, draw_history.key)
+    draws_meta = load_draws_record(artefacts)
     keys = _sample_keys(config)
     ranges = [BLOCKS.seed_range(k) for k in keys]
     identification: Identification | None = None
@@ -233,7 +248,7 @@ def sieve_settings(
     if not config.search:
         settings = base
     else:
-        name = config.study_name or f"sieve_settings-{context.run.run_id}"
+        name = config.study_name or f"sieve_settings-{context.partition_key}-{context.run.run_id}"
         study = optuna_storage.study(name, "maximize", config.sampler_seed)
         done = len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
         t0 = time.perf_counter()
@@ -270,6 +285,8 @@ def sieve_settings(
                                  seed_blocks=BLOCKS.describe(), search=search,
                                  identification=identification and identification.to_dict())
     artefacts.write_record(record, *SIEVE_SETTINGS)
+    lineage.stamp(artefacts, SIEVE_SETTINGS_FOLDER,
+                  Lineage(draws_meta["history_digest"], settings.digest()))
     meta: dict = {
         "digest": settings.digest(),
         "settings": dg.MetadataValue.json(settings.to_dict()),
@@ -277,6 +294,7 @@ def sieve_settings(
         "sampler_seed": config.sampler_seed,
         "seed_blocks": BLOCKS.describe(),
         "draws_sha256": draws_meta["source_sha256"],
+        "history_digest": draws_meta["history_digest"],
         **settings_metadata(context.run.tags),
     }
     if identification is not None:
@@ -292,7 +310,7 @@ def sieve_settings(
 
 @dg.asset(
     group_name="sieve",
-    partitions_def=seed_blocks,
+    partitions_def=case_blocks,
     backfill_policy=scan_backfill_policy,
     deps=[sieve_settings, draw_history],
     kinds={"numba", "triton"},
@@ -302,12 +320,19 @@ def sieve_settings(
 def survivors(
     context: dg.AssetExecutionContext, artefacts: ArtefactStore, compute: ComputeResource
 ) -> dg.MaterializeResult:
-    """Candidates of the run's seed blocks (one, or a backfill's range) consistent with the train
-    window; each block's survivors and figures are stored apart."""
+    """Candidates of the run's seed blocks of a case (one, or a backfill's range) consistent with
+    the train window; each block's survivors and figures are stored apart."""
+    keys = [k if isinstance(k, dg.MultiPartitionKey) else case_blocks.get_partition_key_from_str(k)
+            for k in context.partition_keys]
+    case = {case_of(k) for k in keys}
+    if len(case) != 1:
+        raise dg.Failure(description=f"survivors: one run scans one case, got {sorted(case)}")
+    artefacts = artefacts.case(case.pop())
+    now = lineage.current(artefacts)
     settings = load_sieve_settings(artefacts).settings
     train = load_train(artefacts)
-    blocks = [_scan_block(context, key, settings, train, artefacts, compute)
-              for key in context.partition_keys]
+    blocks = [_scan_block(context, block_of(key), settings, now, train, artefacts, compute)
+              for key in keys]
     total = sum(b["survivors"] for b in blocks)
     seconds = sum(b["seconds"] for b in blocks)
     candidates = sum(b["candidates_scanned"] for b in blocks)
@@ -326,6 +351,8 @@ def survivors(
             "blocks": len(blocks),
             "per_block": dg.MetadataValue.md(_blocks_table(blocks)),
             "settings_digest": settings.digest(),
+            "history_digest": now.history,
+            "scan_digest": now.scan_digest,
         }
     )
 
@@ -334,11 +361,12 @@ def _scan_block(
     context: dg.AssetExecutionContext,
     key: str,
     settings: SieveSettings,
+    now: Lineage,
     train: np.ndarray,
     artefacts: ArtefactStore,
     compute: ComputeResource,
 ) -> dict:
-    """Scan one block; its survivors and stats are written under the settings' digest."""
+    """Scan one block; its survivors and stats are written under the scan digest."""
     lo, hi = BLOCKS.seed_range(key)
     spec = settings.scan_spec(train, lo, hi)
     last = [0.0]
@@ -360,9 +388,9 @@ def _scan_block(
         stats = result.stats()
         device = result.device.as_dict()
     stats.update(block=key, seed_range=[lo, hi], settings=settings.to_dict(),
-                 digest=settings.digest())
-    artefacts.write_parquet(table, *block_table(settings.digest(), key))
-    artefacts.write_json(stats, *block_stats(settings.digest(), key))
+                 digest=settings.digest(), lineage=now.to_dict())
+    artefacts.write_parquet(table, *block_table(now.scan_digest, key))
+    artefacts.write_json(stats, *block_stats(now.scan_digest, key))
     return {**stats, "survivors": table.height, "device": device}
 
 
@@ -394,13 +422,17 @@ def _pool_plot(pool: pl.DataFrame, stats: PoolStats) -> dg.MetadataValue:
     deps=[survivors],
     kinds={"polars", "parquet"},
     automation_condition=AUTOMATION,
+    partitions_def=cases,
 )
 def survivor_pool(
     context: dg.AssetExecutionContext, artefacts: ArtefactStore
 ) -> dg.MaterializeResult:
-    """Every scanned block's survivors, one row per candidate, against the null."""
+    """Every block of the case scanned under its current history and settings, one row per
+    candidate, against the null."""
+    artefacts = case_artefacts(context, artefacts)
+    now = lineage.current(artefacts)
     settings = load_sieve_settings(artefacts).settings
-    digest = settings.digest()
+    digest = now.scan_digest
     scanned = [k for k in BLOCKS.partition_keys() if artefacts.exists(*block_stats(digest, k))]
     blocks = [artefacts.read_json(*block_stats(digest, k)) for k in scanned]
     pool = merge_pool([artefacts.read_parquet(*block_table(digest, k)) for k in scanned])
@@ -409,6 +441,7 @@ def survivor_pool(
     stats = PoolStats.build(pool_stats(pool, blocks, BLOCKS.count, tiers), settings, blocks)
     artefacts.write_parquet(pool, *POOL_TABLE)
     artefacts.write_record(stats, *POOL_STATS)
+    lineage.stamp(artefacts, POOL_TABLE[:1], now)
     top = pool.head(5).select(["seed", "offset", "gap", "matches"]).to_dicts()
     if not stats.significant:
         context.log.warning(f"{pool.height} survivors against {stats.null_expected:.3g} "
@@ -422,6 +455,7 @@ def survivor_pool(
                                        "tier_p_value", "significant")},
             "best_tier": dg.MetadataValue.json(stats.best_tier or {}),
             "settings_digest": settings.digest(),
+            "history_digest": now.history,
             "top_candidates": dg.MetadataValue.json(top),
             "match_rate_vs_null": _pool_plot(pool, stats),
         }

@@ -8,7 +8,7 @@ from gpu_executors.ranking.minimum import pool_skip_reason
 from gpu_executors.ranking.schema import ScorerConfig
 from prng_assets.artefact_keys import POOL_TABLE
 from prng_assets.assets.features import feature_matrix
-from prng_assets.loaders import load_history, load_matrix_record, load_scorer_record
+from prng_assets.loaders import case_artefacts, load_history, load_matrix_record, load_scorer_record
 from resources.artefacts import ArtefactStore
 
 
@@ -17,6 +17,7 @@ from resources.artefacts import ArtefactStore
 def feature_matrix_uses_optimal_config(
     context: dg.AssetCheckExecutionContext, artefacts: ArtefactStore
 ) -> dg.AssetCheckResult:
+    artefacts = case_artefacts(context, artefacts)
     used = load_matrix_record(artefacts)["scorer_digest"]
     chosen = load_scorer_record(artefacts).scorer_digest
     return dg.AssetCheckResult(passed=used == chosen,
@@ -29,6 +30,7 @@ def feature_matrix_uses_optimal_config(
 def feature_matrix_no_leakage(
     context: dg.AssetCheckExecutionContext, artefacts: ArtefactStore
 ) -> dg.AssetCheckResult:
+    artefacts = case_artefacts(context, artefacts)
     record = load_matrix_record(artefacts)
     pool = artefacts.read_parquet(*POOL_TABLE)
     if pool.height == 0:  # nothing to probe; a missing holdout still fails below
@@ -48,6 +50,7 @@ def feature_matrix_no_leakage(
 def feature_matrix_finite(
     context: dg.AssetCheckExecutionContext, artefacts: ArtefactStore
 ) -> dg.AssetCheckResult:
+    artefacts = case_artefacts(context, artefacts)
     record = load_matrix_record(artefacts)
     return dg.AssetCheckResult(passed=record["finite"], metadata={"rows": record["rows"]})
 
@@ -56,6 +59,7 @@ def feature_matrix_finite(
 def feature_matrix_constant_features(
     context: dg.AssetCheckExecutionContext, artefacts: ArtefactStore
 ) -> dg.AssetCheckResult:
+    artefacts = case_artefacts(context, artefacts)
     record = load_matrix_record(artefacts)
     too_small = pool_skip_reason(record["rows"])
     if too_small is not None:  # a few rows vary little by nature, and no model reads them

@@ -5,7 +5,7 @@ import polars as pl
 
 from prng_assets.artefact_keys import DRAWS_TABLE
 from prng_assets.assets.ingest import draw_history
-from prng_assets.loaders import latest_metadata
+from prng_assets.loaders import case_artefacts, latest_metadata
 from resources.artefacts import ArtefactStore
 
 
@@ -13,7 +13,8 @@ from resources.artefacts import ArtefactStore
 def draw_values_in_range(
     context: dg.AssetCheckExecutionContext, artefacts: ArtefactStore
 ) -> dg.AssetCheckResult:
-    meta = latest_metadata(context.instance, draw_history.key)
+    artefacts = case_artefacts(context, artefacts)
+    meta = latest_metadata(context.instance, draw_history.key, context.partition_key)
     values = artefacts.read_parquet(*DRAWS_TABLE)["value"]
     bad = values.filter((values < 0) | (values >= meta["modulus"]))
     return dg.AssetCheckResult(
@@ -31,6 +32,7 @@ def draw_values_in_range(
 def draw_dates_unique(
     context: dg.AssetCheckExecutionContext, artefacts: ArtefactStore
 ) -> dg.AssetCheckResult:
+    artefacts = case_artefacts(context, artefacts)
     table = artefacts.read_parquet(*DRAWS_TABLE).filter(pl.col("date").is_not_null())
     dups = table.group_by(["date", "session"]).len().filter(pl.col("len") > 1)
     return dg.AssetCheckResult(
@@ -50,7 +52,7 @@ def draw_dates_unique(
 def draw_history_enough_for_window(
     context: dg.AssetCheckExecutionContext,
 ) -> dg.AssetCheckResult:
-    meta = latest_metadata(context.instance, draw_history.key)
+    meta = latest_metadata(context.instance, draw_history.key, context.partition_key)
     return dg.AssetCheckResult(
         passed=meta["n_train"] >= meta["window"] and meta["n_holdout"] >= 1,
         metadata={

@@ -37,7 +37,7 @@ from gpu_executors.significance import SIGNAL_ALPHA
 from prng_assets.artefact_keys import COMPARISON
 from prng_assets.assets.models import model_comparison
 from prng_assets.checks.skips import skipped_result
-from prng_assets.loaders import load_evidence, load_fitted, load_matrix
+from prng_assets.loaders import case_artefacts, load_evidence, load_fitted, load_matrix
 from resources.artefacts import ArtefactStore
 
 OVERFIT_DROP = 0.2  # CV R^2 minus test R^2 above this: the family overfits
@@ -91,6 +91,7 @@ def _errors(found: dict[str, Rederived | str]) -> dict[str, str]:
 def models_r2_sane(
     context: dg.AssetCheckExecutionContext, artefacts: ArtefactStore
 ) -> dg.AssetCheckResult:
+    artefacts = case_artefacts(context, artefacts)
     if (skip := _skipped(artefacts)) is not None:
         return skip
     cars, found = _rederived(artefacts)
@@ -130,6 +131,7 @@ def models_r2_sane(
 def models_shapes_equal(
     context: dg.AssetCheckExecutionContext, artefacts: ArtefactStore
 ) -> dg.AssetCheckResult:
+    artefacts = case_artefacts(context, artefacts)
     if (skip := _skipped(artefacts)) is not None:
         return skip
     _cars, found = _rederived(artefacts)
@@ -153,6 +155,7 @@ def models_shapes_equal(
 def models_predictions_vary(
     context: dg.AssetCheckExecutionContext, artefacts: ArtefactStore
 ) -> dg.AssetCheckResult:
+    artefacts = case_artefacts(context, artefacts)
     if (skip := _skipped(artefacts)) is not None:
         return skip
     _cars, found = _rederived(artefacts)
@@ -177,6 +180,7 @@ def models_predictions_vary(
 def models_training_loss_is_mse(
     context: dg.AssetCheckExecutionContext, artefacts: ArtefactStore
 ) -> dg.AssetCheckResult:
+    artefacts = case_artefacts(context, artefacts)
     if (skip := _skipped(artefacts)) is not None:
         return skip
     cars, found = _rederived(artefacts, fit_rows=True)
@@ -224,6 +228,7 @@ def _recomputed_p(artefacts: ArtefactStore) -> tuple[dict, dict[str, Rederived |
 def models_permutation_p_reproduced(
     context: dg.AssetCheckExecutionContext, artefacts: ArtefactStore
 ) -> dg.AssetCheckResult:
+    artefacts = case_artefacts(context, artefacts)
     if (skip := _skipped(artefacts)) is not None:
         return skip
     record, found, winner = _recomputed_p(artefacts)
@@ -261,6 +266,7 @@ def models_permutation_p_reproduced(
 def models_test_split_disjoint(
     context: dg.AssetCheckExecutionContext, artefacts: ArtefactStore
 ) -> dg.AssetCheckResult:
+    artefacts = case_artefacts(context, artefacts)
     if (skip := _skipped(artefacts)) is not None:
         return skip
     found = split_problems(_fitted(artefacts))
@@ -277,6 +283,7 @@ def models_test_split_disjoint(
 def models_not_overfit(
     context: dg.AssetCheckExecutionContext, artefacts: ArtefactStore
 ) -> dg.AssetCheckResult:
+    artefacts = case_artefacts(context, artefacts)
     if (skip := _skipped(artefacts, dg.AssetCheckSeverity.WARN)) is not None:
         return skip
     drops = {c.family: c.cv_r2_mean - c.test_r2 for c in load_fitted(artefacts)}
@@ -291,6 +298,7 @@ def models_not_overfit(
 def models_no_leakage_signature(
     context: dg.AssetCheckExecutionContext, artefacts: ArtefactStore
 ) -> dg.AssetCheckResult:
+    artefacts = case_artefacts(context, artefacts)
     if (skip := _skipped(artefacts)) is not None:
         return skip
     record = artefacts.read_json(*COMPARISON)
@@ -309,6 +317,7 @@ def models_no_leakage_signature(
 def winner_beats_permutation(
     context: dg.AssetCheckExecutionContext, artefacts: ArtefactStore
 ) -> dg.AssetCheckResult:
+    artefacts = case_artefacts(context, artefacts)
     if (skip := _skipped(artefacts, dg.AssetCheckSeverity.WARN)) is not None:
         return skip
     record, found, winner = _recomputed_p(artefacts)

@@ -4,6 +4,7 @@ import dagster as dg
 
 from prng_assets.artefact_keys import PREDICTIONS
 from prng_assets.assets.predictions import predictions
+from prng_assets.loaders import case_artefacts
 from resources.artefacts import ArtefactStore
 
 
@@ -12,6 +13,7 @@ from resources.artefacts import ArtefactStore
 def predictions_beat_chance(
     context: dg.AssetCheckExecutionContext, artefacts: ArtefactStore
 ) -> dg.AssetCheckResult:
+    artefacts = case_artefacts(context, artefacts)
     out = artefacts.read_json(*PREDICTIONS)
     return dg.AssetCheckResult(
         passed=out["status"] == "predict", severity=dg.AssetCheckSeverity.WARN,

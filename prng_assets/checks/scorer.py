@@ -11,7 +11,7 @@ from gpu_executors.ranking.records import ScorerRecord
 from gpu_executors.significance import SIGNAL_ALPHA
 from prng_assets.assets.scorer import optimal_scorer_config
 from prng_assets.checks.skips import skipped_result
-from prng_assets.loaders import load_pool_rows, load_scorer_record
+from prng_assets.loaders import case_artefacts, load_pool_rows, load_scorer_record
 from resources.artefacts import ArtefactStore
 
 
@@ -30,6 +30,7 @@ def _skipped(r: ScorerRecord, artefacts: ArtefactStore,
 def scorer_trials_differ(
     context: dg.AssetCheckExecutionContext, artefacts: ArtefactStore
 ) -> dg.AssetCheckResult:
+    artefacts = case_artefacts(context, artefacts)
     r = load_scorer_record(artefacts)
     if (skip := _skipped(r, artefacts)) is not None:
         return skip
@@ -43,6 +44,7 @@ def scorer_trials_differ(
 def scorer_trials_all_completed(
     context: dg.AssetCheckExecutionContext, artefacts: ArtefactStore
 ) -> dg.AssetCheckResult:
+    artefacts = case_artefacts(context, artefacts)
     r = load_scorer_record(artefacts)
     if (skip := _skipped(r, artefacts)) is not None:
         return skip
@@ -57,6 +59,7 @@ def scorer_trials_all_completed(
 def scorer_best_config_complete(
     context: dg.AssetCheckExecutionContext, artefacts: ArtefactStore
 ) -> dg.AssetCheckResult:
+    artefacts = case_artefacts(context, artefacts)
     r = load_scorer_record(artefacts)
     if (skip := _skipped(r, artefacts)) is not None:
         return skip
@@ -71,6 +74,7 @@ def scorer_best_config_complete(
 def scorer_validated_rho_positive(
     context: dg.AssetCheckExecutionContext, artefacts: ArtefactStore
 ) -> dg.AssetCheckResult:
+    artefacts = case_artefacts(context, artefacts)
     r = load_scorer_record(artefacts)
     if (skip := _skipped(r, artefacts, dg.AssetCheckSeverity.WARN)) is not None:
         return skip
@@ -87,6 +91,7 @@ def scorer_validated_rho_positive(
 def scorer_trial_samples_differ(
     context: dg.AssetCheckExecutionContext, artefacts: ArtefactStore
 ) -> dg.AssetCheckResult:
+    artefacts = case_artefacts(context, artefacts)
     r = load_scorer_record(artefacts)
     if (skip := _skipped(r, artefacts, dg.AssetCheckSeverity.WARN)) is not None:
         return skip

@@ -6,10 +6,17 @@ import polars as pl
 
 from gpu_executors.prng.synth import read_truth
 from gpu_executors.sieve.reference import reverse_pass_matches
+from prng_assets import lineage
 from prng_assets.artefact_keys import POOL_TABLE, survivors_folder
 from prng_assets.assets.ingest import draw_history
 from prng_assets.assets.sieve import survivor_pool
-from prng_assets.loaders import latest_metadata, load_pool_stats, load_sieve_settings, load_train
+from prng_assets.loaders import (
+    case_artefacts,
+    latest_metadata,
+    load_pool_stats,
+    load_sieve_settings,
+    load_train,
+)
 from prng_assets.partitions import BLOCKS
 from resources.artefacts import ArtefactStore
 
@@ -18,6 +25,7 @@ from resources.artefacts import ArtefactStore
 def all_seed_blocks_scanned(
     context: dg.AssetCheckExecutionContext, artefacts: ArtefactStore
 ) -> dg.AssetCheckResult:
+    artefacts = case_artefacts(context, artefacts)
     stats = load_pool_stats(artefacts)
     return dg.AssetCheckResult(
         passed=stats.partitions_missing == 0,
@@ -33,6 +41,7 @@ def all_seed_blocks_scanned(
 def survivors_beat_null(
     context: dg.AssetCheckExecutionContext, artefacts: ArtefactStore
 ) -> dg.AssetCheckResult:
+    artefacts = case_artefacts(context, artefacts)
     stats = load_pool_stats(artefacts)
     verdict = ("excess over the null" if stats.significant
                else "no excess over the null: not a finding")
@@ -51,9 +60,10 @@ def survivors_beat_null(
 def settings_reached_sieve(
     context: dg.AssetCheckExecutionContext, artefacts: ArtefactStore
 ) -> dg.AssetCheckResult:
+    artefacts = case_artefacts(context, artefacts)
     record = load_sieve_settings(artefacts)
     chosen = record.settings.to_dict()
-    folder = survivors_folder(record.digest)
+    folder = survivors_folder(lineage.current(artefacts).scan_digest)
     used = [artefacts.read_json(*folder, name)["settings"]
             for name in artefacts.names(*folder, pattern="*.json")]
     mismatched = [u for u in used if u != chosen]
@@ -70,6 +80,7 @@ def settings_reached_sieve(
 def gpu_survivors_reverified(
     context: dg.AssetCheckExecutionContext, artefacts: ArtefactStore
 ) -> dg.AssetCheckResult:
+    artefacts = case_artefacts(context, artefacts)
     stats = load_pool_stats(artefacts)
     return dg.AssetCheckResult(
         passed=stats.gpu_false_positives == 0 and stats.gpu_unverified == 0,
@@ -84,6 +95,7 @@ def gpu_survivors_reverified(
 def reverse_pass_is_backward(
     context: dg.AssetCheckExecutionContext, artefacts: ArtefactStore
 ) -> dg.AssetCheckResult:
+    artefacts = case_artefacts(context, artefacts)
     settings = load_sieve_settings(artefacts).settings
     if settings.mode != "state":
         return dg.AssetCheckResult(passed=True, metadata={"applies": "no (seed scan)"})
@@ -108,7 +120,8 @@ def reverse_pass_is_backward(
 def truth_recovered(
     context: dg.AssetCheckExecutionContext, artefacts: ArtefactStore
 ) -> dg.AssetCheckResult:
-    meta = latest_metadata(context.instance, draw_history.key)
+    artefacts = case_artefacts(context, artefacts)
+    meta = latest_metadata(context.instance, draw_history.key, context.partition_key)
     truth = read_truth(meta["source_path"])
     if truth is None or truth.kind != "planted":
         return dg.AssetCheckResult(passed=True, metadata={"applies": "no truth sidecar"})
