@@ -1,5 +1,6 @@
 """The ``seedsieve`` command: ``synth`` writes scenarios, ``crack`` answers "which seed?",
-``warm`` compiles kernels ahead of use, ``check-settings`` checks case settings files.
+``warm`` compiles kernels ahead of use, ``check-settings`` checks case settings files, ``case``
+adds or lists the cases of the Dagster instance (``$DAGSTER_HOME``).
 
 Kept free of Dagster, torch and model-library imports so a one-shot crack starts fast.
 """
@@ -437,6 +438,30 @@ def cmd_check_settings(args: argparse.Namespace) -> int:
     return 1 if refused else 0
 
 
+def cmd_case(args: argparse.Namespace) -> int:
+    """Add cases (what the inbox sensor does for each file) or list them, in $DAGSTER_HOME."""
+    import dagster as dg
+
+    from prng_assets.partitions import case_name, cases
+
+    instance = dg.DagsterInstance.get()
+    if args.action == "add":
+        names = [case_name(n) for n in args.names]
+        bad = [f"{n!r} -> {c!r}" for n, c in zip(args.names, names, strict=True) if n != c]
+        if bad:
+            raise UsageError(f"case names may hold letters, digits, '.', '_' and '-': "
+                             f"{', '.join(bad)}")
+        new = [n for n in names if not instance.has_dynamic_partition(cases.name, n)]
+        if new:
+            instance.add_dynamic_partitions(cases.name, new)
+        for n in names:
+            print(f"{'added' if n in new else 'exists'}: {n}")
+        return 0
+    for n in instance.get_dynamic_partitions(cases.name):
+        print(n)
+    return 0
+
+
 # ---------------------------------------------------------------------------- main
 
 
@@ -526,6 +551,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     k.add_argument("files", nargs="+", metavar="FILE")
     k.set_defaults(func=cmd_check_settings, parser=k)
+
+    cs = sub.add_parser(
+        "case", help="add or list the cases (partitions) of the Dagster instance",
+        description="A case is a draw file with its settings; the inbox sensor adds one per "
+        "file. Add one by hand before `dagster asset materialize --partition NAME`.")
+    cs.add_argument("action", choices=["add", "list"])
+    cs.add_argument("names", nargs="*", metavar="NAME", help="cases to add")
+    cs.set_defaults(func=cmd_case, parser=cs)
     return parser
 
 
