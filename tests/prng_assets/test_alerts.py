@@ -10,7 +10,8 @@ from prng_assets.assets.predictions import predictions
 from prng_assets.assets.sieve import sieve_settings, survivor_pool
 from resources.notifications import Notifier
 
-CASE = "/inbox/mt.json"
+CASE = "mt"
+SOURCE = "/inbox/mt.json"
 SETTINGS = {"generator": "mt19937", "draw": "mod:1000"}
 TOP = [{"seed": 1234567, "offset": 0, "gap": 0, "matches": 8}]
 OPEN = {
@@ -32,12 +33,15 @@ OPEN = {
 }
 
 
-def _report(instance: dg.DagsterInstance, key: dg.AssetKey, metadata: dict) -> None:
+def _report(
+    instance: dg.DagsterInstance, key: dg.AssetKey, metadata: dict, case: str = CASE
+) -> None:
     values = {
         k: dg.MetadataValue.json(v) if isinstance(v, (dict, list)) else v
         for k, v in metadata.items()
     }
-    instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=key, metadata=values))
+    instance.report_runless_asset_event(
+        dg.AssetMaterialization(asset_key=key, metadata=values, partition=case))
 
 
 def _tick(sensor, instance, url: str | None, cursor: str | None = None):
@@ -48,8 +52,13 @@ def _tick(sensor, instance, url: str | None, cursor: str | None = None):
 
 
 def _case(instance) -> None:
-    _report(instance, draw_history.key, {"source_path": CASE, "source_sha256": "ab" * 32})
+    _report(instance, draw_history.key, {"source_path": SOURCE, "source_sha256": "ab" * 32})
     _report(instance, sieve_settings.key, {"settings": SETTINGS})
+    # another case, ingested later: the alert must still name the finding's own case
+    _report(instance, draw_history.key, {"source_path": "/inbox/other.json",
+                                         "source_sha256": "cd" * 32}, case="other")
+    _report(instance, sieve_settings.key, {"settings": {"generator": "minstd",
+                                                        "draw": "mod:1000"}}, case="other")
 
 
 def test_a_pool_beating_chance_posts_the_case_pair_and_seeds(instance, webhook) -> None:
@@ -87,6 +96,7 @@ def test_a_pool_beating_chance_posts_the_case_pair_and_seeds(instance, webhook) 
         "event": "finding",
         "finding": "survivors beat chance",
         "case": CASE,
+        "source": SOURCE,
         "draws_sha256": "ab" * 32,
         "generator": "mt19937",
         "draw": "mod:1000",

@@ -235,7 +235,7 @@ def test_crack_bad_arguments_exit_2(args: list[str], message: str, capsys) -> No
 
 
 def test_dagster_cli_recovers_the_demo_seed(tmp_path: Path, demo_history: Path) -> None:
-    """The real CLI, as a user runs it: the head, two seed blocks, the pool.
+    """The real CLI, as a user runs it: the case added, its head, two seed blocks, its pool.
 
     (A CLI partition range needs a single-run backfill policy; a full backfill is the UI's or
     the daemon's job, and `make demo` runs every block in process.)
@@ -248,12 +248,19 @@ def test_dagster_cli_recovers_the_demo_seed(tmp_path: Path, demo_history: Path) 
     in_process: dict = {}  # steps run in the run's process by default (prng_assets/jobs.py)
     head = {"ops": {"draw_history": {"config": {"path": str(demo_history)}},
                     "sieve_settings": {"config": {"n_trials": 6}}}, **in_process}
+    added = subprocess.run([sys.executable, "-m", "prng_assets.cli", "case", "add", "demo"],
+                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert added.returncode == 0 and added.stdout == "added: demo\n", added.stderr[-3000:]
     steps = [
-        ["--select", "draw_history,sieve_settings", "--config-json", json.dumps(head)],
+        ["--select", "draw_history,sieve_settings", "--partition", "demo",
+         "--config-json", json.dumps(head)],
         # 3_141_592 >> 18 = 11: block "b" holds the planted seed; "0" is a block without it.
-        ["--select", "survivors", "--partition", "b", "--config-json", json.dumps(in_process)],
-        ["--select", "survivors", "--partition", "0", "--config-json", json.dumps(in_process)],
-        ["--select", "survivor_pool", "--config-json", json.dumps(in_process)],
+        ["--select", "survivors", "--partition", "demo|b", "--config-json",
+         json.dumps(in_process)],
+        ["--select", "survivors", "--partition", "demo|0", "--config-json",
+         json.dumps(in_process)],
+        ["--select", "survivor_pool", "--partition", "demo", "--config-json",
+         json.dumps(in_process)],
     ]
     for args in steps:
         proc = subprocess.run(
@@ -263,9 +270,10 @@ def test_dagster_cli_recovers_the_demo_seed(tmp_path: Path, demo_history: Path) 
         )
         assert proc.returncode == 0, proc.stderr[-3000:]
         assert "RUN_SUCCESS" in proc.stderr
-    pool = pl.read_parquet(art / "survivor_pool" / "pool.parquet")
+    case = art / "cases" / "demo"
+    pool = pl.read_parquet(case / "survivor_pool" / "pool.parquet")
     assert pool["seed"].to_list() == [3_141_592]
-    stats = json.loads((art / "survivor_pool" / "stats.json").read_text())
+    stats = json.loads((case / "survivor_pool" / "stats.json").read_text())
     assert (stats["partitions_covered"], stats["partitions_missing"]) == (2, 14)
 
 

@@ -151,3 +151,67 @@ def test_bad_config_values_fail_before_reading(
             },
         )
     assert not artefacts.exists("draw_history")  # nothing was read, nothing written
+
+
+def _partitioning(pd: dg.PartitionsDefinition | None) -> str:
+    if isinstance(pd, dg.DynamicPartitionsDefinition):
+        return pd.name or ""
+    if isinstance(pd, dg.MultiPartitionsDefinition):
+        return " x ".join(d.name for d in pd.partitions_defs)
+    return repr(pd)
+
+
+def test_every_asset_is_partitioned_by_case() -> None:
+    """A case per draw file: every asset by case, the scan by case x seed block."""
+    graph = defs.resolve_asset_graph()
+    got = {k: _partitioning(graph.get(dg.AssetKey(k)).partitions_def) for k in ASSETS}
+    assert got == {**dict.fromkeys(ASSETS, "cases"), "survivors": "case x seed_block"}
+
+
+def _report(instance: dg.DagsterInstance, key: str, *partitions: str,
+            checks: bool = True) -> None:
+    """A materialisation of each partition, with its checks passed (as a run would record).
+
+    Runless check results share one (empty) run id, so a partition's checks are reported once;
+    a later materialisation keeps that result, which is enough for the automation conditions."""
+    asset_key = dg.AssetKey(key)
+    names = [c.name for c in defs.resolve_asset_graph().asset_check_keys
+             if c.asset_key == asset_key] if checks else []
+    for p in partitions:
+        instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=asset_key,
+                                                                    partition=p))
+        for name in names:
+            instance.report_runless_asset_event(dg.AssetCheckEvaluation(
+                asset_key=asset_key, check_name=name, passed=True, partition=p))
+
+
+def test_automation_ranks_a_case_only_after_its_pool_is_rebuilt() -> None:
+    """A changed draw file re-scans its case; the ranking waits for the rebuilt pool (it never
+    joins the old pool with the new history), then follows it in the same tick (one run, the
+    pool first); no other case is requested."""
+    from prng_assets.partitions import BLOCKS
+
+    blocks = [f"a|{b}" for b in BLOCKS.partition_keys()]
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("cases", ["a", "b"])
+        for key in ASSETS:  # both cases fully materialised once
+            if key == "survivors":
+                _report(instance, key, *blocks, *(b.replace("a|", "b|") for b in blocks))
+            else:
+                _report(instance, key, "a", "b")
+        first = dg.evaluate_automation_conditions(defs=defs, instance=instance)
+        # the inbox sensor's run for a changed file
+        _report(instance, "draw_history", "a", checks=False)
+        _report(instance, "sieve_settings", "a", checks=False)
+        after_head = dg.evaluate_automation_conditions(defs=defs, instance=instance,
+                                                       cursor=first.cursor)
+        assert after_head.get_requested_partitions(dg.AssetKey("survivors")) == set(blocks)
+        for key in ASSETS:
+            if key != "survivors":
+                assert after_head.get_num_requested(dg.AssetKey(key)) == 0, key
+        _report(instance, "survivors", *blocks, checks=False)
+        scanned = dg.evaluate_automation_conditions(defs=defs, instance=instance,
+                                                    cursor=after_head.cursor)
+        for key in ("survivor_pool", "optimal_scorer_config", "feature_matrix",
+                    "model_xgboost", "model_comparison", "predictions"):
+            assert scanned.get_requested_partitions(dg.AssetKey(key)) == {"a"}, key

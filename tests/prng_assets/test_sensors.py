@@ -6,19 +6,33 @@ from __future__ import annotations
 import json
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
 import pytest
 
 from prng_assets.definitions import build_defs, defs
-from prng_assets.sensors import INBOX_ENV, draw_file_sensor
+from prng_assets.sensors import INBOX_ENV, draw_file_sensor, scan_inbox
 from tests.run_config import QUIET
 
 
-def _tick(instance, cursor: str | None):
+@dataclass
+class Tick:
+    run_requests: list[dg.RunRequest]
+    cursor: str | None
+    skip_message: str | None
+    dynamic_partitions_requests: list
+
+
+def _tick(instance, cursor: str | None) -> Tick:
+    """One evaluation, called directly: ``evaluate_tick`` would resolve the run requests' case
+    partitions before the daemon's step that adds them (the result's own requests) has run."""
     ctx = dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs)
-    return draw_file_sensor.evaluate_tick(ctx)
+    result = draw_file_sensor(ctx)
+    skip = result.skip_reason.skip_message if result.skip_reason else None
+    return Tick(list(result.run_requests or []), result.cursor, skip,
+                list(result.dynamic_partitions_requests or []))
 
 
 def _age(path: Path, seconds: float = 60.0) -> None:
@@ -42,7 +56,8 @@ def test_cursor_round_trip(instance, inbox: Path) -> None:
     assert len(first.run_requests) == 1
     req = first.run_requests[0]
     assert req.run_config["ops"]["draw_history"]["config"]["path"] == str(f.resolve())
-    assert req.run_key.startswith("draws:")
+    assert req.run_key.startswith("draws:draws:")  # the case (the file's stem), then its bytes
+    assert req.partition_key == "draws"
 
     again = _tick(instance, first.cursor)  # same bytes: nothing to do
     assert again.run_requests == []
@@ -54,18 +69,34 @@ def test_cursor_round_trip(instance, inbox: Path) -> None:
     assert len(changed.run_requests) == 1
     assert changed.run_requests[0].run_key != req.run_key
     digest, settings_digest = json.loads(changed.cursor)[str(f.resolve())].split(":")
-    assert changed.run_requests[0].run_key == f"draws:{digest}:settings:{settings_digest}"
+    assert changed.run_requests[0].run_key == f"draws:draws:{digest}:settings:{settings_digest}"
 
 
-def test_same_bytes_under_a_new_name_share_the_run_key(instance, inbox: Path) -> None:
+def test_each_file_is_a_case_of_its_own(instance, inbox: Path) -> None:
+    """The same bytes under two names are two cases: two partitions, two runs."""
     a, b = inbox / "a.txt", inbox / "b.txt"
     a.write_text("7\n8\n")
     b.write_text("7\n8\n")
     _age(a)
     _age(b)
     result = _tick(instance, None)
-    keys = {r.run_key for r in result.run_requests}
-    assert len(keys) == 1  # Dagster skips the duplicate run key: the same bytes never run twice
+    assert {r.partition_key for r in result.run_requests} == {"a", "b"}
+    assert len({r.run_key for r in result.run_requests}) == 2
+    (added,) = result.dynamic_partitions_requests
+    assert (added.partitions_def_name, sorted(added.partition_keys)) == ("cases", ["a", "b"])
+    assert {r.tags["seedsieve/case"] for r in result.run_requests} == {"a", "b"}
+
+
+def test_case_names_are_safe_and_never_shared(instance, inbox: Path) -> None:
+    """A name a partition key cannot hold is made safe; a second file with the same case name
+    is skipped with the reason, never merged into the first one's case."""
+    for name in ("my draws|2024.json", "mt.json", "mt.csv"):
+        (inbox / name).write_text("7\n8\n" if name.endswith("csv") else "[7, 8]")
+        _age(inbox / name)
+    result = _tick(instance, None)
+    assert sorted(r.partition_key for r in result.run_requests) == ["mt", "my_draws_2024"]
+    _requests, _cursor, skipped = scan_inbox(inbox, {}, time.time())
+    assert "mt.json: case mt is already mt.csv's; rename one of them" in skipped
 
 
 def test_half_written_file_is_skipped_then_picked_up(instance, inbox: Path) -> None:
@@ -202,8 +233,10 @@ def test_the_sensors_run_config_drives_the_assets(instance, inbox: Path, tmp_pat
     _age(inbox / "mt.seedsieve.toml")
     (request,) = _tick(instance, None).run_requests
     local = build_defs(artefact_root=str(tmp_path / "artefacts"), backend="cpu")
+    instance.add_dynamic_partitions("cases", [request.partition_key])
     result = local.resolve_job_def("prepare").execute_in_process(
-        run_config={**request.run_config, **QUIET}, instance=instance, tags=request.tags
+        run_config={**request.run_config, **QUIET}, instance=instance, tags=request.tags,
+        partition_key=request.partition_key,
     )
     assert result.success
     settings = result.asset_materializations_for_node("sieve_settings")[0].metadata["settings"]
