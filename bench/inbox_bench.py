@@ -3,8 +3,9 @@
 Starts ``dagster dev`` (webserver and daemon) on a temporary ``DAGSTER_HOME``, artefact root and
 inbox, turns on the file sensor and the automation sensor, writes the README's example (a
 settings file with ``generator = "auto"``, then 500 mt19937 ``mod:1000`` draws from a planted
-seed inside the default seed blocks) and times each asset's materialisation from the moment the
-draw file was written, sensor interval included, until ``predictions``. Then the same file again
+seed inside the default seed blocks) and times each asset's materialisation of the file's case
+(the partition the sensor adds, named after the file) from the moment the draw file was written,
+sensor interval included, until the case's ``predictions``. Then a second file (a second case)
 under another seed, with the kernels now cached. Beside it: ``seedsieve crack --generator auto``
 over the same seeds and the first 10 draws, and with the generator named.
 
@@ -69,18 +70,24 @@ def _wait_for_server(deadline: float) -> None:
     raise RuntimeError("dagster dev did not answer")
 
 
-def _timeline(env: dict[str, str], since: float, timeout: float) -> dict:
-    """Seconds from ``since`` to each asset's latest materialisation, polled until predictions."""
+def _timeline(env: dict[str, str], case: str, since: float, timeout: float) -> dict:
+    """Seconds from ``since`` to each asset's latest materialisation of ``case`` (its partition;
+    for ``survivors``, the latest of its ``CASE|BLOCK`` partitions), polled until predictions."""
     probe = (
         "import dagster as dg, json\n"
         "inst = dg.DagsterInstance.get()\n"
+        f"case, since = {case!r}, {since!r}\n"
         "out = {}\n"
         f"for key in {ASSETS!r}:\n"
-        "    ev = inst.get_latest_materialization_event(dg.AssetKey(key))\n"
-        f"    if ev is not None and ev.timestamp > {since!r}:\n"
+        "    records = inst.fetch_materializations(\n"
+        "        dg.AssetRecordsFilter(asset_key=dg.AssetKey(key), after_timestamp=since),\n"
+        "        limit=1000).records\n"
+        "    ev = next((r for r in records if r.partition_key == case\n"
+        "               or (r.partition_key or '').startswith(case + '|')), None)\n"
+        "    if ev is not None:\n"
         "        meta = {k: v.value for k, v in ev.asset_materialization.metadata.items()}\n"
         "        keep = ('status', 'identified', 'survivors', 'predictions')\n"
-        f"        out[key] = {{'seconds': ev.timestamp - {since!r},\n"
+        "        out[key] = {'seconds': ev.timestamp - since,\n"
         "                    **{k: meta[k] for k in keep if k in meta}}\n"
         "failed = [r.dagster_run.run_id for r in inst.get_run_records(limit=200)\n"
         "          if r.dagster_run.status == dg.DagsterRunStatus.FAILURE\n"
@@ -94,8 +101,7 @@ def _timeline(env: dict[str, str], since: float, timeout: float) -> dict:
             raise RuntimeError(f"probing the instance failed: {answer.stderr[-2000:]}")
         found = json.loads(answer.stdout)
         assets = found.get("assets", {})
-        # Done when predictions were made from this drop's pool: automation may first re-run the
-        # ranking on the previous pool with the new history (cases share artefacts for now).
+        # Done when the case's predictions were made from its pool (after it, not before).
         pool, predictions = assets.get("survivor_pool"), assets.get("predictions")
         if pool and predictions and predictions["seconds"] >= pool["seconds"]:
             return found
@@ -107,7 +113,8 @@ def _timeline(env: dict[str, str], since: float, timeout: float) -> dict:
 
 
 def _drop(env: dict[str, str], inbox: Path, name: str, seed: int) -> float:
-    """The README's example: settings first, then the draws; returns when the draws were written."""
+    """The README's example: settings first, then the draws (``NAME.json``: the sensor makes it the
+    case ``NAME``); returns when the draws were written."""
     (inbox / f"{name}.seedsieve.toml").write_text('[sieve]\ngenerator = "auto"\n')
     time.sleep(3)  # past the sensor's settle window for the settings file
     _run(
@@ -162,12 +169,14 @@ def _drops(env: dict[str, str], inbox: Path, timeout: float) -> list[dict]:
         )
     drops = []
     for i, seed in enumerate(SEEDS):
-        since = _drop(env, inbox, f"mt{i}", seed)
-        found = _timeline(env, since, timeout)
-        draws = [r["draw"] for r in json.loads((inbox / f"mt{i}.json").read_text())[:10]]
+        case = f"mt{i}"  # the file's stem: the case (partition) the sensor adds for it
+        since = _drop(env, inbox, case, seed)
+        found = _timeline(env, case, since, timeout)
+        draws = [r["draw"] for r in json.loads((inbox / f"{case}.json").read_text())[:10]]
         drops.append(
             {
                 "seed": seed,
+                "case": case,
                 **found,
                 "crack_auto_seconds": _crack(env, draws, "auto"),
                 "crack_named_seconds": _crack(env, draws, "mt19937"),
@@ -230,7 +239,7 @@ def main() -> None:
     }
     for i, d in enumerate(drops):
         label = "first drop (kernels compiled)" if i == 0 else "second drop (kernels cached)"
-        print(f"{label}, seed {d['seed']}:")
+        print(f"{label}, case {d['case']}, seed {d['seed']}:")
         for key in ASSETS:
             a = d["assets"].get(key)
             print(f"  {key:18s} " + (f"+{a['seconds']:6.0f} s" if a else "  (not reached)"))

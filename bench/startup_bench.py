@@ -2,8 +2,10 @@
 
 Rows: ``seedsieve crack`` over 1,000 seeds for one generator of each family (the draws come from
 seed 500, so each run finds one survivor), and a Dagster seed-block run
-(``dagster asset materialize --select survivors --partition 0`` over a 2^12-seed block, the
-default multiprocess executor) whose fixed overhead is its wall time less the block's scan time.
+(``dagster asset materialize --select survivors --partition "bench|0"`` over a 2^12-seed block of
+a case added first with ``seedsieve case add bench``; ``--partition 0`` on a checkout from before
+cases, the code location's default executor) whose fixed overhead is its wall time less the
+block's scan time.
 Columns: the first run after install (an empty kernel cache, a fresh checkout) and the median of
 later runs. "before" is another commit (``--before``, default the one before kernel caching),
 checked out into a temporary worktree and run with the same Python; "after" is this checkout,
@@ -47,6 +49,7 @@ FAMILIES = {
     "philox": "philox4x32",
 }
 DRAW = "mod:1000"
+CASE = "bench"  # the case the seed-block run scans, on a checkout whose assets have cases
 # Python, numba and one kernel loaded from the cache (numba's first load initialises its
 # compiler): what every scanning process pays whatever it scans.
 FLOOR = "from gpu_executors.prng.generators import GENERATORS\nGENERATORS['mt19937'].seeded(1)"
@@ -106,6 +109,14 @@ def time_crack(checkout: Checkout, generator: str, repeats: int) -> tuple[float,
     return first, later
 
 
+def has_cases(path: Path) -> bool:
+    """Whether the checkout partitions its assets by case (from commit dadbce2 on): a case is
+    added before it is materialised, the scan's keys are ``CASE|BLOCK`` and artefacts live under
+    ``cases/CASE``."""
+    partitions = path / "prng_assets" / "partitions.py"
+    return partitions.exists() and "case_blocks" in partitions.read_text()
+
+
 def time_block_run(checkout: Checkout, work: Path, repeats: int) -> tuple[float, float]:
     """(first, median later) fixed overhead of one seed-block run: wall less scan seconds."""
     art = work / f"artefacts-{checkout.name}"
@@ -125,14 +136,19 @@ def time_block_run(checkout: Checkout, work: Path, repeats: int) -> tuple[float,
     dagster = [sys.executable, "-m", "dagster", "asset", "materialize", "-m"]
     dagster += ["prng_assets.definitions"]
     runner = Checkout(checkout.name, checkout.path, env)
-    runner.run([*dagster, "--select", "draw_history,sieve_settings", "--config-json",
-                json.dumps(head)])  # fmt: skip
+    if has_cases(checkout.path):
+        runner.run([sys.executable, "-m", "prng_assets.cli", "case", "add", CASE])
+        head_partition, block, blocks = ["--partition", CASE], f"{CASE}|0", art / "cases" / CASE
+    else:
+        head_partition, block, blocks = [], "0", art
+    runner.run([*dagster, "--select", "draw_history,sieve_settings", *head_partition,
+                "--config-json", json.dumps(head)])  # fmt: skip
     overheads = []
     for _ in range(repeats + 1):
-        for stats in art.glob("survivors/*/0.json"):
+        for stats in blocks.glob("survivors/*/0.json"):
             stats.unlink()
-        wall = runner.run([*dagster, "--select", "survivors", "--partition", "0"])
-        (stats,) = art.glob("survivors/*/0.json")
+        wall = runner.run([*dagster, "--select", "survivors", "--partition", block])
+        (stats,) = blocks.glob("survivors/*/0.json")
         overheads.append(wall - float(json.loads(stats.read_text()).get("seconds", 0.0)))
     return overheads[0], statistics.median(overheads[1:])
 

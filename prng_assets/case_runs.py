@@ -45,7 +45,11 @@ def scan(defs: dg.Definitions, instance: dg.DagsterInstance, case: str,
          blocks: list[str] | None = None, extra: Mapping[str, Any] | None = None,
          raise_on_error: bool = False) -> dg.ExecuteInProcessResult:
     """One run over a contiguous range of the case's seed blocks (default: all of them)."""
-    names = blocks if blocks is not None else BLOCKS.partition_keys()
+    every = BLOCKS.partition_keys()
+    names = blocks if blocks is not None else every
+    first = every.index(names[0])
+    if names != every[first:first + len(names)]:
+        raise ValueError(f"blocks {names} are not a contiguous range: one run scans a range")
     keys = scan_keys(case, names)
     return defs.resolve_job_def("scan_seed_blocks").execute_in_process(
         run_config=dict(extra or {}), instance=instance, raise_on_error=raise_on_error,

@@ -2,7 +2,8 @@
 
 Every stage downstream of the sieve settings stamps its folder with the pair (``lineage.json``),
 and every reader checks the stamps of what it reads against the case's current pair, failing with
-the stage to re-materialise. So no asset combines artefacts of two histories or two settings, even
+the stage to re-materialise (never retried: a retry would read the same artefacts). So no asset
+combines artefacts of two histories or two settings, even
 when a draw file changes while an older pool is still on disk, or a run is started by hand.
 """
 
@@ -49,7 +50,7 @@ def current(artefacts: ArtefactStore) -> Lineage:
     history = history_digest(artefacts)
     settings = _read(artefacts, SIEVE_SETTINGS_FOLDER, "the sieve settings")
     if settings.history != history:
-        raise dg.Failure(description=(
+        raise dg.Failure(allow_retries=False, description=(
             f"sieve_settings was made from draw history {settings.history[:12]}, but the case "
             f"now holds {history[:12]}: re-materialise sieve_settings"))
     return Lineage(history, settings.settings)
@@ -66,7 +67,7 @@ def verify(artefacts: ArtefactStore, reader: str, *folders: ArtefactKey) -> Line
         built = _read(artefacts, folder, reader)
         if built != now:
             stage = folder[0] if folder[0] != "models" else f"model_{folder[-1]}"
-            raise dg.Failure(description=(
+            raise dg.Failure(allow_retries=False, description=(
                 f"{reader}: {stage} was built from {built.describe()}, but the case now has "
                 f"{now.describe()}: re-materialise {stage} first"))
     return now
@@ -81,7 +82,7 @@ def matches(artefacts: ArtefactStore, folder: ArtefactKey, now: Lineage) -> bool
 def _read(artefacts: ArtefactStore, folder: ArtefactKey, reader: str) -> Lineage:
     key = lineage_stamp(folder)
     if not artefacts.exists(*key):
-        raise dg.Failure(description=(
+        raise dg.Failure(allow_retries=False, description=(
             f"{reader}: {'/'.join(folder)} has no lineage stamp ({artefacts.path(*key)}): "
             f"materialise it first"))
     d = artefacts.read_json(*key)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -50,6 +51,13 @@ class _Hook(BaseHTTPRequestHandler):
 @pytest.fixture
 def webhook() -> Iterator[tuple[str, list[dict]]]:
     """A webhook receiver on 127.0.0.1 in a thread: (url, received events)."""
+    with webhook_server() as hook:
+        yield hook
+
+
+@contextmanager
+def webhook_server() -> Iterator[tuple[str, list[dict]]]:
+    """The receiver itself, for fixtures of any scope."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Hook)
     server.received = []  # type: ignore[attr-defined]
     thread = threading.Thread(target=server.serve_forever, daemon=True)

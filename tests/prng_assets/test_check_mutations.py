@@ -55,8 +55,8 @@ def clean(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
 @pytest.fixture
 def scenario(clean: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """The clean run, its models restored after the test (the next one starts clean)."""
-    art = clean["art"]
-    backup = art.parent / "clean_models"
+    art = clean["art"]  # the case's artefact folder
+    backup = clean["root"] / "clean_models"  # beside the artefact root, not among the cases
     if not backup.exists():
         for part in SNAPSHOT:
             shutil.copytree(art / part, backup / part)
@@ -74,6 +74,7 @@ def _rerun(scenario: dict[str, Any], *families: str) -> Checks:
     run = job.execute_in_process(
         run_config={"ops": {k: FAST_ML[k] for k in keys}, **QUIET},
         instance=scenario["instance"],
+        partition_key=scenario["case"],
         raise_on_error=False,
         asset_selection=[dg.AssetKey(k) for k in [*keys, "model_comparison"]],
     )

@@ -1,4 +1,7 @@
-"""draw_history through Dagster: artefact, metadata, checks, clear failures, nothing partial."""
+"""draw_history through Dagster: artefact, metadata, checks, clear failures, nothing partial.
+
+draw_history is partitioned by case: each run names its case (added first, as the inbox sensor
+does) and the artefacts land in the case's folder (``ArtefactStore.case``)."""
 
 from __future__ import annotations
 
@@ -9,21 +12,33 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
+from prng_assets import case_runs
 from prng_assets.artefact_keys import DRAWS_TABLE
 from prng_assets.assets.ingest import draw_history
 from prng_assets.checks import ingest as ingest_checks
+from resources.artefacts import ArtefactStore
 
 INGEST_CHECKS = dg.load_asset_checks_from_modules([ingest_checks])
+CASE = "ingest"
 
 
 def _run(instance, artefacts, path: Path, **config):
+    case_runs.add_case(instance, CASE)
     return dg.materialize(
         [draw_history, *INGEST_CHECKS],
         instance=instance,
         resources={"artefacts": artefacts},
         run_config={"ops": {"draw_history": {"config": {"path": str(path), **config}}}},
+        partition_key=CASE,
         raise_on_error=False,
     )
+
+
+def _case(artefacts: ArtefactStore) -> ArtefactStore:
+    """The case's folder, where draw_history writes (ROOT/cases/CASE)."""
+    case = artefacts.case(CASE)
+    assert case.path() == artefacts.path("cases", CASE)
+    return case
 
 
 def test_demo_history_materialises_with_checks_green(instance, artefacts, demo_history) -> None:
@@ -41,7 +56,7 @@ def test_demo_history_materialises_with_checks_green(instance, artefacts, demo_h
         spec.name for check in INGEST_CHECKS for spec in check.check_specs
     }
     assert all(e.passed for e in evals)
-    table = artefacts.read_parquet(*DRAWS_TABLE)
+    table = _case(artefacts).read_parquet(*DRAWS_TABLE)
     assert table.columns == ["draw_index", "date", "session", "value", "split"]
     assert table["draw_index"].to_list() == list(range(400))
     assert table.filter(pl.col("split") == "train").height == 320
@@ -52,6 +67,7 @@ def test_bad_file_fails_with_location_and_keeps_previous_artefact(
     instance, artefacts, demo_history, tmp_path
 ) -> None:
     assert _run(instance, artefacts, demo_history).success
+    artefacts = _case(artefacts)
     good = artefacts.path(*DRAWS_TABLE).read_bytes()
     bad = tmp_path / "bad.json"
     records = json.loads(demo_history.read_text())

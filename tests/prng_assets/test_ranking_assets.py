@@ -17,9 +17,9 @@ import pydantic
 import pytest
 
 from gpu_executors.prng.synth import planted_history, random_history, write_history
+from prng_assets import case_runs
 from prng_assets.definitions import build_defs
 from prng_assets.demo import DEMO, DEMO_SIEVE
-from prng_assets.partitions import BLOCKS
 from tests.run_config import QUIET
 
 SEED = DEMO["seed"]
@@ -38,33 +38,27 @@ FAMILIES = ("neural_net", "xgboost", "lightgbm", "catboost")
 pytestmark = pytest.mark.slow
 
 
-def _run_head(defs, instance, path: Path, sieve: dict) -> None:
-    prep = defs.resolve_job_def("prepare").execute_in_process(
-        run_config={"ops": {"draw_history": {"config": {"path": str(path)}},
-                            "sieve_settings": {"config": sieve}}, **QUIET},
-        instance=instance)
-    assert prep.success
-    scan = defs.resolve_job_def("scan_seed_blocks")
-    for key in BLOCKS.partition_keys():
-        assert scan.execute_in_process(partition_key=key, instance=instance,
-                                       run_config=QUIET).success
-    assert defs.resolve_job_def("pool").execute_in_process(instance=instance,
-                                                           run_config=QUIET).success
+def _run_head(defs, instance, case: str, path: Path, sieve: dict) -> None:
+    """The case's head, its seed blocks (one run over them all) and its pool."""
+    assert case_runs.prepare(defs, instance, case, case_runs.head_config(path, sieve),
+                             QUIET).success
+    assert case_runs.scan(defs, instance, case, extra=QUIET).success
+    assert case_runs.pool(defs, instance, case, QUIET).success
 
 
 def _scenario(tmp_path_factory, name: str, values, truth, ml: dict | None = None,
               sieve: dict = NARROW):
+    """The whole graph of case ``name`` on one history; ``art`` is the case's artefact folder."""
     root = tmp_path_factory.mktemp(name)
     path = write_history(root / "history.json", values, truth)
     defs = build_defs(artefact_root=str(root / "artefacts"), backend="cpu")
     with dg.instance_for_test() as instance:
-        _run_head(defs, instance, path, sieve)
-        result = defs.resolve_job_def("rank_and_predict").execute_in_process(
-            run_config={"ops": ml or FAST_ML, **QUIET}, instance=instance,
-            raise_on_error=False)
+        _run_head(defs, instance, name, path, sieve)
+        result = case_runs.rank(defs, instance, name, ml or FAST_ML, QUIET)
         checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
         yield {"defs": defs, "instance": instance, "result": result, "checks": checks,
-               "art": root / "artefacts", "path": path}
+               "case": name, "root": root, "art": root / "artefacts" / "cases" / name,
+               "path": path}
 
 
 @pytest.fixture(scope="module")
@@ -183,8 +177,8 @@ def test_bad_scorer_config_fails_clearly(planted, config, message) -> None:
     job = planted["defs"].resolve_job_def("rank_and_predict")
     run = job.execute_in_process(
         run_config={"ops": {"optimal_scorer_config": {"config": config}}, **QUIET},
-        instance=planted["instance"], asset_selection=[dg.AssetKey("optimal_scorer_config")],
-        raise_on_error=False)
+        instance=planted["instance"], partition_key=planted["case"],
+        asset_selection=[dg.AssetKey("optimal_scorer_config")], raise_on_error=False)
     assert not run.success
     failure = next(e for e in run.all_events if e.event_type_value == "STEP_FAILURE")
     chain, error = [], failure.event_specific_data.error
@@ -200,7 +194,8 @@ def test_unknown_scorer_config_key_is_rejected(planted) -> None:
     with pytest.raises(dg.DagsterInvalidConfigError, match="sample_szie"):
         job.execute_in_process(
             run_config={"ops": {"optimal_scorer_config": {"config": {"sample_szie": 5}}}},
-            instance=planted["instance"], asset_selection=[dg.AssetKey("optimal_scorer_config")])
+            instance=planted["instance"], partition_key=planted["case"],
+            asset_selection=[dg.AssetKey("optimal_scorer_config")])
 
 
 def test_exact_recovery_predicts_the_planted_seed_from_the_confirmed_source(exact) -> None:
@@ -302,13 +297,18 @@ def test_a_skip_the_pool_does_not_justify_fails_the_checks(tmp_path: Path, rows:
                                                            passed: bool) -> None:
     """A skipped search is "not applicable" only when the pool as it is justifies the skip."""
     import polars as pl
+    from dagster._core.execution.context.invocation import DirectAssetCheckExecutionContext
 
     from gpu_executors.ranking.records import ScorerRecord
     from gpu_executors.sieve.spec import SURVIVOR_SCHEMA
     from prng_assets.checks.scorer import scorer_trials_differ
     from resources.artefacts import ArtefactStore
 
-    store = ArtefactStore(root=str(tmp_path))
+    # The check reads the artefacts of its run's case: the records are written in the case's
+    # folder, and the check is invoked with a context for that partition (build_asset_check_context
+    # takes no partition key, so the op context that it wraps is built with one).
+    root = ArtefactStore(root=str(tmp_path))
+    store = root.case("pretend")
     pool = pl.DataFrame({"seed": np.arange(rows, dtype=np.uint64)}).with_columns(
         pl.lit("java_lcg").alias("generator"), pl.lit("mod:1000").alias("draw"),
         *[pl.lit(0).alias(c) for c in ("offset", "gap", "forward_matches", "reverse_matches",
@@ -319,7 +319,8 @@ def test_a_skip_the_pool_does_not_justify_fails_the_checks(tmp_path: Path, rows:
     fake = ScorerRecord.skipped("pretend", objective="o", target="t", searched=[],
                                 sample_size=200, pool_rows=1, sampler_seed=0, inputs={})
     store.write_record(fake, "optimal_scorer_config", "config.json")
-    result = scorer_trials_differ(dg.build_asset_check_context(), artefacts=store)
+    context = DirectAssetCheckExecutionContext(dg.build_op_context(partition_key="pretend"))
+    result = scorer_trials_differ(context, artefacts=root)
     assert result.passed is passed
     assert result.metadata["applies"].value == ("yes: the skip is not justified" if not passed
                                                 else "not applicable: pretend")
@@ -364,6 +365,50 @@ def test_model_sidecars_and_reload(planted) -> None:
         assert np.isclose(np.std(pred), car["prediction_std"], rtol=1e-5, atol=1e-12)
 
 
+def test_ranking_refuses_a_pool_built_from_an_older_history(tmp_path_factory) -> None:
+    """Lineage: once the case's draw file changes and only ``prepare`` is re-materialised, the
+    ranking refuses the pool on disk (built from the older history) and names what to redo."""
+    values, truth = planted_history(**DEMO)
+    # A fresh case and instance of its own (the tight sieve keeps it cheap: one survivor, so
+    # the ranking skips its searches), so the module's other scenarios are untouched.
+    scenario = _scenario(tmp_path_factory, "stale", values, truth, sieve=EXACT)
+    stale = next(scenario)
+    try:
+        assert stale["result"].success
+        defs, instance, case = stale["defs"], stale["instance"], stale["case"]
+        before = _json(stale["art"], "draw_history", "record.json")["history_digest"]
+        pool_stamp = _json(stale["art"], "survivor_pool", "lineage.json")
+        assert pool_stamp["history"] == before
+        # Another draw file for the case: a different planted seed.
+        other, other_truth = planted_history(**{**DEMO, "seed": SEED + 1})
+        path = write_history(stale["root"] / "history_2.json", other, other_truth)
+        assert case_runs.prepare(defs, instance, case, case_runs.head_config(path, EXACT),
+                                 QUIET).success
+        after = _json(stale["art"], "draw_history", "record.json")["history_digest"]
+        assert after != before
+        assert _json(stale["art"], "survivor_pool", "lineage.json") == pool_stamp  # not redone
+        run = case_runs.rank(defs, instance, case, FAST_ML, QUIET)
+        assert not run.success
+        failure = next(e for e in run.all_events if e.event_type_value == "STEP_FAILURE")
+        assert failure.step_key == "optimal_scorer_config"
+        messages, error = [], failure.event_specific_data.error
+        while error is not None:
+            messages.append(error.message)
+            error = error.cause
+        user = failure.event_specific_data.user_failure_data
+        if user is not None and user.description:
+            messages.append(user.description)
+        refusal = [m for m in messages if "re-materialise" in m]
+        assert refusal, messages
+        assert "re-materialise survivor_pool" in refusal[0]
+        assert after[:12] in refusal[0] and before[:12] in refusal[0]
+        # Nothing downstream was rebuilt on the stale pool.
+        assert run.asset_materializations_for_node("optimal_scorer_config") == []
+        assert run.asset_materializations_for_node("predictions") == []
+    finally:
+        scenario.close()
+
+
 def test_planted_leak_fails_the_leakage_check(planted, monkeypatch) -> None:
     # Last in the module: it rewrites the planted scenario's feature matrix with the leak.
     import gpu_executors.ranking.matrix as step3
@@ -373,8 +418,8 @@ def test_planted_leak_fails_the_leakage_check(planted, monkeypatch) -> None:
     defs, instance = planted["defs"], planted["instance"]
     job = defs.resolve_job_def("rank_and_predict")
     run = job.execute_in_process(
-        run_config={"ops": {}, **QUIET}, instance=instance, raise_on_error=False,
-        asset_selection=[dg.AssetKey("feature_matrix")])
+        run_config={"ops": {}, **QUIET}, instance=instance, partition_key=planted["case"],
+        raise_on_error=False, asset_selection=[dg.AssetKey("feature_matrix")])
     checks = {e.check_name: e for e in run.get_asset_check_evaluations()}
     leak = checks["feature_matrix_no_leakage"]
     assert not leak.passed

@@ -1,7 +1,11 @@
-"""The sieve on Dagster: settings search, seed-block partitions, pool, checks, resume."""
+"""The sieve on Dagster: settings search, seed-block partitions, pool, checks, resume, cases.
+
+Every asset is partitioned by case and the scan by case x seed block: the tests drive a case's
+jobs through ``case_runs`` and read its artefacts under ``ARTEFACT_ROOT/cases/CASE``."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -12,13 +16,15 @@ import pytest
 
 from gpu_executors.prng.synth import planted_history, random_history, write_history
 from gpu_executors.sieve.settings import SeedBlocks, SieveSettings
-from prng_assets.assets.sieve import survivors
+from prng_assets import case_runs
+from prng_assets.assets.sieve import survivor_pool, survivors
 from prng_assets.definitions import build_defs
-from prng_assets.demo import run_demo
-from prng_assets.partitions import BLOCKS
+from prng_assets.demo import DEMO, run_demo
+from prng_assets.partitions import BLOCKS, DEMO_CASE, scan_keys
 from tests.run_config import QUIET
 
 FAST_SETTINGS = {"n_trials": 6}
+CASE = DEMO_CASE
 
 
 @pytest.fixture
@@ -26,25 +32,30 @@ def defs(tmp_path: Path) -> dg.Definitions:
     return build_defs(artefact_root=str(tmp_path / "artefacts"), backend="cpu")
 
 
-def _prepare(defs, instance, path: Path, **settings) -> dg.ExecuteInProcessResult:
-    return defs.resolve_job_def("prepare").execute_in_process(
-        run_config={"ops": {"draw_history": {"config": {"path": str(path)}},
-                            "sieve_settings": {"config": {**FAST_SETTINGS, **settings}}},
-                    **QUIET},
-        instance=instance, raise_on_error=False)
+def _case_dir(tmp_path: Path, case: str = CASE) -> Path:
+    """Where a case's artefacts live (``ArtefactStore.case``)."""
+    return tmp_path / "artefacts" / "cases" / case
 
 
-def _scan(defs, instance, keys) -> None:
-    job = defs.resolve_job_def("scan_seed_blocks")
-    for key in keys:
-        assert job.execute_in_process(partition_key=key, instance=instance,
-                                      run_config=QUIET).success
+def _prepare(defs, instance, path: Path, case: str = CASE,
+             **settings) -> dg.ExecuteInProcessResult:
+    return case_runs.prepare(defs, instance, case,
+                             case_runs.head_config(path, {**FAST_SETTINGS, **settings}), QUIET)
 
 
-def _pool(defs, instance) -> dict:
-    result = defs.resolve_job_def("pool").execute_in_process(instance=instance, run_config=QUIET,
-                                                             raise_on_error=False)
+def _scan(defs, instance, blocks: list[str], case: str = CASE) -> None:
+    """One run over the case's contiguous range of blocks (as a backfill's run)."""
+    assert case_runs.scan(defs, instance, case, blocks, QUIET).success
+
+
+def _pool(defs, instance, case: str = CASE) -> dict:
+    result = case_runs.pool(defs, instance, case, QUIET)
     return {e.check_name: e for e in result.get_asset_check_evaluations()}
+
+
+def _keys(blocks: list[str], case: str = CASE) -> list[str]:
+    """The survivors partition keys (``case|block``) of a case's blocks."""
+    return [str(k) for k in scan_keys(case, blocks)]
 
 
 def test_seed_blocks_cut_the_space() -> None:
@@ -87,14 +98,14 @@ def test_resumed_backfill_scans_only_missing_blocks(defs, instance, demo_history
     checks = _pool(defs, instance)
     assert not checks["all_seed_blocks_scanned"].passed
     done = instance.get_materialized_partitions(survivors.key)
-    missing = [k for k in keys if k not in done]
+    missing = [k for k in keys if str(scan_keys(CASE, [k])[0]) not in done]
     assert missing == keys[len(keys) // 2:]
     _scan(defs, instance, missing)  # resume
     counts = {}
     for record in instance.fetch_materializations(survivors.key, limit=1000).records:
         key = record.asset_materialization.partition
         counts[key] = counts.get(key, 0) + 1
-    assert counts == dict.fromkeys(keys, 1)  # every block scanned exactly once
+    assert counts == dict.fromkeys(_keys(keys), 1)  # every block scanned exactly once
     checks = _pool(defs, instance)
     assert checks["all_seed_blocks_scanned"].passed
     assert checks["truth_recovered"].passed
@@ -115,13 +126,13 @@ def test_searched_parameters_reach_the_sieve_and_study_resumes(
     defs, instance, demo_history: Path, tmp_path: Path
 ) -> None:
     assert _prepare(defs, instance, demo_history, study_name="resume-me", n_trials=3).success
-    record = json.loads((tmp_path / "artefacts" / "sieve_settings" / "settings.json").read_text())
+    record = json.loads((_case_dir(tmp_path) / "sieve_settings" / "settings.json").read_text())
     assert record["trials_completed"] == 3 and record["sampler_seed"] == 0
     best = record["best_params"]
     assert set(best) == {"window", "offset_max", "gap_min", "gap_max", "max_misses"}
     assert all(record["settings"][k] == v for k, v in best.items())
     assert _prepare(defs, instance, demo_history, study_name="resume-me", n_trials=5).success
-    again = json.loads((tmp_path / "artefacts" / "sieve_settings" / "settings.json").read_text())
+    again = json.loads((_case_dir(tmp_path) / "sieve_settings" / "settings.json").read_text())
     assert again["trials_completed"] == 5  # resumed: 3 old + 2 new, not 5 new
     _scan(defs, instance, BLOCKS.partition_keys()[:2])
     assert _pool(defs, instance)["settings_reached_sieve"].passed
@@ -166,7 +177,7 @@ def test_pool_table_has_one_row_per_candidate(defs, instance, demo_history: Path
                     gap_max=2, max_misses=1).success
     _scan(defs, instance, ["b"])
     _pool(defs, instance)
-    pool = pl.read_parquet(tmp_path / "artefacts" / "survivor_pool" / "pool.parquet")
+    pool = pl.read_parquet(_case_dir(tmp_path) / "survivor_pool" / "pool.parquet")
     assert pool.select(["seed", "offset", "gap"]).is_unique().all()
     assert 3_141_592 in pool["seed"].to_list()
 
@@ -192,7 +203,7 @@ def test_state_scan_pool_reverse_pass_walks_backward(defs, instance, tmp_path: P
                     window=12, anchor=anchor, gap_min=gap, gap_max=gap).success
     _scan(defs, instance, ["b"])  # 3_000_001 >> 18 == 11
     checks = _pool(defs, instance)
-    pool = pl.read_parquet(tmp_path / "artefacts" / "survivor_pool" / "pool.parquet")
+    pool = pl.read_parquet(_case_dir(tmp_path) / "survivor_pool" / "pool.parquet")
     row = pool.filter(pl.col("seed") == target).row(0, named=True)
     assert (row["forward_matches"], row["reverse_matches"]) == (12 - anchor, anchor)
     assert checks["reverse_pass_is_backward"].passed
@@ -233,7 +244,7 @@ def test_the_pair_is_identified_when_not_given(defs, instance, tmp_path: Path) -
     result = _prepare(defs, instance, path, generator="mt19937,php_mt_rand_legacy,xorshift32",
                       search=False, window=8, sample_blocks=2, sampler_seed=3)
     assert result.success
-    record = json.loads((tmp_path / "artefacts" / "sieve_settings" / "settings.json").read_text())
+    record = json.loads((_case_dir(tmp_path) / "sieve_settings" / "settings.json").read_text())
     assert (record["settings"]["generator"], record["settings"]["draw"]) == ("mt19937", "mod:1000")
     ident = record["identification"]
     assert (ident["tried"], ident["identified"]) == (3, ["mt19937 mod:1000"])
@@ -253,15 +264,71 @@ def test_one_run_scans_a_range_of_blocks(defs, instance, demo_history: Path, tmp
     for start, end in ((keys[0], keys[7]), (keys[8], keys[-1])):
         result = defs.resolve_job_def("scan_seed_blocks").execute_in_process(
             instance=instance, run_config=QUIET,
-            tags={"dagster/asset_partition_range_start": start,
-                  "dagster/asset_partition_range_end": end})
+            tags={case_runs.RANGE_START_TAG: _keys([start])[0],
+                  case_runs.RANGE_END_TAG: _keys([end])[0]})
         assert result.success
         events = result.asset_materializations_for_node("survivors")
-        assert sorted(e.partition for e in events) == keys[keys.index(start) : keys.index(end) + 1]
+        assert sorted(e.partition for e in events) == _keys(
+            keys[keys.index(start) : keys.index(end) + 1])
         assert {e.metadata["blocks"].value for e in events} == {8}
     materialized = instance.get_materialized_partitions(survivors.key)
-    assert materialized == set(keys)
+    assert materialized == set(_keys(keys))
     checks = _pool(defs, instance)
     assert checks["all_seed_blocks_scanned"].passed
-    pool = pl.read_parquet(tmp_path / "artefacts" / "survivor_pool" / "pool.parquet")
-    assert 3141592 in pool["seed"].to_list()  # the demo's planted seed, in block c
+    pool = pl.read_parquet(_case_dir(tmp_path) / "survivor_pool" / "pool.parquet")
+    assert 3141592 in pool["seed"].to_list()  # the demo's planted seed, in block b
+
+
+def _hashes(folder: Path) -> dict[str, str]:
+    """sha256 of every file under a folder, by relative path."""
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_two_cases_stand_side_by_side(defs, instance, demo_history: Path, tmp_path: Path) -> None:
+    """Two draw files as two cases in one instance and one artefact root: each case's settings,
+    blocks and pool stay in its own folder, and re-running one leaves the other's files as
+    they were."""
+    other = {**DEMO, "seed": 1_234_567, "offset": 1, "gap": (1, 1)}
+    values, truth = planted_history(**other)
+    b_path = write_history(tmp_path / "b" / "history.json", values, truth)
+    seeds = {"a": DEMO["seed"], "b": other["seed"]}
+
+    def sieve(case: str, window: int = 10) -> dict:
+        return {"search": False, "window": window, "offset_max": 4, "gap_max": 3,
+                "seed_start": seeds[case] - (1 << 12), "seed_stop": seeds[case] + (1 << 12)}
+
+    def run(case: str, path: Path, window: int = 10) -> dict:
+        assert _prepare(defs, instance, path, case=case, **sieve(case, window)).success
+        _scan(defs, instance, BLOCKS.partition_keys(), case=case)
+        checks = _pool(defs, instance, case=case)
+        assert checks["truth_recovered"].passed and checks["all_seed_blocks_scanned"].passed
+        assert checks["settings_reached_sieve"].passed
+        return checks
+
+    run("a", demo_history)
+    run("b", b_path)
+    assert sorted(p.name for p in (tmp_path / "artefacts").iterdir()) == ["cases"]
+    assert sorted(p.name for p in (tmp_path / "artefacts" / "cases").iterdir()) == ["a", "b"]
+    for case, seed in seeds.items():
+        folder = _case_dir(tmp_path, case)
+        record = json.loads((folder / "sieve_settings" / "settings.json").read_text())
+        assert record["settings"]["seed_start"] == seed - (1 << 12)
+        pool = pl.read_parquet(folder / "survivor_pool" / "pool.parquet")
+        assert seed in pool["seed"].to_list()
+        assert seeds["b" if case == "a" else "a"] not in pool["seed"].to_list()
+        assert len(list((folder / "survivors").iterdir())) == 1  # one scan digest per case
+
+    a_before = _hashes(_case_dir(tmp_path, "a"))
+    b_before = _hashes(_case_dir(tmp_path, "b"))
+    run("b", b_path, window=12)  # case b again, with other settings
+    assert _hashes(_case_dir(tmp_path, "a")) == a_before  # every file of case a untouched
+    b_after = _hashes(_case_dir(tmp_path, "b"))
+    assert b_after["sieve_settings/settings.json"] != b_before["sieve_settings/settings.json"]
+    assert b_after["survivor_pool/pool.parquet"] != b_before["survivor_pool/pool.parquet"]
+    assert json.loads((_case_dir(tmp_path, "b") / "sieve_settings" / "settings.json")
+                      .read_text())["settings"]["window"] == 12
+
+    assert instance.get_materialized_partitions(survivor_pool.key) == {"a", "b"}
+    assert instance.get_materialized_partitions(survivors.key) == set(
+        _keys(BLOCKS.partition_keys(), "a") + _keys(BLOCKS.partition_keys(), "b"))

@@ -137,7 +137,9 @@ def test_gpu_job_loads_and_builds_its_executor_without_a_daemon(vendor: str) -> 
     assert job.tags[GPU_TAG] == vendor and int(job.tags[MAX_RUNTIME_TAG]) > 0
     assert [h.name for h in job.hook_defs] == ["failure_alert"]
     assert job.op_retry_policy == RETRY_POLICY
-    assert job.partitions_def is not None  # survivors' seed blocks: one GPU run per block
+    # survivors' (case, seed block) keys: one GPU run per block of a case
+    assert isinstance(job.partitions_def, dg.MultiPartitionsDefinition)
+    assert [d.name for d in job.partitions_def.partitions_defs] == ["case", "seed_block"]
     resolved = dg.validate_run_config(job, {})["execution"][f"seedsieve_docker_{vendor}"]
     assert resolved["container_kwargs"] == {"volumes": VOLUMES, **GPU_CONTAINER_KWARGS[vendor]}
     config = job.executor_def.config_schema.resolve_config({})

@@ -1,9 +1,10 @@
 """Scaled out for real: a PostgreSQL instance shared by concurrent runs and Optuna workers.
 
 A throwaway PostgreSQL cluster (scripts/postgres_local.sh) backs the instance profile
-deploy/postgres/dagster.yaml. The Dagster CLI then materialises, as separate processes: the
-prepare job, two seed-block runs at once, the remaining blocks (two at once again), and the
-pool; the instance must record every block exactly once. Two Optuna workers share one study on
+deploy/postgres/dagster.yaml. A case is added with ``seedsieve case add``; the Dagster CLI then
+materialises, as separate processes: the case's prepare job, two of its seed-block runs at once
+(``CASE|BLOCK`` partitions), the remaining blocks (two at once again), and the case's pool; the
+instance must record every block exactly once. Two Optuna workers share one study on
 the same server; every trial must be recorded exactly once.
 """
 
@@ -31,6 +32,10 @@ SCRIPT = ROOT / "scripts" / "postgres_local.sh"
 PLANTED_SEED = 40_000  # block "2" of four 2^14-seed blocks
 BLOCK_ENV = {"SEEDSIEVE_SPACE_BITS": "16", "SEEDSIEVE_BLOCK_BITS": "14"}
 BLOCKS = ["0", "1", "2", "3"]
+CASE = "scaleout"
+KEYS = [f"{CASE}|{b}" for b in BLOCKS]  # the survivors' (case, seed block) partitions
+# The run of a case's partition (prepare, pool): `dagster job execute` takes it as a tag.
+CASE_TAGS = json.dumps({"dagster/partition": CASE})
 # Steps run in the run's own process by default (prng_assets/jobs.py): no executor config.
 IN_PROCESS: dict = {}
 pytestmark = pytest.mark.slow
@@ -127,6 +132,18 @@ def _cli(args: list[str], env: dict[str, str]) -> subprocess.Popen:
     )
 
 
+def _seedsieve(args: list[str], env: dict[str, str]) -> subprocess.Popen:
+    """The seedsieve CLI (``case add`` registers a case in $DAGSTER_HOME's instance)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "prng_assets.cli", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 def _finish(procs: list[subprocess.Popen], what: str) -> None:
     for proc in procs:
         _out, err = proc.communicate(timeout=600)
@@ -183,6 +200,8 @@ def test_concurrent_block_runs_on_postgres(postgres, tmp_path: Path, monkeypatch
     # The documented GPU pool limit, set through the CLI on the Postgres instance, alongside
     # the prepare job.
     pool_limit = _cli(["instance", "concurrency", "set", "gpu", "1"], env)
+    # The case must exist in the instance before any of its partitions is materialised.
+    _finish([_seedsieve(["case", "add", CASE], env)], "case add")
     prep = _cli(
         [
             "job",
@@ -193,6 +212,8 @@ def test_concurrent_block_runs_on_postgres(postgres, tmp_path: Path, monkeypatch
             "prepare",
             "-c",
             str(prepare_file),
+            "--tags",
+            CASE_TAGS,
         ],
         env,
     )
@@ -204,7 +225,7 @@ def test_concurrent_block_runs_on_postgres(postgres, tmp_path: Path, monkeypatch
     timings["prepare"] = time.perf_counter() - t0
     # Two runs at once over different blocks, then the other two blocks, again at once.
     spans: dict[str, tuple[float, float]] = {}
-    for pair in (BLOCKS[:2], BLOCKS[2:]):
+    for pair in (KEYS[:2], KEYS[2:]):
         start = time.perf_counter()
         procs = [_materialize_block(k, env) for k in pair]
         _finish(procs, f"blocks {pair}")
@@ -224,6 +245,8 @@ def test_concurrent_block_runs_on_postgres(postgres, tmp_path: Path, monkeypatch
                     "pool",
                     "-c",
                     str(pool_file),
+                    "--tags",
+                    CASE_TAGS,
                 ],
                 env,
             )
@@ -242,29 +265,40 @@ def test_concurrent_block_runs_on_postgres(postgres, tmp_path: Path, monkeypatch
         assert instance.event_log_storage.get_concurrency_info("sieve").slot_count == 4
         records = instance.fetch_materializations(dg.AssetKey("survivors"), limit=100).records
         per_block = Counter(r.event_log_entry.dagster_event.partition for r in records)
-        assert per_block == Counter(BLOCKS), per_block  # every block exactly once
+        assert per_block == Counter(KEYS), per_block  # every block exactly once
+        assert instance.get_dynamic_partitions("cases") == [CASE]
         runs = instance.get_run_records()
         assert len(runs) == 6 and all(
             r.dagster_run.status == dg.DagsterRunStatus.SUCCESS for r in runs
         )
-        block_runs = [r for r in runs if "dagster/partition" in r.dagster_run.tags]
+        # prepare and pool run the case's partition, each block run a (case, block) partition
+        assert all(r.dagster_run.tags.get("dagster/partition/case", r.dagster_run.tags.get(
+            "dagster/partition")) == CASE for r in runs), [r.dagster_run.tags for r in runs]
+        block_runs = [r for r in runs if "dagster/partition/seed_block" in r.dagster_run.tags]
         run_blocks = sorted(r.dagster_run.tags["dagster/partition"] for r in block_runs)
-        assert run_blocks == BLOCKS  # one run per block, none lost or repeated
+        assert run_blocks == KEYS  # one run per block, none lost or repeated
         by_block = {r.dagster_run.tags["dagster/partition"]: r for r in block_runs}
         overlaps = [
             min(by_block[a].end_time, by_block[b].end_time)
             - max(by_block[a].start_time, by_block[b].start_time)
-            for a, b in (BLOCKS[:2], BLOCKS[2:])
+            for a, b in (KEYS[:2], KEYS[2:])
         ]
         print(f"run overlap within each pair (s): {[round(o, 2) for o in overlaps]}")
         pool_event = instance.get_latest_materialization_event(dg.AssetKey("survivor_pool"))
+        assert pool_event.dagster_event.partition == CASE
         meta = {k: v.value for k, v in pool_event.asset_materialization.metadata.items()}
         assert (meta["partitions_covered"], meta["partitions_missing"]) == (4, 0)
-        status = instance.get_status_by_partition(
-            dg.AssetKey("survivors"), BLOCKS, dg.StaticPartitionsDefinition(BLOCKS)
+        # The code location's partitioning, with the blocks this test's environment cut.
+        case_blocks = dg.MultiPartitionsDefinition(
+            {
+                "case": dg.DynamicPartitionsDefinition(name="cases"),
+                "seed_block": dg.StaticPartitionsDefinition(BLOCKS),
+            }
         )
+        status = instance.get_status_by_partition(dg.AssetKey("survivors"), KEYS, case_blocks)
+        assert set(status) == set(KEYS), status
         assert set(status.values()) == {dg.AssetPartitionStatus.MATERIALIZED}
-    pool = pl.read_parquet(art / "survivor_pool" / "pool.parquet")
+    pool = pl.read_parquet(art / "cases" / CASE / "survivor_pool" / "pool.parquet")
     assert PLANTED_SEED in pool["seed"].to_list()
     assert sorted(pool["block"].unique().to_list()) == ["2"]
 

@@ -1,8 +1,9 @@
 """The UI as a user sees it: `dagster dev`, a run launched over GraphQL, headless Chromium.
 
 The webserver, daemon and code server run as `dagster dev` does for a user (own process group,
-temporary DAGSTER_HOME). The prepare job is launched through the GraphQL API the UI itself uses
-(`launchRun`), and goes through the daemon's queue and the default run launcher. Chromium then
+temporary DAGSTER_HOME). A case is added to the instance (what the inbox sensor does for a file),
+and the prepare job is launched for its partition through the GraphQL API the UI itself uses
+(`launchRun`); it goes through the daemon's queue and the default run launcher. Chromium then
 renders the asset graph to a PNG (copied into $SEEDSIEVE_UI_SCREENSHOT_DIR when that is set, so
 a benchmark run can keep it; the test never writes into the source tree) and dumps the rendered
 DOM, on which the asset names and the check results are asserted.
@@ -36,6 +37,7 @@ from tests.paths import ROOT
 
 SCREENSHOT_DIR_ENV = "SEEDSIEVE_UI_SCREENSHOT_DIR"  # where to keep a copy of the screenshot
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+CASE = "ui"  # the case (a partition of every asset) the run materialises
 pytestmark = pytest.mark.slow
 
 LAUNCH = """
@@ -213,6 +215,9 @@ def ui(browser: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ui]:
 
         location_name, repo_name = _wait("code location loaded", location, 120, proc, log)
         loaded_after = time.perf_counter() - t0
+        # A case must exist in the instance before it is materialised.
+        with dg.DagsterInstance.from_config(str(home)) as instance:
+            instance.add_dynamic_partitions("cases", [CASE])
         params = {
             "selector": {
                 "repositoryLocationName": location_name,
@@ -225,6 +230,7 @@ def ui(browser: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ui]:
                     "sieve_settings": {"config": {"search": False}},
                 },
             },
+            "executionMetadata": {"tags": [{"key": "dagster/partition", "value": CASE}]},
             "mode": "default",
         }
         launched = _graphql(base, LAUNCH, {"executionParams": params})["launchRun"]
@@ -307,20 +313,23 @@ def test_rendered_pages_show_assets_and_passed_checks(ui: Ui, browser: str, tmp_
         browser,
         profile,
         f"{ui.base}/locations/{ui.location}/asset-groups/ingest",
-        [r"draw_history", r"sieve_settings", r"Passed"],
+        [r"draw_history", r"sieve_settings", r"Passed", r"100% filled"],
     )
     assert "draw_history" in group and "sieve_settings" in group
     passed = re.search(r"Asset checks (\d+) / (\d+) Passed", group)
     assert passed and passed.group(1) == passed.group(2) != "0", group[:3000]
-    assert "Materialized" in group
+    # Partitioned by case, an asset shows how much of it is filled: the one case, materialised.
+    assert re.search(r"draw_history .*?Partitions 100% filled", group), group[:3000]
     sieve = _page_text(
         browser,
         profile,
         f"{ui.base}/locations/{ui.location}/asset-groups/sieve",
-        [r"sieve_settings", r"survivors"],
+        [r"sieve_settings .*?100% filled", r"survivors", r"4 partitions"],
     )
-    assert re.search(r"sieve_settings .*?Materialized", sieve), sieve[:3000]
-    assert "4 partitions" in sieve  # SEEDSIEVE_SPACE_BITS/BLOCK_BITS reached the code location
+    assert re.search(r"sieve_settings .*?Partitions 100% filled", sieve), sieve[:3000]
+    # survivors: the one case x 4 seed blocks (SEEDSIEVE_SPACE_BITS/BLOCK_BITS reached the code
+    # location)
+    assert "4 partitions" in sieve
     names = sorted(key.name for check in dg.load_asset_checks_from_modules([ingest_checks])
                    for key in check.check_keys)
     checks = _page_text(
