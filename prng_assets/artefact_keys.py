@@ -11,6 +11,7 @@ ArtefactKey = tuple[str, ...]
 
 DRAWS_TABLE: ArtefactKey = ("draw_history", "draws.parquet")
 DRAWS_RECORD: ArtefactKey = ("draw_history", "record.json")
+CASE_SETTINGS: ArtefactKey = ("draw_history", "case_settings.json")
 SIEVE_SETTINGS: ArtefactKey = ("sieve_settings", "settings.json")
 POOL_TABLE: ArtefactKey = ("survivor_pool", "pool.parquet")
 POOL_STATS: ArtefactKey = ("survivor_pool", "stats.json")

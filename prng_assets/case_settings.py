@@ -4,7 +4,9 @@ A draw file ``NAME.EXT`` takes its settings from ``NAME.seedsieve.toml`` beside 
 folder's ``seedsieve.toml``, else the defaults. Each section is the run config of the asset it
 sets, under the same keys, so a settings file, ``dagster asset materialize`` and the Launchpad
 say the same thing: ``[history]`` is ``draw_history``'s config (less ``path``: the draw file is
-the case) and ``[sieve]`` is ``sieve_settings``'s. A file is checked whole before any run starts:
+the case), ``[sieve]`` is ``sieve_settings``'s, and ``[scorer]``, ``[models]`` (every model
+family) and ``[predictions]`` set the assets automation runs (``case_config``). A file is checked
+whole before any run starts:
 an unknown section or key, a wrong type, an unknown generator, a draw function that cannot give
 the history's values, an empty file or bad TOML is refused with the file and the key named.
 """
@@ -26,6 +28,9 @@ from pydantic import ValidationError
 from gpu_executors.prng.draws import check_compatible, parse_draw
 from gpu_executors.prng.generators import GENERATORS, get_generator
 from prng_assets.assets.ingest import DrawHistoryConfig
+from prng_assets.assets.models import ModelSearchConfig
+from prng_assets.assets.predictions import PredictionsConfig
+from prng_assets.assets.scorer import ScorerSearchConfig
 from prng_assets.assets.sieve import SieveSettingsConfig
 
 SUFFIX = ".seedsieve.toml"
@@ -35,7 +40,13 @@ FOLDER_DEFAULT = "seedsieve.toml"
 SECTIONS: dict[str, tuple[str, type[dg.Config], frozenset[str]]] = {
     "history": ("draw_history", DrawHistoryConfig, frozenset({"path"})),
     "sieve": ("sieve_settings", SieveSettingsConfig, frozenset()),
+    "scorer": ("optimal_scorer_config", ScorerSearchConfig, frozenset()),
+    "models": ("model_<family>", ModelSearchConfig, frozenset()),
+    "predictions": ("predictions", PredictionsConfig, frozenset()),
 }
+# Sections of the assets automation runs: recorded by draw_history, read by those assets
+# (``case_config``), since automation's runs carry no run config.
+RECORDED = ("scorer", "models", "predictions")
 
 
 class CaseSettingsError(ValueError):

@@ -3,8 +3,8 @@
 Every stage downstream of the sieve settings stamps its folder with the pair (``lineage.json``),
 and every reader checks the stamps of what it reads against the case's current pair, failing with
 the stage to re-materialise (never retried: a retry would read the same artefacts). So no asset
-combines artefacts of two histories or two settings, even
-when a draw file changes while an older pool is still on disk, or a run is started by hand.
+combines artefacts of two histories or two settings, even when a draw file changes while an older
+pool is still on disk, or a run is started by hand.
 """
 
 from __future__ import annotations

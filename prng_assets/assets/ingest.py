@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+from pathlib import Path
 from typing import Literal
 
 import dagster as dg
@@ -9,7 +10,8 @@ import polars as pl
 from pydantic import Field, model_validator
 
 from gpu_executors.io.history import DrawHistory, DroppedDraw, HistoryError, read_history
-from prng_assets.artefact_keys import DRAWS_RECORD, DRAWS_TABLE
+from prng_assets import run_tags
+from prng_assets.artefact_keys import CASE_SETTINGS, DRAWS_RECORD, DRAWS_TABLE
 from prng_assets.loaders import case_artefacts
 from prng_assets.partitions import cases
 from prng_assets.plots import value_histogram
@@ -89,12 +91,14 @@ def draw_history(
         .alias("split")
     )
     version = _data_version(hist.source_sha256, config)
+    case_settings = _case_settings(context.run.tags)
     out = artefacts.write_parquet(table, *DRAWS_TABLE)
     artefacts.write_json({
         "source_path": hist.source_path, "source_sha256": hist.source_sha256,
         "history_digest": version.value, "modulus": hist.modulus, "n_train": hist.n_train,
         "n_holdout": hist.n_holdout, "read_with": config.model_dump(exclude={"path"}),
     }, *DRAWS_RECORD)
+    artefacts.write_json(case_settings, *CASE_SETTINGS)
     if hist.modulus_inferred:
         context.log.warning(f"modulus not given: inferred {hist.modulus} from the values")
     if hist.reordered:
@@ -128,6 +132,27 @@ def draw_history(
         },
         data_version=version,
     )
+
+
+def _case_settings(tags: dict[str, str]) -> dict[str, object]:
+    """The sections of the run's settings file that set the assets automation runs (none for a
+    run the sensor did not start). Read again here, so a file changed since the sensor read it
+    fails the run: the sensor runs the draw file again with the new settings."""
+    from prng_assets.case_settings import RECORDED, CaseSettingsError, load
+
+    path = tags.get(run_tags.SETTINGS)
+    if path is None:
+        return {"path": None, "digest": tags.get(run_tags.SETTINGS_SHA256), "sections": {}}
+    try:
+        settings = load(Path(path))
+    except CaseSettingsError as exc:
+        raise dg.Failure(description=f"draw_history: {exc}", allow_retries=False) from exc
+    if settings.digest != tags.get(run_tags.SETTINGS_SHA256):
+        raise dg.Failure(allow_retries=False, description=(
+            f"draw_history: {path} changed since the sensor read it; the sensor runs the draw "
+            "file again with the new settings"))
+    return {"path": path, "digest": settings.digest,
+            "sections": {k: v for k, v in settings.sections.items() if k in RECORDED}}
 
 
 def _data_version(source_sha256: str, config: DrawHistoryConfig) -> dg.DataVersion:

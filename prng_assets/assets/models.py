@@ -40,6 +40,7 @@ from prng_assets.artefact_keys import (
 )
 from prng_assets.assets.features import feature_matrix
 from prng_assets.automation import AFTER_POOL
+from prng_assets.case_config import with_case_settings
 from prng_assets.loaders import (
     case_artefacts,
     load_evidence,
@@ -128,6 +129,8 @@ def _model_asset(family: str):
         optuna_storage: OptunaStorage,
     ) -> dg.MaterializeResult:
         artefacts = case_artefacts(context, artefacts)
+        config, config_from = with_case_settings(config, artefacts, "models")
+        context.log.info(f"config from {config_from}")
         now = lineage.verify(artefacts, f"model_{family}", MATRIX_RECORD[:1])
         registry = load_skip_registry(artefacts)
         matrix, features, record = load_matrix(artefacts)
@@ -138,7 +141,9 @@ def _model_asset(family: str):
             artefacts.write_record(ModelSidecar.skipped(family, reason), *model_sidecar(family))
             lineage.stamp(artefacts, model_folder(family), now)
             context.log.warning(f"model_{family} skipped: {reason}")
-            return dg.MaterializeResult(metadata={"status": "skipped", "reason": reason})
+            return dg.MaterializeResult(metadata={
+                "status": "skipped", "reason": reason,
+                "config": dg.MetadataValue.json(config.model_dump())})
         x = matrix.select(features).to_numpy().astype(np.float64)
         y = matrix[TARGET].to_numpy().astype(np.float64)
         # Candidates confirmed by train draws outside the sieve window need no model (they are
@@ -212,6 +217,7 @@ def _model_asset(family: str):
                                        "trials_completed", "trials_failed",
                                        "feature_schema_hash")}
         meta["status"] = sidecar.status
+        meta["config"] = dg.MetadataValue.json(config.model_dump())
         meta["params"] = dg.MetadataValue.json(params)
         history = getattr(model, "history", None)
         if history:

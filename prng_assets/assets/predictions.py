@@ -25,6 +25,7 @@ from prng_assets.artefact_keys import (
 )
 from prng_assets.assets.models import model_comparison
 from prng_assets.automation import AFTER_POOL
+from prng_assets.case_config import with_case_settings
 from prng_assets.loaders import case_artefacts, load_history, load_matrix
 from prng_assets.partitions import cases
 from resources.artefacts import ArtefactStore
@@ -49,6 +50,8 @@ def predictions(
 ) -> dg.MaterializeResult:
     """Next draws of the top-ranked survivors, behind a holdout backtest and a signal gate."""
     artefacts = case_artefacts(context, artefacts)
+    config, config_from = with_case_settings(config, artefacts, "predictions")
+    context.log.info(f"config from {config_from}")
     now = lineage.verify(artefacts, "predictions", POOL_TABLE[:1], MATRIX_RECORD[:1],
                          COMPARISON[:1])
     comparison = artefacts.read_json(*COMPARISON)
@@ -73,6 +76,7 @@ def predictions(
         context.log.warning(f"predictions: abstaining ({out['reason']})")
     return dg.MaterializeResult(metadata={
         "status": out["status"], "reason": out["reason"],
+        "config": dg.MetadataValue.json(config.model_dump()),
         "backtests": dg.MetadataValue.json(out["backtests"]),
         "confirmed_candidates": out["confirmed_candidates"], "winner": winner,
         "predictions": dg.MetadataValue.json(out["predictions"][:5]),

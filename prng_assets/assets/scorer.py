@@ -30,6 +30,7 @@ from prng_assets.artefact_keys import POOL_TABLE, SCORER_RECORD
 from prng_assets.assets.ingest import draw_history
 from prng_assets.assets.sieve import survivor_pool
 from prng_assets.automation import AFTER_POOL
+from prng_assets.case_config import with_case_settings
 from prng_assets.loaders import (
     case_artefacts,
     load_draws_record,
@@ -117,6 +118,7 @@ def _skipped(context: dg.AssetExecutionContext, config: ScorerSearchConfig,
     return dg.MaterializeResult(metadata={
         "status": record.status,
         "reason": reason,
+        "config": dg.MetadataValue.json(config.model_dump()),
         "pool_rows": rows,
         "minimum_rows": MIN_RANKING_ROWS,
         "scorer_digest": record.scorer_digest,
@@ -134,6 +136,8 @@ def optimal_scorer_config(
 ) -> dg.MaterializeResult:
     """The scorer configuration whose network best ranks survivors by their holdout target."""
     artefacts = case_artefacts(context, artefacts)
+    config, config_from = with_case_settings(config, artefacts, "scorer")
+    context.log.info(f"config from {config_from}")
     now = lineage.verify(artefacts, "optimal_scorer_config", POOL_TABLE[:1])
     pool = artefacts.read_parquet(*POOL_TABLE)
     skip = pool_skip_reason(pool.height)
@@ -199,6 +203,7 @@ def optimal_scorer_config(
                      f"{validated['n_eval']} unseen survivors): {verdict}")
     return dg.MaterializeResult(metadata={
         "status": record.status,
+        "config": dg.MetadataValue.json(config.model_dump()),
         "objective": OBJECTIVE,
         "best_value": summary["best_value"],
         "best_trial": summary["best_trial"],

@@ -87,7 +87,15 @@ def test_own_file_over_folder_default_over_defaults(tmp_path: Path) -> None:
         ("", None, "empty: give at least one setting"),
         ("   \n# only a comment\n", None, "no settings: give at least one section"),
         ("[sieve\ngenerator = 1", None, "not TOML: "),
-        ("[ranking]\ntop_k = 5\n", "[ranking]", "unknown section; valid: [history], [sieve]"),
+        (
+            "[ranking]\ntop_k = 5\n",
+            "[ranking]",
+            "unknown section; valid: [history], [sieve], [scorer], [models], [predictions]",
+        ),
+        ("[predictions]\ntop = 5\n", "[predictions] top", "unknown key (did you mean 'top_k'?)"),
+        ("[predictions]\nalpha = 2.0\n", "[predictions]", "0 < alpha < 1"),
+        ("[scorer]\nsample_size = 3\n", "[scorer]", "sample_size 3 must be at least 20"),
+        ("[models]\nfolds = 1\n", "[models]", "folds >= 2"),
         ("sieve = 3\n", "sieve", "must be a [sieve] section, not a value"),
         (
             "[sieve]\ngenrator = 'mt19937'\n",
@@ -131,3 +139,54 @@ def test_each_bad_file_gets_its_own_message(tmp_path: Path, text, key, rule) -> 
     assert rule in error.rule
     assert str(error).startswith(f"{path}: ")
     assert path.read_bytes() == before
+
+
+RANKING = """
+[sieve]
+generator = "mt19937"
+draw = "mod:1000"
+
+[scorer]
+n_trials = 7
+
+[models]
+n_trials = 3
+folds = 2
+
+[predictions]
+top_k = 4
+next_draws = 3
+"""
+
+
+def test_ranking_sections_are_not_run_config_but_recorded(tmp_path: Path) -> None:
+    """The assets automation runs take no run config: their sections reach them through the
+    case's recorded settings (case_config), not the sensor's run."""
+    settings = load(_write(tmp_path, RANKING))
+    ops = settings.run_config(tmp_path / "mt.json")["ops"]
+    assert set(ops) == {"draw_history", "sieve_settings"}
+    assert settings.sections["predictions"] == {"top_k": 4, "next_draws": 3}
+
+
+def test_case_sections_under_the_run_config(tmp_path: Path) -> None:
+    """The case's [section] over the defaults; a run-config value other than its default wins."""
+    from prng_assets.artefact_keys import CASE_SETTINGS
+    from prng_assets.assets.models import ModelSearchConfig
+    from prng_assets.assets.predictions import PredictionsConfig
+    from prng_assets.case_config import with_case_settings
+    from resources.artefacts import ArtefactStore
+
+    store = ArtefactStore(root=str(tmp_path / "art"))
+    plain, source = with_case_settings(PredictionsConfig(), store, "predictions")
+    assert plain == PredictionsConfig() and "sets no [predictions]" in source
+    settings = load(_write(tmp_path, RANKING))
+    store.write_json({"path": str(settings.path), "digest": settings.digest,
+                      "sections": settings.sections}, *CASE_SETTINGS)
+    config, source = with_case_settings(PredictionsConfig(), store, "predictions")
+    assert (config.top_k, config.next_draws, config.alpha) == (4, 3, PredictionsConfig().alpha)
+    assert source == f"[predictions] of {settings.path}"
+    config, source = with_case_settings(PredictionsConfig(top_k=9), store, "predictions")
+    assert (config.top_k, config.next_draws) == (9, 3)
+    assert source.endswith("run config for top_k")
+    models, _ = with_case_settings(ModelSearchConfig(), store, "models")
+    assert (models.n_trials, models.folds, models.seed) == (3, 2, 0)

@@ -149,6 +149,9 @@ generator = "mt19937"
 draw = "mod:1000"
 search = false
 window = 8
+
+[predictions]
+top_k = 3
 """
 
 
@@ -243,3 +246,21 @@ def test_the_sensors_run_config_drives_the_assets(instance, inbox: Path, tmp_pat
     assert (settings.value["generator"], settings.value["draw"]) == ("mt19937", "mod:1000")
     history = result.asset_materializations_for_node("draw_history")[0].metadata
     assert history["settings_sha256"].value == request.tags["seedsieve/settings_sha256"]
+
+    recorded = json.loads(
+        (tmp_path / "artefacts" / "cases" / "mt" / "draw_history" / "case_settings.json")
+        .read_text())
+    assert recorded["sections"] == {"predictions": {"top_k": 3}}
+    assert recorded["digest"] == request.tags["seedsieve/settings_sha256"]
+
+    # the settings edited between the sensor's tick and the run: refused, nothing recorded
+    (inbox / "mt.seedsieve.toml").write_text(MT_SETTINGS.replace("top_k = 3", "top_k = 4"))
+    stale = local.resolve_job_def("prepare").execute_in_process(
+        run_config={**request.run_config, **QUIET}, instance=instance, tags=request.tags,
+        partition_key=request.partition_key, raise_on_error=False,
+    )
+    assert not stale.success
+    (failure,) = [e for e in stale.all_events if e.is_step_failure]
+    assert "changed since the sensor read it" in failure.step_failure_data.error.message
+    assert json.loads((tmp_path / "artefacts" / "cases" / "mt" / "draw_history" /
+                       "case_settings.json").read_text()) == recorded

@@ -272,8 +272,9 @@ def test_concurrent_block_runs_on_postgres(postgres, tmp_path: Path, monkeypatch
             r.dagster_run.status == dg.DagsterRunStatus.SUCCESS for r in runs
         )
         # prepare and pool run the case's partition, each block run a (case, block) partition
-        assert all(r.dagster_run.tags.get("dagster/partition/case", r.dagster_run.tags.get(
-            "dagster/partition")) == CASE for r in runs), [r.dagster_run.tags for r in runs]
+        tags = [r.dagster_run.tags for r in runs]
+        case_of_run = [t.get("dagster/partition/case", t.get("dagster/partition")) for t in tags]
+        assert case_of_run == [CASE] * 6, tags
         block_runs = [r for r in runs if "dagster/partition/seed_block" in r.dagster_run.tags]
         run_blocks = sorted(r.dagster_run.tags["dagster/partition"] for r in block_runs)
         assert run_blocks == KEYS  # one run per block, none lost or repeated
