@@ -1,8 +1,9 @@
 """Alerts on findings, not only failures: a pool that beats chance, predictions that open.
 
-Unattended use means nobody reads the UI when a scan finds something. Two asset sensors watch the
-materialisations of ``survivor_pool`` and ``predictions`` and post a finding (case, generator,
-seed, offset, gap, p-value) to the same webhook as the failure alerts. They start stopped, like
+Unattended use means nobody reads the UI when a scan finds something. Two sensors read every
+case's new materialisations of ``survivor_pool`` and ``predictions`` (a storage-id cursor, so
+none is missed or sent twice) and post a finding (case, generator, seed, offset, gap, p-value)
+to the same webhook as the failure alerts. They start stopped, like
 every sensor, and send nothing without ``SEEDSIEVE_ALERT_WEBHOOK``.
 """
 
@@ -82,17 +83,7 @@ def predictions_finding(metadata: dict[str, Any], case: dict[str, Any]) -> dict[
     }
 
 
-def _alert(
-    context: dg.SensorEvaluationContext, finding: dict[str, Any] | None, notifier: Notifier
-) -> dg.SkipReason:
-    """Send ``finding``; the tick's skip reason says what happened (an asset sensor runs no job)."""
-    if finding is None:
-        return dg.SkipReason("no finding in the latest materialisation")
-    if not notifier.enabled:
-        return dg.SkipReason(f"finding ({finding['finding']}) not sent: no webhook configured")
-    sent = notifier.send(finding)
-    context.log.info(f"finding alert ({finding['finding']}): {'sent' if sent else 'FAILED'}")
-    return dg.SkipReason(f"finding alert {'sent' if sent else 'failed'}: {finding['finding']}")
+MAX_EVENTS_PER_TICK = 100  # a backlog is worked off over later ticks, oldest first
 
 
 def _finding_sensor(
@@ -101,17 +92,38 @@ def _finding_sensor(
     description: str,
     finding: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any] | None],
 ) -> dg.SensorDefinition:
-    """An asset sensor on ``asset`` that posts ``finding(metadata, case)`` when there is one."""
+    """A sensor on ``asset``'s materialisations, every case's, each one seen once: it posts
+    ``finding(metadata, case)`` for every one that has a finding. (An asset sensor would see only
+    the latest event per tick, and two cases' pools can land between two ticks.)"""
 
-    @dg.asset_sensor(asset_key=asset.key, name=name, description=description)
-    def _sensor(
-        context: dg.SensorEvaluationContext, asset_event: dg.EventLogEntry, notifications: Notifier
-    ) -> dg.SkipReason:
-        case = asset_event.dagster_event.partition if asset_event.dagster_event else None
-        return _alert(
-            context, finding(_metadata(asset_event), _case(context.instance, case)),
-            notifications,
-        )
+    @dg.sensor(name=name, description=description, minimum_interval_seconds=30)
+    def _sensor(context: dg.SensorEvaluationContext, notifications: Notifier) -> dg.SensorResult:
+        after = int(context.cursor) if context.cursor else None
+        records = context.instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=asset.key, after_storage_id=after),
+            limit=MAX_EVENTS_PER_TICK, ascending=True).records
+        said = []
+        for record in records:
+            event = record.event_log_entry
+            case = record.partition_key
+            found = finding(_metadata(event), _case(context.instance, case))
+            if found is None:
+                continue
+            if not notifications.enabled:
+                said.append(f"{case}: finding ({found['finding']}) not sent: no webhook "
+                            "configured")
+                continue
+            sent = notifications.send(found)
+            context.log.info(f"{case}: finding alert ({found['finding']}): "
+                             f"{'sent' if sent else 'FAILED'}")
+            said.append(f"{case}: finding alert {'sent' if sent else 'failed'}: "
+                        f"{found['finding']}")
+        cursor = str(records[-1].storage_id) if records else context.cursor
+        if not records:
+            reason = f"no new materialisation of {asset.key.to_user_string()}"
+        else:
+            reason = "; ".join(said) or f"no finding in {len(records)} materialisation(s)"
+        return dg.SensorResult(skip_reason=reason, cursor=cursor)
 
     return _sensor
 

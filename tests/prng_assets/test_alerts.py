@@ -131,4 +131,23 @@ def test_without_a_webhook_the_finding_is_named_in_the_tick(instance) -> None:
     _case(instance)
     _report(instance, predictions.key, OPEN)
     result = _tick(predictions_finding_alert, instance, None)
-    assert result.skip_message == "finding (predictions open) not sent: no webhook configured"
+    assert result.skip_message == "mt: finding (predictions open) not sent: no webhook configured"
+
+
+def test_findings_of_two_cases_between_two_ticks_are_both_sent(instance, webhook) -> None:
+    """Every case's materialisation is read once, even when several land between two ticks."""
+    url, received = webhook
+    _case(instance)
+    first = _tick(pool_finding_alert, instance, url)
+    assert "no new materialisation" in first.skip_message
+    significant = {"significant": True, "tier_p_value": 1e-12, "survivors": 1,
+                   "null_expected": 0.004, "top_candidates": TOP}
+    _report(instance, survivor_pool.key, significant)
+    _report(instance, survivor_pool.key, {**significant, "top_candidates": [
+        {"seed": 42, "offset": 1, "gap": 2, "matches": 8}]}, case="other")
+    both = _tick(pool_finding_alert, instance, url, first.cursor)
+    assert [(r["body"]["case"], r["body"]["candidates"][0]["seed"]) for r in received] == [
+        ("mt", 1234567), ("other", 42)]
+    assert received[1]["body"]["generator"] == "minstd"  # the other case's own pair
+    again = _tick(pool_finding_alert, instance, url, both.cursor)
+    assert len(received) == 2 and "no new materialisation" in again.skip_message
