@@ -47,8 +47,15 @@ def case_of(partition_key: str | dg.MultiPartitionKey) -> str:
     return partition_key
 
 
-def block_of(partition_key: dg.MultiPartitionKey) -> str:
-    return partition_key.keys_by_dimension[SEED_BLOCK]
+def case_and_blocks(partition_keys: list[str]) -> tuple[str, list[str]]:
+    """The case and the seed blocks of a scan run's keys (one case: the run's range is within
+    it, since the case is the first dimension)."""
+    keys = [k if isinstance(k, dg.MultiPartitionKey) else case_blocks.get_partition_key_from_str(k)
+            for k in partition_keys]
+    named = sorted({k.keys_by_dimension[CASE] for k in keys})
+    if len(named) != 1:
+        raise ValueError(f"a scan run covers one case, got {named}")
+    return named[0], [k.keys_by_dimension[SEED_BLOCK] for k in keys]
 
 
 def scan_keys(case: str, blocks: list[str] | None = None) -> list[dg.MultiPartitionKey]:

@@ -218,6 +218,7 @@ def _model_asset(family: str):
                                        "feature_schema_hash")}
         meta["status"] = sidecar.status
         meta["config"] = dg.MetadataValue.json(config.model_dump())
+        meta["config_from"] = config_from
         meta["params"] = dg.MetadataValue.json(params)
         history = getattr(model, "history", None)
         if history:

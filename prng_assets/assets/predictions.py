@@ -76,7 +76,7 @@ def predictions(
         context.log.warning(f"predictions: abstaining ({out['reason']})")
     return dg.MaterializeResult(metadata={
         "status": out["status"], "reason": out["reason"],
-        "config": dg.MetadataValue.json(config.model_dump()),
+        "config": dg.MetadataValue.json(config.model_dump()), "config_from": config_from,
         "backtests": dg.MetadataValue.json(out["backtests"]),
         "confirmed_candidates": out["confirmed_candidates"], "winner": winner,
         "predictions": dg.MetadataValue.json(out["predictions"][:5]),

@@ -203,7 +203,7 @@ def optimal_scorer_config(
                      f"{validated['n_eval']} unseen survivors): {verdict}")
     return dg.MaterializeResult(metadata={
         "status": record.status,
-        "config": dg.MetadataValue.json(config.model_dump()),
+        "config": dg.MetadataValue.json(config.model_dump()), "config_from": config_from,
         "objective": OBJECTIVE,
         "best_value": summary["best_value"],
         "best_trial": summary["best_trial"],

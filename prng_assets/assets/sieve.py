@@ -52,14 +52,7 @@ from prng_assets.loaders import (
     load_sieve_settings,
     load_train,
 )
-from prng_assets.partitions import (
-    BLOCKS,
-    block_of,
-    case_blocks,
-    case_of,
-    cases,
-    scan_backfill_policy,
-)
+from prng_assets.partitions import BLOCKS, case_and_blocks, case_blocks, cases, scan_backfill_policy
 from prng_assets.plots import figure_metadata
 from prng_assets.run_tags import settings_metadata
 from resources.artefacts import ArtefactStore
@@ -322,17 +315,16 @@ def survivors(
 ) -> dg.MaterializeResult:
     """Candidates of the run's seed blocks of a case (one, or a backfill's range) consistent with
     the train window; each block's survivors and figures are stored apart."""
-    keys = [k if isinstance(k, dg.MultiPartitionKey) else case_blocks.get_partition_key_from_str(k)
-            for k in context.partition_keys]
-    case = {case_of(k) for k in keys}
-    if len(case) != 1:
-        raise dg.Failure(description=f"survivors: one run scans one case, got {sorted(case)}")
-    artefacts = artefacts.case(case.pop())
+    try:
+        case, names = case_and_blocks(context.partition_keys)
+    except ValueError as exc:
+        raise dg.Failure(description=f"survivors: {exc}", allow_retries=False) from exc
+    artefacts = artefacts.case(case)
     now = lineage.current(artefacts)
     settings = load_sieve_settings(artefacts).settings
     train = load_train(artefacts)
-    blocks = [_scan_block(context, block_of(key), settings, now, train, artefacts, compute)
-              for key in keys]
+    blocks = [_scan_block(context, name, settings, now, train, artefacts, compute)
+              for name in names]
     total = sum(b["survivors"] for b in blocks)
     seconds = sum(b["seconds"] for b in blocks)
     candidates = sum(b["candidates_scanned"] for b in blocks)
