@@ -1,5 +1,9 @@
 """Checks on the sieve: coverage, survivors against the null, settings reached every block,
-GPU survivors re-verified, the reverse pass really walks backward, a planted seed recovered."""
+GPU survivors re-verified, the reverse pass really walks backward, a planted seed recovered, the
+pool recomputed by the reference scan, the settings recorded as the run config asked.
+
+Every ERROR check is blocking: automation never ranks a pool (or scans with settings) that
+failed one (``all_deps_blocking_checks_passed``)."""
 
 import dagster as dg
 import polars as pl
@@ -7,9 +11,17 @@ import polars as pl
 from gpu_executors.prng.synth import read_truth
 from gpu_executors.sieve.reference import reverse_pass_matches
 from prng_assets import lineage
-from prng_assets.artefact_keys import POOL_TABLE, survivors_folder
+from prng_assets.artefact_keys import (
+    POOL_TABLE,
+    block_stats,
+    block_table,
+    lineage_stamp,
+    survivors_folder,
+)
 from prng_assets.assets.ingest import draw_history
-from prng_assets.assets.sieve import survivor_pool
+from prng_assets.assets.sieve import SieveSettingsConfig, sieve_settings, survivor_pool
+from prng_assets.checks.sieve_recompute import SHOWN, recompute_pool, settings_differences
+from prng_assets.lineage import SIEVE_SETTINGS_FOLDER
 from prng_assets.loaders import (
     case_artefacts,
     latest_metadata,
@@ -21,7 +33,7 @@ from prng_assets.partitions import BLOCKS
 from resources.artefacts import ArtefactStore
 
 
-@dg.asset_check(asset=survivor_pool, description="Every seed block was scanned.")
+@dg.asset_check(asset=survivor_pool, blocking=True, description="Every seed block was scanned.")
 def all_seed_blocks_scanned(
     context: dg.AssetCheckExecutionContext, artefacts: ArtefactStore
 ) -> dg.AssetCheckResult:
@@ -55,7 +67,7 @@ def survivors_beat_null(
     )
 
 
-@dg.asset_check(asset=survivor_pool,
+@dg.asset_check(asset=survivor_pool, blocking=True,
                 description="Every block was scanned with the settings sieve_settings holds.")
 def settings_reached_sieve(
     context: dg.AssetCheckExecutionContext, artefacts: ArtefactStore
@@ -75,7 +87,7 @@ def settings_reached_sieve(
     )
 
 
-@dg.asset_check(asset=survivor_pool,
+@dg.asset_check(asset=survivor_pool, blocking=True,
                 description="Survivors found on a GPU were re-verified on the CPU.")
 def gpu_survivors_reverified(
     context: dg.AssetCheckExecutionContext, artefacts: ArtefactStore
@@ -90,7 +102,7 @@ def gpu_survivors_reverified(
     )
 
 
-@dg.asset_check(asset=survivor_pool,
+@dg.asset_check(asset=survivor_pool, blocking=True,
                 description="State scans: the reverse pass walks backward, unlike the forward.")
 def reverse_pass_is_backward(
     context: dg.AssetCheckExecutionContext, artefacts: ArtefactStore
@@ -115,7 +127,7 @@ def reverse_pass_is_backward(
     )
 
 
-@dg.asset_check(asset=survivor_pool,
+@dg.asset_check(asset=survivor_pool, blocking=True,
                 description="A synthetic history's planted candidate is in the pool.")
 def truth_recovered(
     context: dg.AssetCheckExecutionContext, artefacts: ArtefactStore
@@ -133,11 +145,92 @@ def truth_recovered(
     hit = pool.filter(pl.col("seed") == truth.seed)
     gap = truth.gaps[0] if truth.gaps and len(set(truth.gaps)) == 1 else -1
     found = hit.filter((pl.col("offset") == truth.offset) & (pl.col("gap") == gap)).height > 0
+    # The scanned scope is the seed blocks cut to the settings' seed range; the rest of the
+    # settings (window, offsets, gaps) decide strictness, and missing the truth by them fails.
     in_scope = (settings.generator == truth.generator and settings.draw == truth.draw
-                and BLOCKS.start <= truth.seed < BLOCKS.start + (1 << BLOCKS.space_bits))
+                and BLOCKS.start <= truth.seed < BLOCKS.start + (1 << BLOCKS.space_bits)
+                and settings.seed_start <= truth.seed < settings.seed_stop)
     return dg.AssetCheckResult(
         passed=found or not in_scope,
         severity=dg.AssetCheckSeverity.ERROR,
         metadata={"planted_seed": truth.seed, "planted_offset": truth.offset,
                   "planted_gap": gap, "found": found, "in_scanned_scope": in_scope},
+    )
+
+
+@dg.asset_check(asset=survivor_pool, blocking=True,
+                description="A sample of seeds rescanned by the reference scan from the stored "
+                            "draws and settings: pool survivors as stored, other seeds none.")
+def pool_survivors_recomputed(
+    context: dg.AssetCheckExecutionContext, artefacts: ArtefactStore
+) -> dg.AssetCheckResult:
+    """The pool file against what the settings and draws give, whatever wrote it (the scan
+    kernels, the merge, a later hand): the plain Python reference decides."""
+    artefacts = case_artefacts(context, artefacts)
+    settings = load_sieve_settings(artefacts).settings
+    digest = lineage.current(artefacts).scan_digest
+    scanned = [k for k in BLOCKS.partition_keys() if artefacts.exists(*block_stats(digest, k))]
+    tables = {k: artefacts.read_parquet(*block_table(digest, k)) for k in scanned
+              if artefacts.exists(*block_table(digest, k))}
+    # A block's table must hold the survivors its stats counted (the stats are written with it).
+    short = sorted(k for k in scanned if k not in tables or tables[k].height
+                   != artefacts.read_json(*block_stats(digest, k)).get("survivors", 0))
+    pool = artefacts.read_parquet(*POOL_TABLE)
+    found = recompute_pool(settings, load_train(artefacts), BLOCKS, tables, pool)
+    return dg.AssetCheckResult(
+        passed=not found.mismatches and not short,
+        metadata={"pool_rows": found.pool_rows, "pool_seeds": found.pool_seeds,
+                  "pool_seeds_recomputed": found.pool_seeds_recomputed,
+                  "other_seeds_recomputed": found.outside_recomputed,
+                  "block_survivors_not_in_pool": found.listed_by_blocks_not_in_pool,
+                  "capped_by_cost": found.capped_by_cost,
+                  "reference_draws_per_seed": found.draws_per_seed,
+                  "mismatches": len(found.mismatches),
+                  "mismatched": dg.MetadataValue.json(found.mismatches[:SHOWN]),
+                  "blocks_disagreeing_with_their_stats": ", ".join(short) or "none"},
+    )
+
+
+def _requested(context: dg.AssetCheckExecutionContext) -> tuple[str, dict]:
+    """The run id of the case's latest sieve_settings and the config its run gave the asset."""
+    records = context.instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=sieve_settings.key,
+                              asset_partitions=[context.partition_key]), limit=1).records
+    if not records:
+        raise dg.Failure(description=f"sieve_settings has not been materialised for case "
+                                     f"{context.partition_key}")
+    run = context.instance.get_run_by_id(records[0].run_id)
+    ops = (run.run_config if run else {}).get("ops") or {}
+    return records[0].run_id, (ops.get("sieve_settings") or {}).get("config") or {}
+
+
+def _config_defaults() -> dict:
+    """The config class's field defaults (read from its fields, not through its methods)."""
+    return {name: f.default_factory() if f.default_factory else f.default  # type: ignore[call-arg]
+            for name, f in SieveSettingsConfig.model_fields.items()}
+
+
+@dg.asset_check(asset=sieve_settings, blocking=True,
+                description="The recorded settings are what the run config asked for (within "
+                            "the bounds when searched).")
+def sieve_settings_as_requested(
+    context: dg.AssetCheckExecutionContext, artefacts: ArtefactStore
+) -> dg.AssetCheckResult:
+    """A value the run config set that never reached ``settings.json`` (or was altered there)
+    would scan every block with settings nobody asked for; the record alone cannot tell."""
+    artefacts = case_artefacts(context, artefacts)
+    run_id, requested = _requested(context)
+    record = load_sieve_settings(artefacts)
+    compared, differing = settings_differences(requested, _config_defaults(), record.settings)
+    stamp = artefacts.read_json(*lineage_stamp(SIEVE_SETTINGS_FOLDER))["settings"]
+    lost = {k: v for k, v in record.best_params.items() if record.settings.to_dict()[k] != v}
+    return dg.AssetCheckResult(
+        passed=not differing and stamp == record.digest and not lost,
+        metadata={"run_id": run_id, "searched": bool(requested.get("search", True)),
+                  "set_by_run_config": ", ".join(sorted(k for k in requested if k in compared))
+                  or "none",
+                  "differing": ", ".join(sorted(differing)) or "none",
+                  "differences": dg.MetadataValue.json(differing),
+                  "searched_params_lost": ", ".join(sorted(lost)) or "none",
+                  "lineage_stamp_agrees": stamp == record.digest},
     )
