@@ -11,6 +11,7 @@ from prng_assets.alerts import ALERT_SENSORS
 from prng_assets.assets import features, ingest, models, predictions, scorer, sieve
 from prng_assets.checks import features as features_checks
 from prng_assets.checks import ingest as ingest_checks
+from prng_assets.checks import kinds
 from prng_assets.checks import models as models_checks
 from prng_assets.checks import predictions as predictions_checks
 from prng_assets.checks import scorer as scorer_checks
@@ -41,7 +42,7 @@ def build_defs(
         jobs.append(gpu_scan_job())
     return dg.Definitions(
         assets=dg.load_assets_from_modules(ASSET_MODULES),
-        asset_checks=dg.load_asset_checks_from_modules(CHECK_MODULES),
+        asset_checks=kinds.with_kinds(dg.load_asset_checks_from_modules(CHECK_MODULES)),
         jobs=jobs,
         executor=dg.in_process_executor,  # why: prng_assets/jobs.py
         sensors=[draw_file_sensor, *ALERT_SENSORS],

@@ -1,12 +1,14 @@
 """``make demo``: write the bundled scenario, run every step on it, print what was found."""
 
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 import dagster as dg
 
 from gpu_executors.prng.synth import planted_history, read_truth, write_history
 from prng_assets import case_runs
+from prng_assets.checks.kinds import CheckKind, kind_of
 from prng_assets.partitions import BLOCKS, DEMO_CASE
 
 # The bundled scenario: java_lcg draws mod 1000 from a planted seed, 3 words skipped before the
@@ -100,23 +102,29 @@ def run_demo(
                 ranked = case_runs.rank(defs, instance, case, ml, WARNINGS_ONLY)
                 results.append(ranked)
                 lines.extend(_ml_lines(ranked))
-    passed, warned, failed = [], [], []
-    for r in results:
-        for e in r.get_asset_check_evaluations():
-            if e.passed:
-                passed.append(e.check_name)
-            elif e.severity == dg.AssetCheckSeverity.WARN:
-                warned.append(e.check_name)
-            else:
-                failed.append(e.check_name)
-    lines.append(f"checks: {len(passed)} passed"
-                 + (f"; warnings (no finding, as reported above): {', '.join(warned)}"
-                    if warned else "")
-                 + (f"; FAILED: {', '.join(failed)}" if failed else ""))
+    lines.append(check_summary(e for r in results for e in r.get_asset_check_evaluations()))
     ok = all(r.success for r in results)
     lines.append(f"{len(results)} runs {'succeeded' if ok else 'did NOT all succeed'}; "
                  "`make ui` shows them.")
     return lines, ok
+
+
+def check_summary(evaluations: Iterable[dg.AssetCheckEvaluation]) -> str:
+    """One line that keeps "no signal found" apart from "something is wrong": a failed finding
+    check is an answer, a failed integrity check is a bug or bad data whatever its severity."""
+    passed, no_finding, wrong = [], [], []
+    for e in evaluations:
+        if e.passed:
+            passed.append(e.check_name)
+        elif kind_of(e.check_name) is CheckKind.FINDING:
+            no_finding.append(e.check_name)
+        else:
+            wrong.append(f"{e.check_name} ({e.severity.value.lower()})")
+    return (f"checks: {len(passed)} passed"
+            + (f"; no finding (no signal, as reported above): {', '.join(no_finding)}"
+               if no_finding else "")
+            + (f"; SOMETHING IS WRONG (a bug or bad data): {', '.join(wrong)}"
+               if wrong else ""))
 
 
 def _ml_lines(result: dg.ExecuteInProcessResult) -> list[str]:

@@ -1,10 +1,13 @@
 """Checks on the scorer search: trials differ, all completed, the best configuration is whole,
-validated rho beats chance on unseen survivors, trials sampled different survivors.
+validated rho beats chance on unseen survivors, trials sampled different survivors (read from
+the study the trials wrote, not from the record).
 
 A search skipped because the pool is too small makes each of them "not applicable" (passed),
 provided the pool really is too small (``checks.skips``)."""
 
 import dagster as dg
+import optuna
+from optuna.trial import TrialState
 
 from gpu_executors.ranking.minimum import pool_skip_reason
 from gpu_executors.ranking.records import ScorerRecord
@@ -13,6 +16,7 @@ from prng_assets.assets.scorer import optimal_scorer_config
 from prng_assets.checks.skips import skipped_result
 from prng_assets.loaders import case_artefacts, load_pool_rows, load_scorer_record
 from resources.artefacts import ArtefactStore
+from resources.optuna_storage import OptunaStorage
 
 
 def _skipped(r: ScorerRecord, artefacts: ArtefactStore,
@@ -86,20 +90,43 @@ def scorer_validated_rho_positive(
                   "rows": r.validated_rows, "alpha": SIGNAL_ALPHA, "verdict": verdict})
 
 
-@dg.asset_check(asset=optimal_scorer_config,
-                description="Trials sampled different survivors (no fixed sampling seed).")
+def used_samples(storage: OptunaStorage, study_name: str) -> dict[int, str] | None:
+    """Each completed trial's sample fingerprint as the trial itself stored it in its study
+    (what it used), or None when the study is gone."""
+    try:
+        study = optuna.load_study(study_name=study_name, storage=storage.storage())
+    except KeyError:
+        return None
+    return {t.number: t.user_attrs.get("result", {}).get("sample_fingerprint", "")
+            for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))}
+
+
+@dg.asset_check(asset=optimal_scorer_config, blocking=True,
+                description="Trials sampled different survivors: counted from the sample "
+                            "fingerprints the trials left in their Optuna study (what they "
+                            "used), which the record must repeat. One sample for every trial "
+                            "is a fixed sampling seed: a bug, not a finding.")
 def scorer_trial_samples_differ(
-    context: dg.AssetCheckExecutionContext, artefacts: ArtefactStore
+    context: dg.AssetCheckExecutionContext, artefacts: ArtefactStore,
+    optuna_storage: OptunaStorage,
 ) -> dg.AssetCheckResult:
     artefacts = case_artefacts(context, artefacts)
     r = load_scorer_record(artefacts)
-    if (skip := _skipped(r, artefacts, dg.AssetCheckSeverity.WARN)) is not None:
+    if (skip := _skipped(r, artefacts)) is not None:
         return skip
+    used = used_samples(optuna_storage, r.study_name)
+    recorded = {t["number"]: t["sample"] for t in r.trials}
+    distinct = len(set(used.values())) if used else 0
+    agrees = used == recorded and r.distinct_samples == distinct
     whole_pool = r.search_rows <= r.sample_size
-    passed = whole_pool or r.distinct_samples >= min(2, r.trials_completed)
+    passed = used is not None and agrees and (whole_pool or distinct >= min(2, len(used)))
     return dg.AssetCheckResult(
-        passed=passed, severity=dg.AssetCheckSeverity.WARN,
-        metadata={"distinct_samples": r.distinct_samples, "pool_coverage": r.pool_coverage,
+        passed=passed,
+        metadata={"distinct_samples": distinct, "trials": len(used or {}),
+                  "recorded_distinct_samples": r.distinct_samples,
+                  "record_agrees_with_study": agrees,
+                  "study": r.study_name if used is not None else f"{r.study_name} (not found)",
+                  "pool_coverage": r.pool_coverage,
                   "search_rows": r.search_rows, "sample_size": r.sample_size,
                   "note": ("every trial sees the whole search pool (it is no larger than "
                            "sample_size)") if whole_pool else "sampled per trial"})
