@@ -243,8 +243,9 @@ def test_dagster_cli_recovers_the_demo_seed(tmp_path: Path, demo_history: Path) 
     home = tmp_path / "home"
     home.mkdir()
     art = tmp_path / "artefacts"
+    # Two blocks of 2^21 seeds: the pool's coverage check blocks a pool of part of the space.
     env = {**os.environ, "DAGSTER_HOME": str(home), "SEEDSIEVE_ARTEFACTS": str(art),
-           "SEEDSIEVE_BACKEND": "cpu"}
+           "SEEDSIEVE_BACKEND": "cpu", "SEEDSIEVE_BLOCK_BITS": "21"}
     in_process: dict = {}  # steps run in the run's process by default (prng_assets/jobs.py)
     head = {"ops": {"draw_history": {"config": {"path": str(demo_history)}},
                     "sieve_settings": {"config": {"n_trials": 6}}}, **in_process}
@@ -254,8 +255,8 @@ def test_dagster_cli_recovers_the_demo_seed(tmp_path: Path, demo_history: Path) 
     steps = [
         ["--select", "draw_history,sieve_settings", "--partition", "demo",
          "--config-json", json.dumps(head)],
-        # 3_141_592 >> 18 = 11: block "b" holds the planted seed; "0" is a block without it.
-        ["--select", "survivors", "--partition", "demo|b", "--config-json",
+        # 3_141_592 >> 21 = 1: block "1" holds the planted seed; "0" is a block without it.
+        ["--select", "survivors", "--partition", "demo|1", "--config-json",
          json.dumps(in_process)],
         ["--select", "survivors", "--partition", "demo|0", "--config-json",
          json.dumps(in_process)],
@@ -274,7 +275,7 @@ def test_dagster_cli_recovers_the_demo_seed(tmp_path: Path, demo_history: Path) 
     pool = pl.read_parquet(case / "survivor_pool" / "pool.parquet")
     assert pool["seed"].to_list() == [3_141_592]
     stats = json.loads((case / "survivor_pool" / "stats.json").read_text())
-    assert (stats["partitions_covered"], stats["partitions_missing"]) == (2, 14)
+    assert (stats["partitions_covered"], stats["partitions_missing"]) == (2, 0)
 
 
 def test_check_settings_reports_each_file(tmp_path, capsys) -> None:

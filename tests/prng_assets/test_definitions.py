@@ -44,6 +44,7 @@ CHECKS = [
     "feature_matrix:feature_matrix_constant_features",
     "feature_matrix:feature_matrix_finite",
     "feature_matrix:feature_matrix_no_leakage",
+    "feature_matrix:feature_matrix_rebuilt_from_train",
     "feature_matrix:feature_matrix_uses_optimal_config",
     "model_comparison:models_no_leakage_signature",
     "model_comparison:models_not_overfit",
@@ -60,8 +61,10 @@ CHECKS = [
     "optimal_scorer_config:scorer_trials_differ",
     "optimal_scorer_config:scorer_validated_rho_positive",
     "predictions:predictions_beat_chance",
+    "sieve_settings:sieve_settings_as_requested",
     "survivor_pool:all_seed_blocks_scanned",
     "survivor_pool:gpu_survivors_reverified",
+    "survivor_pool:pool_survivors_recomputed",
     "survivor_pool:reverse_pass_is_backward",
     "survivor_pool:settings_reached_sieve",
     "survivor_pool:survivors_beat_null",
@@ -94,6 +97,41 @@ def test_every_check_is_registered() -> None:
     checks = sorted(f"{k.asset_key.to_user_string()}:{k.name}"
                     for k in defs.resolve_asset_graph().asset_check_keys)
     assert checks == CHECKS
+
+
+def test_every_check_has_a_kind() -> None:
+    """Each registered check is classified (finding or integrity), and the UI shows the kind
+    in its description and metadata; the table names no check that does not exist."""
+    from prng_assets.checks.kinds import KINDS
+
+    graph = defs.resolve_asset_graph()
+    specs = {k.name: graph.get_check_spec(k) for k in graph.asset_check_keys}
+    assert sorted(set(specs) - set(KINDS)) == []
+    assert sorted(set(KINDS) - set(specs)) == []
+    for name, spec in specs.items():
+        kind = KINDS[name].value
+        assert spec.description.startswith(f"[{kind}] "), name
+        assert spec.metadata["kind"] == kind, name
+
+
+def test_demo_summary_separates_no_finding_from_something_wrong() -> None:
+    """A failed finding check is "no finding"; a failed integrity check is "something is
+    wrong" even as a warning (a lost feature), and an unclassified one counts as integrity."""
+    from prng_assets.demo import check_summary
+
+    def e(name: str, passed: bool, severity: str = "WARN") -> dg.AssetCheckEvaluation:
+        return dg.AssetCheckEvaluation(asset_key=dg.AssetKey("a"), check_name=name,
+                                       passed=passed, severity=dg.AssetCheckSeverity(severity))
+
+    line = check_summary([e("feature_matrix_finite", True),
+                          e("scorer_validated_rho_positive", False),
+                          e("feature_matrix_constant_features", False),
+                          e("scorer_trial_samples_differ", False, "ERROR"),
+                          e("unclassified_check", False)])
+    assert line == ("checks: 1 passed; no finding (no signal, as reported above): "
+                    "scorer_validated_rho_positive; SOMETHING IS WRONG (a bug or bad data): "
+                    "feature_matrix_constant_features (warn), scorer_trial_samples_differ "
+                    "(error), unclassified_check (warn)")
 
 
 def test_every_job_sensor_and_resource_is_registered() -> None:
