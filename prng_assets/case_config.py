@@ -30,7 +30,7 @@ def with_case_settings(config: C, artefacts: ArtefactStore, section: str) -> tup
     recorded = case_sections(artefacts)
     body = recorded.get("sections", {}).get(section) or {}
     if not body:
-        return config, "run config (the case sets no " f"[{section}])"
+        return config, f"run config (the case sets no [{section}])"
     defaults = type(config)().model_dump()
     given = {k: v for k, v in config.model_dump().items() if v != defaults[k]}
     merged = type(config)(**{**defaults, **body, **given})

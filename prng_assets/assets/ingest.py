@@ -138,6 +138,7 @@ def _case_settings(tags: dict[str, str]) -> dict[str, object]:
     """The sections of the run's settings file that set the assets automation runs (none for a
     run the sensor did not start). Read again here, so a file changed since the sensor read it
     fails the run: the sensor runs the draw file again with the new settings."""
+    # imported here: case_settings imports this module (its [history] section is our config)
     from prng_assets.case_settings import RECORDED, CaseSettingsError, load
 
     path = tags.get(run_tags.SETTINGS)

@@ -162,10 +162,6 @@ SEARCHED_NAMES = ("window", "offset_min", "offset_max", "gap_min", "gap_max", "m
                   "anchor")
 
 
-def _within(value: int, lo: int, hi: int) -> bool:
-    return lo <= value <= hi
-
-
 def settings_differences(
     requested: dict[str, Any], defaults: dict[str, Any], recorded: SieveSettings
 ) -> tuple[list[str], dict[str, dict[str, Any]]]:
@@ -207,6 +203,6 @@ def settings_differences(
                   "anchor": (a[0], min(a[1], window - 1))}
         for name in sorted(searched):
             lo, hi = bounds[name]
-            if not _within(rec[name], lo, hi):
+            if not lo <= rec[name] <= hi:
                 differ(name, f"within [{lo}, {hi}]")
     return names, differing
