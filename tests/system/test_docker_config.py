@@ -13,7 +13,6 @@ import json
 import os
 import shlex
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -48,6 +47,7 @@ from resources.artefacts import ArtefactStore
 from resources.compute import ComputeResource
 from resources.notifications import Notifier
 from resources.optuna_storage import OptunaStorage
+from tests.net import free_port
 from tests.paths import ROOT
 
 DOCKER_YAML = ROOT / "deploy" / "docker" / "dagster.yaml"
@@ -267,11 +267,6 @@ def test_compose_matches_the_launcher() -> None:
     assert {k for k in forwarded if k.startswith("SEEDSIEVE_PG_")} <= set(env)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 @pytest.mark.slow
 def test_the_image_cmd_serves_the_code_location(tmp_path: Path) -> None:
@@ -279,7 +274,7 @@ def test_the_image_cmd_serves_the_code_location(tmp_path: Path) -> None:
     from dagster._grpc.client import DagsterGrpcClient
 
     cmd = json.loads(next(a for i, a in _dockerfile() if i == "CMD"))
-    port = _free_port()
+    port = free_port()
     cmd = [sys.executable, "-m", *cmd[:-4], "-h", "127.0.0.1", "-p", str(port)]
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path), "SEEDSIEVE_ARTEFACTS": str(tmp_path)}
     proc = subprocess.Popen(

@@ -16,7 +16,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -29,7 +28,7 @@ import numpy as np
 import pytest
 
 from gpu_executors.prng.synth import planted_history, random_history, write_history
-from tests.conftest import webhook_server
+from tests.net import free_port, webhook_server
 from tests.paths import ROOT
 
 pytestmark = pytest.mark.slow
@@ -48,11 +47,6 @@ MT_SETTINGS = '[sieve]\ngenerator = "mt19937"\ndraw = "mod:1000"\n'
 INBOX_DEFAULT = '[sieve]\ngenerator = "auto"\n'
 TIMEOUT = 1500.0
 
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _age(path: Path) -> None:
@@ -73,7 +67,7 @@ def _run_daemon(work: Path, url: str, received: list[dict]) -> Iterator[dict]:
     inbox.mkdir()
     home.mkdir()
     shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, **SPACE, "DAGSTER_HOME": str(home), "SEEDSIEVE_ARTEFACTS": str(art),
            "SEEDSIEVE_INBOX": str(inbox), "SEEDSIEVE_BACKEND": "cpu",
            "SEEDSIEVE_ALERT_WEBHOOK": url, "PYTHONUNBUFFERED": "1"}
@@ -90,13 +84,12 @@ def _run_daemon(work: Path, url: str, received: list[dict]) -> Iterator[dict]:
                 cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
             assert started.returncode == 0, started.stderr[-2000:]
         truths = _drop(inbox)
-        since = time.time()
         with dg.DagsterInstance.from_config(str(home)) as instance:
             _wait_for(lambda: _all_predicted(instance, art, truths), TIMEOUT,
                       "the cases did not all reach predictions", log=work / "dagster_dev.log")
             time.sleep(40)  # the finding sensors tick every 30 s
             yield {"instance": instance, "art": art, "truths": truths, "received": received,
-                   "since": since, "inbox": inbox}
+                   "inbox": inbox}
     finally:
         os.killpg(server.pid, signal.SIGKILL)
         server.wait()

@@ -18,7 +18,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -33,6 +32,7 @@ import pytest
 
 from gpu_executors.prng.synth import planted_history, write_history
 from prng_assets.checks import ingest as ingest_checks
+from tests.net import free_port
 from tests.paths import ROOT
 
 SCREENSHOT_DIR_ENV = "SEEDSIEVE_UI_SCREENSHOT_DIR"  # where to keep a copy of the screenshot
@@ -66,11 +66,6 @@ def _browser() -> str | None:
             return path
     return None
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -159,7 +154,7 @@ def ui(browser: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ui]:
     shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
     values, truth = planted_history("java_lcg", "mod:1000", 40_000, n=120, offset=1)
     history = write_history(tmp / "history.json", values, truth)
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {
         **os.environ,
