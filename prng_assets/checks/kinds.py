@@ -41,6 +41,7 @@ KINDS: dict[str, CheckKind] = {
     "scorer_best_config_complete": INTEGRITY,
     "scorer_validated_rho_positive": FINDING,
     "scorer_trial_samples_differ": INTEGRITY,
+    "scorer_validated_rho_reproduced": INTEGRITY,
     # features
     "feature_matrix_uses_optimal_config": INTEGRITY,
     "feature_matrix_rebuilt_from_train": INTEGRITY,
@@ -59,6 +60,7 @@ KINDS: dict[str, CheckKind] = {
     "winner_beats_permutation": FINDING,
     # predictions
     "predictions_beat_chance": FINDING,
+    "predictions_backtest_reproduced": INTEGRITY,
 }
 
 

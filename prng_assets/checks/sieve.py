@@ -20,6 +20,7 @@ from prng_assets.artefact_keys import (
 )
 from prng_assets.assets.ingest import draw_history
 from prng_assets.assets.sieve import SieveSettingsConfig, sieve_settings, survivor_pool
+from prng_assets.checks.requested import config_defaults, requested_config
 from prng_assets.checks.sieve_recompute import SHOWN, recompute_pool, settings_differences
 from prng_assets.lineage import SIEVE_SETTINGS_FOLDER
 from prng_assets.loaders import (
@@ -33,18 +34,27 @@ from prng_assets.partitions import BLOCKS
 from resources.artefacts import ArtefactStore
 
 
-@dg.asset_check(asset=survivor_pool, blocking=True, description="Every seed block was scanned.")
+@dg.asset_check(asset=survivor_pool, blocking=True,
+                description="Every seed block was scanned under the case's current history and "
+                            "settings: counted from the block files under the current scan "
+                            "digest, which the pool's stats must repeat.")
 def all_seed_blocks_scanned(
     context: dg.AssetCheckExecutionContext, artefacts: ArtefactStore
 ) -> dg.AssetCheckResult:
     artefacts = case_artefacts(context, artefacts)
     stats = load_pool_stats(artefacts)
+    digest = lineage.current(artefacts).scan_digest
+    missing = [k for k in BLOCKS.partition_keys() if not artefacts.exists(*block_stats(digest, k))]
+    agrees = (stats.partitions_expected == BLOCKS.count
+              and stats.partitions_missing == len(missing))
     return dg.AssetCheckResult(
-        passed=stats.partitions_missing == 0,
+        passed=not missing and agrees,
         severity=dg.AssetCheckSeverity.ERROR,
-        metadata={"partitions_expected": stats.partitions_expected,
-                  "partitions_covered": stats.partitions_covered,
-                  "partitions_missing": stats.partitions_missing},
+        metadata={"partitions_expected": BLOCKS.count,
+                  "partitions_covered": BLOCKS.count - len(missing),
+                  "partitions_missing": len(missing),
+                  "missing": ", ".join(missing[:SHOWN]) or "none",
+                  "recorded_missing": stats.partitions_missing, "stats_agree": agrees},
     )
 
 
@@ -191,25 +201,6 @@ def pool_survivors_recomputed(
     )
 
 
-def _requested(context: dg.AssetCheckExecutionContext) -> tuple[str, dict]:
-    """The run id of the case's latest sieve_settings and the config its run gave the asset."""
-    records = context.instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=sieve_settings.key,
-                              asset_partitions=[context.partition_key]), limit=1).records
-    if not records:
-        raise dg.Failure(description=f"sieve_settings has not been materialised for case "
-                                     f"{context.partition_key}")
-    run = context.instance.get_run_by_id(records[0].run_id)
-    ops = (run.run_config if run else {}).get("ops") or {}
-    return records[0].run_id, (ops.get("sieve_settings") or {}).get("config") or {}
-
-
-def _config_defaults() -> dict:
-    """The config class's field defaults (read from its fields, not through its methods)."""
-    return {name: f.default_factory() if f.default_factory else f.default  # type: ignore[call-arg]
-            for name, f in SieveSettingsConfig.model_fields.items()}
-
-
 @dg.asset_check(asset=sieve_settings, blocking=True,
                 description="The recorded settings are what the run config asked for (within "
                             "the bounds when searched).")
@@ -219,9 +210,10 @@ def sieve_settings_as_requested(
     """A value the run config set that never reached ``settings.json`` (or was altered there)
     would scan every block with settings nobody asked for; the record alone cannot tell."""
     artefacts = case_artefacts(context, artefacts)
-    run_id, requested = _requested(context)
+    run_id, requested = requested_config(context, sieve_settings)
     record = load_sieve_settings(artefacts)
-    compared, differing = settings_differences(requested, _config_defaults(), record.settings)
+    compared, differing = settings_differences(requested, config_defaults(SieveSettingsConfig),
+                                             record.settings)
     stamp = artefacts.read_json(*lineage_stamp(SIEVE_SETTINGS_FOLDER))["settings"]
     lost = {k: v for k, v in record.best_params.items() if record.settings.to_dict()[k] != v}
     return dg.AssetCheckResult(

@@ -250,9 +250,9 @@ def test_exact_recovery_checks_pass_as_not_applicable_or_on_their_own(exact) -> 
     assert sorted(not_applicable) == sorted([
         "scorer_trials_differ", "scorer_trials_all_completed", "scorer_best_config_complete",
         "scorer_validated_rho_positive", "scorer_trial_samples_differ",
-        "feature_matrix_constant_features", "models_r2_sane", "models_shapes_equal",
-        "models_predictions_vary", "models_test_split_disjoint", "models_not_overfit",
-        "models_no_leakage_signature", "winner_beats_permutation",
+        "scorer_validated_rho_reproduced", "feature_matrix_constant_features", "models_r2_sane",
+        "models_shapes_equal", "models_predictions_vary", "models_test_split_disjoint",
+        "models_not_overfit", "models_no_leakage_signature", "winner_beats_permutation",
         "models_training_loss_is_mse", "models_permutation_p_reproduced"])
     assert checks["scorer_trials_differ"].metadata["applies"].value == (
         "not applicable: the survivor pool has 1 rows: ranking needs at least 20; predictions "
@@ -307,6 +307,7 @@ def test_a_skip_the_pool_does_not_justify_fails_the_checks(tmp_path: Path, rows:
     from gpu_executors.sieve.spec import SURVIVOR_SCHEMA
     from prng_assets.checks.scorer import scorer_trials_differ
     from resources.artefacts import ArtefactStore
+    from resources.optuna_storage import OptunaStorage
 
     # The check reads the artefacts of its run's case: the records are written in the case's
     # folder, and the check is invoked with a context for that partition (build_asset_check_context
@@ -324,7 +325,8 @@ def test_a_skip_the_pool_does_not_justify_fails_the_checks(tmp_path: Path, rows:
                                 sample_size=200, pool_rows=1, sampler_seed=0, inputs={})
     store.write_record(fake, "optimal_scorer_config", "config.json")
     context = DirectAssetCheckExecutionContext(dg.build_op_context(partition_key="pretend"))
-    result = scorer_trials_differ(context, artefacts=root)
+    result = scorer_trials_differ(context, artefacts=root,
+                                  optuna_storage=OptunaStorage(root=str(tmp_path)))
     assert result.passed is passed
     assert result.metadata["applies"].value == ("yes: the skip is not justified" if not passed
                                                 else "not applicable: pretend")
