@@ -47,17 +47,27 @@ def draw_dates_unique(
 @dg.asset_check(
     asset=draw_history,
     blocking=True,
-    description="The train split holds at least the configured sieve window.",
+    description="The train split holds at least the configured sieve window and the holdout a "
+                "draw: counted from the stored draws (the oldest rows train, the rest holdout), "
+                "which the recorded counts must repeat.",
 )
 def draw_history_enough_for_window(
-    context: dg.AssetCheckExecutionContext,
+    context: dg.AssetCheckExecutionContext, artefacts: ArtefactStore
 ) -> dg.AssetCheckResult:
+    artefacts = case_artefacts(context, artefacts)
     meta = latest_metadata(context.instance, draw_history.key, context.partition_key)
+    split = artefacts.read_parquet(*DRAWS_TABLE).sort("draw_index")["split"]
+    n_train = int((split == "train").sum())
+    n_holdout = split.len() - n_train
+    ordered = bool((split.head(n_train) == "train").all())  # no holdout draw before a train one
+    agrees = meta["n_train"] == n_train and meta["n_holdout"] == n_holdout
     return dg.AssetCheckResult(
-        passed=meta["n_train"] >= meta["window"] and meta["n_holdout"] >= 1,
+        passed=n_train >= meta["window"] and n_holdout >= 1 and ordered and agrees,
         metadata={
-            "n_train": meta["n_train"],
+            "n_train": n_train,
             "window": meta["window"],
-            "n_holdout": meta["n_holdout"],
+            "n_holdout": n_holdout,
+            "train_precedes_holdout": ordered,
+            "recorded_counts_agree": agrees,
         },
     )

@@ -19,20 +19,25 @@ from typing import Any
 
 import dagster as dg
 import numpy as np
+import optuna
 import polars as pl
 import pytest
 import torch
 
+import gpu_executors.models.forecast as forecast_code
 import gpu_executors.models.mlp as mlp
 import gpu_executors.ranking.matrix as matrix_code
+import gpu_executors.ranking.scorer as scorer_code
 import prng_assets.assets.features as feature_assets
 import prng_assets.assets.models as model_assets
+import prng_assets.assets.scorer as scorer_assets
+from gpu_executors.models.evaluation import Split, digest
 from gpu_executors.models.records import ModelSidecar
 from gpu_executors.prng.synth import planted_history
 from gpu_executors.ranking.records import ScorerRecord
 from gpu_executors.ranking.schema import ScorerConfig
 from gpu_executors.ranking.scorer import ScorerData
-from prng_assets.artefact_keys import COMPARISON, MATRIX_RECORD, MATRIX_TABLE
+from prng_assets.artefact_keys import COMPARISON, MATRIX_RECORD, MATRIX_TABLE, PREDICTIONS
 from prng_assets.demo import DEMO
 from resources.artefacts import ArtefactStore
 from tests.prng_assets.test_ranking_assets import FAST_ML, _scenario
@@ -50,13 +55,18 @@ MODEL_CHECKS = (
     "models_no_leakage_signature",
 )
 UPSTREAM_CHECKS = (
+    "scorer_trials_differ",
+    "scorer_trials_all_completed",
+    "scorer_best_config_complete",
     "scorer_trial_samples_differ",
+    "scorer_validated_rho_reproduced",
     "feature_matrix_uses_optimal_config",
     "feature_matrix_rebuilt_from_train",
     "feature_matrix_no_leakage",
 )
 # What a re-run rewrites; restored after each test.
-SNAPSHOT = ("optimal_scorer_config", "feature_matrix", "models", "model_comparison")
+SNAPSHOT = ("optimal_scorer_config", "feature_matrix", "models", "model_comparison",
+            "predictions")
 
 Checks = dict[str, dg.AssetCheckEvaluation]
 
@@ -138,6 +148,10 @@ def test_clean_graph_passes_the_model_checks(clean: dict[str, Any]) -> None:
     assert _meta(rebuilt, "rows_rebuilt") == min(200, rows) > 20
     assert _meta(rebuilt, "differing_columns") == "none"
     assert _meta(checks["scorer_trial_samples_differ"], "distinct_samples") == 8
+    assert _meta(checks["scorer_trials_all_completed"], "trials_completed") == 8
+    validated = checks["scorer_validated_rho_reproduced"]
+    assert _meta(validated, "validation_rows_in_a_trial_sample") == 0
+    assert _meta(validated, "validated_rho") == pytest.approx(_meta(validated, "recorded_rho"))
 
 
 # (a) A model that predicts a constant: its float std is ~1e-17, which "std > 0" let through.
@@ -450,3 +464,313 @@ def test_record_claiming_distinct_samples_fails_samples_differ(scenario, monkeyp
     assert _meta(samples, "recorded_distinct_samples") == 8
     assert _meta(samples, "distinct_samples") == 1
     assert _meta(samples, "record_agrees_with_study") is False
+
+
+# (h) Identical trial values: the objective cannot tell configurations apart.
+def _constant_objective(monkeypatch) -> None:
+    """Every trial scores rho 0.05 (the validation score, outside the objective, is real)."""
+    def constant(data, idx, params, seed, eval_idx=None):
+        return {"rho": 0.05, "p_value": 0.5, "reason": "", "n_fit": len(idx), "n_eval": 40}
+
+    monkeypatch.setattr(scorer_code, "score", constant)
+
+
+def _rewritten_scorer_record(monkeypatch, change) -> None:
+    """The scorer record passes through ``change`` on its way to the file."""
+    real = ArtefactStore.write_record
+
+    def rewritten(self: ArtefactStore, record: Any, *parts: str):
+        if isinstance(record, ScorerRecord) and not record.is_skipped:
+            record = change(record)
+        return real(self, record, *parts)
+
+    monkeypatch.setattr(ArtefactStore, "write_record", rewritten)
+
+
+def test_identical_trial_values_fail_trials_differ(scenario, monkeypatch) -> None:
+    """Before the record: the objective returns one value for every configuration."""
+    _constant_objective(monkeypatch)
+    checks = _blocked(scenario, "optimal_scorer_config", "feature_matrix",
+                      "scorer_trials_differ")
+    differ = checks["scorer_trials_differ"]
+    assert _meta(differ, "distinct_values") == 1 and _meta(differ, "value_spread") == 0
+    assert _meta(differ, "record_agrees_with_study") is True
+
+
+def test_record_claiming_distinct_values_fails_trials_differ(scenario, monkeypatch) -> None:
+    """After the trials: the record is written with a value of its own for each trial."""
+    _constant_objective(monkeypatch)
+    _rewritten_scorer_record(monkeypatch, lambda r: dataclasses.replace(
+        r, trials=[{**t, "value": 0.01 * t["number"]} for t in r.trials],
+        distinct_values=len(r.trials), value_spread=0.01 * (len(r.trials) - 1)))
+    checks = _blocked(scenario, "optimal_scorer_config", "feature_matrix",
+                      "scorer_trials_differ")
+    differ = checks["scorer_trials_differ"]
+    assert _meta(differ, "recorded_distinct_values") == 8
+    assert _meta(differ, "distinct_values") == 1
+    assert _meta(differ, "record_agrees_with_study") is False
+
+
+# (i) Lost trials: failed, never run, or hidden by the record.
+def test_failing_trials_fail_all_completed(scenario, monkeypatch) -> None:
+    """Before the record: every other trial raises, and Optuna's catch= swallows it."""
+    real = scorer_code.score
+    calls = iter(range(1000))
+
+    def flaky(data, idx, params, seed, eval_idx=None):
+        if eval_idx is None and next(calls) % 2:
+            raise RuntimeError("planted: a trial that dies")
+        return real(data, idx, params, seed, eval_idx)
+
+    monkeypatch.setattr(scorer_code, "score", flaky)
+    checks = _blocked(scenario, "optimal_scorer_config", "feature_matrix",
+                      "scorer_trials_all_completed")
+    completed = checks["scorer_trials_all_completed"]
+    assert _meta(completed, "trials_failed") == 4 and _meta(completed, "trials_completed") == 4
+
+
+def _three_trials_never_run(monkeypatch) -> None:
+    """The search is cut short: three of the requested trials never start."""
+    real = optuna.study.Study.optimize
+
+    def short(self, func, n_trials=None, **kwargs):
+        return real(self, func, n_trials=n_trials - 3, **kwargs)
+
+    monkeypatch.setattr("optuna.study.Study.optimize", short)
+
+
+@pytest.mark.parametrize("hidden", ["honest", "requested_lowered", "completed_raised"])
+def test_trials_never_run_fail_all_completed(scenario, monkeypatch, hidden: str) -> None:
+    """Before the record (honest: 5 of 8), and after it: the record lowers the requested count
+    to what completed, or claims all 8 completed; the run config and the study disagree."""
+    _three_trials_never_run(monkeypatch)
+    if hidden == "requested_lowered":
+        _rewritten_scorer_record(monkeypatch, lambda r: dataclasses.replace(
+            r, trials_requested=r.trials_completed))
+    elif hidden == "completed_raised":
+        _rewritten_scorer_record(monkeypatch, lambda r: dataclasses.replace(
+            r, trials_completed=r.trials_requested))
+    checks = _blocked(scenario, "optimal_scorer_config", "feature_matrix",
+                      "scorer_trials_all_completed")
+    completed = checks["scorer_trials_all_completed"]
+    assert _meta(completed, "trials_requested") == 8  # from the run config, not the record
+    assert _meta(completed, "trials_completed") == 5  # from the study
+    assert _meta(completed, "record_agrees") is (hidden == "honest")
+
+
+# (j) A searched parameter missing from the best configuration.
+class _WithoutDropout:
+    """A trial that is never asked for ``dropout``: the default is used instead."""
+
+    def __init__(self, trial) -> None:
+        self._trial = trial
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._trial, name)
+
+    def suggest_float(self, name: str, *args: Any, **kwargs: Any) -> float:
+        return 0.2 if name == "dropout" else self._trial.suggest_float(name, *args, **kwargs)
+
+
+def _dropout_not_searched(monkeypatch) -> None:
+    """``dropout`` is dropped from the search and every configuration falls back to 0.2
+    (the guard in ``configs`` loosened, so nothing raises)."""
+    real_suggest, real_configs = scorer_code.suggest, scorer_code.configs
+
+    def suggest(trial, bounds, n_train):
+        params = real_suggest(_WithoutDropout(trial), bounds, n_train)
+        del params["dropout"]
+        return params
+
+    def configs(params, seed=0):
+        return real_configs({"dropout": 0.2, **params}, seed)
+
+    monkeypatch.setattr(scorer_code, "suggest", suggest)
+    monkeypatch.setattr(scorer_code, "configs", configs)
+    monkeypatch.setattr(scorer_assets, "configs", configs)
+
+
+def test_unsearched_parameter_fails_best_config(scenario, monkeypatch) -> None:
+    """Before the record: the best configuration lacks ``dropout``, and says so."""
+    _dropout_not_searched(monkeypatch)
+    checks = _blocked(scenario, "optimal_scorer_config", "feature_matrix",
+                      "scorer_best_config_complete")
+    best = checks["scorer_best_config_complete"]
+    assert _meta(best, "missing") == "dropout" == _meta(best, "missing_in_record")
+
+
+def test_record_filling_in_the_parameter_fails_best_config(scenario, monkeypatch) -> None:
+    """After the trials: the record's best parameters get the missing value filled in, so the
+    record alone is complete; the study's best trial never had it."""
+    _dropout_not_searched(monkeypatch)
+    _rewritten_scorer_record(monkeypatch, lambda r: dataclasses.replace(
+        r, best_params={**r.best_params, "dropout": 0.2}))
+    checks = _blocked(scenario, "optimal_scorer_config", "feature_matrix",
+                      "scorer_best_config_complete")
+    best = checks["scorer_best_config_complete"]
+    assert _meta(best, "missing") == "dropout" and _meta(best, "missing_in_record") == "none"
+    assert _meta(best, "record_agrees_with_study") is False
+
+
+# (k) A validated rho that is not what the stored artefacts give.
+def test_validated_on_seen_rows_fails_reproduction(scenario, monkeypatch) -> None:
+    """Before the record: the best configuration is "validated" on the search rows, which the
+    trials saw, not on the held-back validation rows."""
+    real = scorer_assets.score
+
+    def on_search_rows(data, idx, params, seed, eval_idx=None):
+        return real(data, idx, params, seed,
+                    eval_idx=data.search_idx if eval_idx is not None else None)
+
+    monkeypatch.setattr(scorer_assets, "score", on_search_rows)
+    checks = _blocked(scenario, "optimal_scorer_config", "feature_matrix",
+                      "scorer_validated_rho_reproduced")
+    validated = checks["scorer_validated_rho_reproduced"]
+    assert _meta(validated, "record_agrees") is False
+    assert _meta(validated, "validation_rows_in_a_trial_sample") == 0  # the cut itself is clean
+
+
+def test_hard_coded_validated_rho_fails_reproduction(scenario, monkeypatch) -> None:
+    """After the figures: the record claims a significant validated rho."""
+    _rewritten_scorer_record(monkeypatch, lambda r: dataclasses.replace(
+        r, validated_rho=0.4, validated_p_value=1e-4, validated_significant=True))
+    checks = _blocked(scenario, "optimal_scorer_config", "feature_matrix",
+                      "scorer_validated_rho_reproduced")
+    validated = checks["scorer_validated_rho_reproduced"]
+    assert _meta(validated, "recorded_rho") == 0.4 != _meta(validated, "validated_rho")
+
+
+# (l) Overlapping or mislabelled test rows.
+def test_test_split_overlapping_training_fails_disjoint(scenario, monkeypatch) -> None:
+    """Before the record: the carved test split takes five training rows as well."""
+    real = Split.carve.__func__
+
+    def overlapping(cls, rows, seed, *args: Any, **kwargs: Any) -> Split:
+        split = real(cls, rows, seed, *args, **kwargs)
+        return Split(split.train, np.sort(np.concatenate([split.test, split.train[:5]])))
+
+    monkeypatch.setattr(Split, "carve", classmethod(overlapping))
+    checks = _rerun(scenario, "xgboost")
+    disjoint = checks["models_test_split_disjoint"]
+    assert not disjoint.passed
+    assert json.loads(_meta(disjoint, "overlapping_rows")) == {"xgboost": 5}
+
+
+def _relabelled(car: ModelSidecar, consistent: bool) -> ModelSidecar:
+    """The sidecar's test rows swapped for as many training rows; ``consistent`` also moves the
+    true test rows into the training list and re-fingerprints, so the record agrees with
+    itself."""
+    test, train = list(car.test_rows), list(car.train_rows)
+    swapped = sorted(train[: len(test)])
+    if not consistent:
+        return dataclasses.replace(car, test_rows=swapped)
+    rest = sorted(set(train[len(test):]) | set(test))
+    return dataclasses.replace(car, test_rows=swapped, train_rows=rest,
+                               split={**car.split, "test": digest(np.array(swapped)),
+                                      "train": digest(np.array(rest))})
+
+
+@pytest.mark.parametrize("consistent", [False, True])
+def test_relabelled_test_rows_fail(scenario, monkeypatch, consistent: bool) -> None:
+    """After the figures: the sidecar names other rows as the test rows; alone (the split's
+    fingerprint and the training rows then contradict it), or with the family's whole split
+    record rewritten to agree with itself (the model file, scored on the named rows, tells, and
+    the other families' test split is no longer the same)."""
+    real = ArtefactStore.write_record
+
+    def relabelled(self: ArtefactStore, record: Any, *parts: str):
+        if isinstance(record, ModelSidecar) and record.ok and record.family == "xgboost":
+            record = _relabelled(record, consistent)
+        return real(self, record, *parts)
+
+    monkeypatch.setattr(ArtefactStore, "write_record", relabelled)
+    checks = _rerun(scenario, "xgboost")
+    sane = checks["models_r2_sane"]
+    assert not sane.passed and "xgboost" in _meta(sane, "record_disagrees_with_model_file")
+    disjoint = checks["models_test_split_disjoint"]
+    assert not disjoint.passed
+    assert _meta(disjoint, "fingerprints_match_rows") is consistent
+    assert _meta(disjoint, "one_test_split") is not consistent
+    assert (json.loads(_meta(disjoint, "overlapping_rows")) == {}) is consistent
+
+
+@pytest.mark.parametrize("hidden", [False, True])
+def test_net_fitted_on_test_rows_fails(scenario, monkeypatch, hidden: bool) -> None:
+    """Before the record: the test rows are also training rows, so the network's refit takes
+    some of them. Honest, the sidecar lists the overlap; hidden, it lists the training and
+    refit rows without the test rows (fingerprints redone), and only the network's recorded
+    loss, which is not the MSE on the rows it names, tells."""
+    real = Split.carve.__func__
+
+    def overlapping(cls, rows, seed, *args: Any, **kwargs: Any) -> Split:
+        split = real(cls, rows, seed, *args, **kwargs)
+        return Split(np.sort(np.concatenate([split.train, split.test])), split.test)
+
+    def hide(car: ModelSidecar) -> ModelSidecar:
+        test = set(car.test_rows)
+        train = [r for r in car.train_rows if r not in test]
+        return dataclasses.replace(car, train_rows=train,
+                                   fit_rows=[r for r in car.fit_rows if r not in test],
+                                   split={**car.split, "train": digest(np.array(train)),
+                                          "n_train": len(train)})
+
+    monkeypatch.setattr(Split, "carve", classmethod(overlapping))
+    if hidden:
+        write = ArtefactStore.write_record
+
+        def hidden_write(self: ArtefactStore, record: Any, *parts: str):
+            if isinstance(record, ModelSidecar) and record.ok:
+                record = hide(record)
+            return write(self, record, *parts)
+
+        monkeypatch.setattr(ArtefactStore, "write_record", hidden_write)
+    checks = _rerun(scenario, "neural_net")
+    assert checks["models_test_split_disjoint"].passed is hidden
+    loss = checks["models_training_loss_is_mse"]
+    assert loss.passed is not hidden
+    if hidden:
+        assert _meta(loss, "mismatched") == "neural_net"
+
+
+# (m) Predictions past the gate that the stored artefacts do not give.
+def _predictions_checks(scenario: dict[str, Any]) -> Checks:
+    run = _materialise(scenario, "predictions")
+    return {e.check_name: e for e in run.get_asset_check_evaluations()}
+
+
+def test_clean_predictions_are_reproduced(scenario) -> None:
+    checks = scenario["checks"]
+    reproduced = checks["predictions_backtest_reproduced"]
+    assert reproduced.passed and _meta(reproduced, "open_sources") == "confirmed"
+    assert _meta(reproduced, "backtests")["confirmed"]["hits"] > 0
+
+
+def test_hard_coded_backtest_fails_reproduction(scenario, monkeypatch) -> None:
+    """Before the record: every source's backtest is declared a hit (p 1e-9), so the model's
+    picks are published beside the confirmed ones."""
+    real = forecast_code.backtest
+    monkeypatch.setattr(forecast_code, "backtest",
+                        lambda hits, chance: {**real(hits, chance), "p_value": 1e-9})
+    checks = _predictions_checks(scenario)
+    reproduced = checks["predictions_backtest_reproduced"]
+    assert not reproduced.passed and "model" in _meta(reproduced, "sources_disagreeing")
+    assert _meta(reproduced, "recorded_open_sources") == "confirmed, model"
+    assert _meta(reproduced, "open_sources") == "confirmed"
+
+
+def test_published_draws_altered_fail_reproduction(scenario, monkeypatch) -> None:
+    """After the backtest: the published picks' next draws are written shifted by one."""
+    real = ArtefactStore.write_json
+
+    def shifted(self: ArtefactStore, data: Any, *parts: str):
+        if tuple(parts) == PREDICTIONS:
+            picks = [{**p, "next_draws": [(v + 1) % 1000 for v in p["next_draws"]]}
+                     for p in data["predictions"]]
+            data = {**data, "predictions": picks}
+        return real(self, data, *parts)
+
+    monkeypatch.setattr(ArtefactStore, "write_json", shifted)
+    checks = _predictions_checks(scenario)
+    reproduced = checks["predictions_backtest_reproduced"]
+    assert not reproduced.passed and _meta(reproduced, "picks_not_reproduced") != "none"
+    assert _meta(reproduced, "sources_disagreeing") == "none"

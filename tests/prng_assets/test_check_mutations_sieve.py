@@ -21,6 +21,7 @@ import pytest
 
 import prng_assets.assets.sieve as sieve_assets
 from gpu_executors.prng.synth import planted_history, truth_path, write_history
+from gpu_executors.sieve.records import PoolStats
 from prng_assets import case_runs, lineage
 from prng_assets.artefact_keys import POOL_TABLE, block_stats, block_table
 from prng_assets.assets.sieve import SieveSettingsConfig, sieve_settings, survivor_pool
@@ -301,6 +302,29 @@ def test_block_files_deleted_fails_coverage(graph: Graph) -> None:
     result, checks = graph.pool()
     _fails_blocking(result, checks, "all_seed_blocks_scanned")
     assert _meta(checks["all_seed_blocks_scanned"], "partitions_missing") == 1
+
+
+def test_stats_claiming_every_block_fail_coverage(graph: Graph, monkeypatch) -> None:
+    """After the files: a block is deleted and the pool's stats are written claiming every
+    block; the check counts the block files under the current scan digest itself."""
+    graph.prepare()
+    graph.scan()
+    for key in (block_table, block_stats):
+        graph.store.path(*key(graph.digest(), PLANTED_BLOCK)).unlink()
+    real = ArtefactStore.write_record
+
+    def claimed(self: ArtefactStore, record: Any, *parts: str):
+        if isinstance(record, PoolStats):
+            record = replace(record, partitions_covered=record.partitions_expected,
+                             partitions_missing=0)
+        return real(self, record, *parts)
+
+    monkeypatch.setattr(ArtefactStore, "write_record", claimed)
+    result, checks = graph.pool()
+    _fails_blocking(result, checks, "all_seed_blocks_scanned")
+    coverage = checks["all_seed_blocks_scanned"]
+    assert _meta(coverage, "partitions_missing") == 1 and _meta(coverage, "recorded_missing") == 0
+    assert _meta(coverage, "missing") == PLANTED_BLOCK
 
 
 def test_block_table_emptied_fails_recomputation(graph: Graph) -> None:

@@ -91,6 +91,27 @@ def test_window_check_fails_when_train_split_too_short(instance, artefacts, tmp_
     assert evals["draw_values_in_range"].passed
 
 
+def test_split_mislabelled_in_the_table_fails_window_check(
+    instance, artefacts, demo_history, monkeypatch
+) -> None:
+    """The draws table written with every row labelled train, while the asset's metadata still
+    counts 80 holdout draws: the check counts the stored labels itself."""
+    real = ArtefactStore.write_parquet
+
+    def all_train(self: ArtefactStore, table: pl.DataFrame, *parts: str):
+        if tuple(parts) == DRAWS_TABLE:
+            table = table.with_columns(pl.lit("train").alias("split"))
+        return real(self, table, *parts)
+
+    monkeypatch.setattr(ArtefactStore, "write_parquet", all_train)
+    result = _run(instance, artefacts, demo_history)
+    check = {e.check_name: e for e in result.get_asset_check_evaluations()}[
+        "draw_history_enough_for_window"]
+    assert not check.passed and check.blocking
+    assert check.metadata["n_holdout"].value == 0
+    assert check.metadata["recorded_counts_agree"].value is False
+
+
 def test_drop_identical_reports_dropped_draws(instance, artefacts, demo_history, tmp_path) -> None:
     records = json.loads(demo_history.read_text())
     path = tmp_path / "repeated.json"
