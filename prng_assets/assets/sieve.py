@@ -6,7 +6,7 @@ history and settings) names one consistent scan of every block.
 """
 
 import time
-from dataclasses import replace
+from dataclasses import asdict, replace
 from typing import Literal
 
 import dagster as dg
@@ -15,6 +15,7 @@ import polars as pl
 from optuna.trial import TrialState
 from pydantic import Field, model_validator
 
+from gpu_executors.io.hashing import json_digest
 from gpu_executors.prng.draws import parse_draw
 from gpu_executors.prng.generators import GENERATORS
 from gpu_executors.sieve.identify import (
@@ -243,12 +244,23 @@ def sieve_settings(
     else:
         name = config.study_name or f"sieve_settings-{context.partition_key}-{context.run.run_id}"
         study = optuna_storage.study(name, "maximize", config.sampler_seed)
-        done = len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
+        # A resumed study may hold trials scored on another history, pair, bounds or sample
+        # blocks: only trials of this search count towards n_trials and may be chosen.
+        search_key = json_digest({"history": draws_meta["history_digest"],
+                                  "base": base.to_dict(), "bounds": asdict(bounds),
+                                  "blocks": keys})
+
+        def ours() -> list:
+            return [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+                    if t.user_attrs.get("search_key") == search_key]
+
+        done = len(ours())
         t0 = time.perf_counter()
 
         def objective(trial) -> float:
             settings = suggest_settings(trial, base, bounds)
             stats = scan_blocks(settings, train, ranges, compute.scan)
+            trial.set_user_attr("search_key", search_key)
             trial.set_user_attr("settings", settings.to_dict())
             for k, v in stats.items():
                 trial.set_user_attr(k, v)
@@ -261,7 +273,10 @@ def sieve_settings(
             return stats["evidence"]
 
         study.optimize(objective, n_trials=max(0, config.n_trials - done))
-        complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        complete = ours()
+        if not complete:
+            raise dg.Failure(description=f"sieve_settings: no trial of study {name!r} completed "
+                                         "for this history, pair, bounds and sample blocks")
         # Ties (e.g. no survivors anywhere) go to the strictest settings: the fewest expected
         # false survivors.
         best = max(complete, key=lambda t: (t.value, -t.user_attrs["null_expected"]))

@@ -134,6 +134,16 @@ def test_searched_parameters_reach_the_sieve_and_study_resumes(
     assert _prepare(defs, instance, demo_history, study_name="resume-me", n_trials=5).success
     again = json.loads((_case_dir(tmp_path) / "sieve_settings" / "settings.json").read_text())
     assert again["trials_completed"] == 5  # resumed: 3 old + 2 new, not 5 new
+    # Resumed under other bounds, the old trials neither count nor may be chosen: 3 new trials,
+    # and the settings lie within the new bounds (as requested).
+    result = _prepare(defs, instance, demo_history, study_name="resume-me", n_trials=3,
+                      window_bounds=[6, 7])
+    assert result.success
+    narrowed = json.loads((_case_dir(tmp_path) / "sieve_settings" / "settings.json").read_text())
+    assert narrowed["trials_completed"] == 3 and 6 <= narrowed["settings"]["window"] <= 7
+    assert {e.check_name: e.passed for e in result.get_asset_check_evaluations()}[
+        "sieve_settings_as_requested"]
+    assert _prepare(defs, instance, demo_history, study_name="resume-me", n_trials=5).success
     _scan(defs, instance, BLOCKS.partition_keys()[:2])
     assert _pool(defs, instance)["settings_reached_sieve"].passed
 
