@@ -8,6 +8,7 @@ import pytest
 
 from prng_assets.assets.ingest import draw_history
 from prng_assets.definitions import defs
+from tests.paths import ROOT
 
 ASSETS = [
     "draw_history",
@@ -60,6 +61,8 @@ CHECKS = [
     "optimal_scorer_config:scorer_trials_all_completed",
     "optimal_scorer_config:scorer_trials_differ",
     "optimal_scorer_config:scorer_validated_rho_positive",
+    "optimal_scorer_config:scorer_validated_rho_reproduced",
+    "predictions:predictions_backtest_reproduced",
     "predictions:predictions_beat_chance",
     "sieve_settings:sieve_settings_as_requested",
     "survivor_pool:all_seed_blocks_scanned",
@@ -91,6 +94,24 @@ def test_every_asset_is_registered_in_its_domain_group() -> None:
     keys = sorted(k.to_user_string() for k in graph.get_all_asset_keys())
     assert keys == ASSETS
     assert {k: graph.get(dg.AssetKey(k)).group_name for k in keys} == GROUPS
+
+
+def test_readme_table_names_every_check_with_its_asset_and_blocking() -> None:
+    """The README's checks table says what each check recomputes: every registered check has a
+    row there, on its asset, with its blocking flag and kind (the table cannot drift)."""
+    from prng_assets.checks.kinds import KINDS
+
+    text = (ROOT / "README.md").read_text()
+    graph = defs.resolve_asset_graph()
+    rows = {}
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 5 and cells[0].startswith("`") and cells[1].startswith("`"):
+            rows[cells[0].strip("`")] = (cells[1].strip("`"), cells[2].startswith("yes"),
+                                         cells[3])
+    expected = {k.name: (k.asset_key.to_user_string(), graph.get_check_spec(k).blocking,
+                         str(KINDS[k.name])) for k in graph.asset_check_keys}
+    assert rows == expected
 
 
 def test_every_check_is_registered() -> None:
