@@ -6,7 +6,7 @@ Budget: numba compiles the CPU kernels (generic walk, seed prefilter, state walk
 runtime. So by default every generator is scanned with ONE compatible draw function
 (``DEFAULT_DRAW``), chosen so that every draw kind is exercised by 3-9 generators, and all other
 tests reuse those kernels. Set ``SEEDSIEVE_FULL_MATRIX=1`` to scan every compatible
-(generator, draw) pair of ``DRAWS`` (124 pairs, ~12 minutes on 2 cores).
+(generator, draw) pair of ``DRAWS`` (~140 pairs, ~14 minutes on 2 cores).
 
 Histories are planted here with the generators' own ``seed``/``next`` and the compiled draw
 function, stepping words in Python, so the indexing definition of ``scan.py`` (offset, gaps,
@@ -40,6 +40,8 @@ DRAWS = (
     "randint:1000",
     "randrange:1000",
     "mt_rand:1:1000",
+    "intn:1000",
+    "dotnet_next:1000",
 )
 
 # One draw function per generator: the kernel every test of that generator shares.
@@ -66,6 +68,9 @@ DEFAULT_DRAW: dict[str, str] = {
     "sfc64_original": "randint:1000",
     "philox4x32": "randrange:1000",
     "philox4x32_original": "mt_rand:1:1000",
+    "go_rand": "intn:1000",  # Go's Intn reads go_rand's 63-bit words only
+    "dotnet_random": "dotnet_next:1000",  # .NET's Next(n) scales dotnet_random's words only
+    "ruby_random": "randint:1000",  # Ruby's rand(n): the mt-lazy prefilter under Ruby's name
 }
 
 # Generators whose whole state packs into an integer and that have an inverse step, each with a
@@ -112,11 +117,13 @@ SIGN_BIT = 1 << 63
 
 
 def planted_seed(gen_name: str) -> int:
-    """A seed above 2^32 where the generator takes one (< 2^63), else one above 2^31."""
+    """A seed above 2^32 where the generator takes one (< 2^63), else one above 2^31 (above
+    2^30 for 31-bit seeds)."""
     k = list(GENERATORS).index(gen_name)
-    if get_generator(gen_name).seed_bits > 32:
+    bits = get_generator(gen_name).seed_bits
+    if bits > 32:
         return 0x1_2345_6789 + 7919 * k
-    return 2_900_000_000 + 7919 * k
+    return (2_900_000_000 if bits == 32 else 2_000_000_000) + 7919 * k
 
 
 def plant(
@@ -233,6 +240,8 @@ def test_default_matrix_covers_every_generator_and_draw_kind() -> None:
     kinds = [parse_draw(d).kind for d in DEFAULT_DRAW.values()]
     for kind in ("mod", "nextint", "randint", "randrange", "mt_rand"):
         assert kinds.count(kind) >= 3, kind
+    for kind in ("intn", "dotnet_next"):  # each runtime's draw, on its one generator
+        assert kinds.count(kind) == 1, kind
     assert DEFAULT_DRAW["php_mt_rand_legacy"].startswith("mt_rand")
     assert get_generator("php_mt_rand_legacy").php_legacy_range
 
