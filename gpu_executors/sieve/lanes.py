@@ -13,6 +13,7 @@ import numpy as np
 from numba import prange
 
 from gpu_executors.prng.bitgen.glibc import GLIBC_DEG, glibc_fill_next, glibc_seed_word
+from gpu_executors.prng.bitgen.go_rand import MASK63, go_seed_start, ring_word
 from gpu_executors.specialise import unbound
 
 U64 = np.uint64
@@ -165,4 +166,25 @@ def glibc_lanes(start, count, obs, p, flags, n_blocks, ks, krow):
                     for j in range(LANES):
                         words[row, j] = ring[slot, j] >> U64(1)
                     row += 1
+            lane_verdicts(words, krow, obs, p, flags, g * LANES, min(LANES, count - g * LANES))
+
+
+@numba.njit(parallel=True, nogil=True, cache=True)
+def go_lanes(start, count, obs, p, flags, n_blocks, ks, krow, feeds, taps, powers):
+    n_groups = (count + LANES - 1) // LANES
+    for b in prange(n_blocks):
+        g_lo = (n_groups * b) // n_blocks
+        g_hi = (n_groups * (b + 1)) // n_blocks
+        x0 = np.empty(LANES, np.uint64)
+        words = np.empty((ks.shape[0], LANES), np.uint64)
+        for g in range(g_lo, g_hi):
+            first = start + U64(g * LANES)
+            for j in range(LANES):
+                x0[j] = go_seed_start(first + U64(j))
+            # word k < 273 = ring[333 - k] + ring[606 - k] of the seeded ring (bitgen.go_rand)
+            for r in range(ks.shape[0]):
+                f, t = feeds[r], taps[r]
+                for j in range(LANES):
+                    w = ring_word(x0[j], f, powers) + ring_word(x0[j], t, powers)
+                    words[r, j] = w & MASK63
             lane_verdicts(words, krow, obs, p, flags, g * LANES, min(LANES, count - g * LANES))

@@ -56,6 +56,7 @@ def test_capabilities() -> None:
     assert having("mt_legacy_twist") == {"php_mt_rand_legacy"}
     assert having("php_legacy_range") == {"php_mt_rand_legacy"}
     assert having("dotnet_sample") == {"dotnet_random"}
+    assert having("go_lazy") == {"go_rand"}
 
 
 def test_single_word_generators_pack() -> None:

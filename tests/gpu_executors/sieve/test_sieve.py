@@ -400,6 +400,39 @@ def test_rejected_first_word_does_not_hide_the_seed(gen_name: str) -> None:
     assert cpu_scan(spec).survivors.select("seed", "offset", "gap").rows() == [(seed, OFFSET, GAP)]
 
 
+@pytest.mark.parametrize("last_word", [272, 273])
+def test_go_lazy_filter_boundary(last_word: int) -> None:
+    """go_rand seed scans whose filter words end at 272 (go-lazy filter: ring words only) or 273
+    (generic walk) recover the planted seed, in partial lane groups and odd chunks; also the top
+    seed 2^31 - 1, which reduces to 0 and so acts as 89482311."""
+    gen_name = "go_rand"
+    draw = DEFAULT_DRAW[gen_name]
+    offset = last_word - 1  # max_misses 0 filters 2 draws: last word = offset_stop - 1 + 1
+    for seed, lo, hi in ((planted_seed(gen_name) + 5, 101, 190), (2**31 - 1, 300, 1)):
+        draws = plant(gen_name, draw, seed, N_DRAWS, offset, 0)
+        spec = ScanSpec(
+            gen_name,
+            draw,
+            draws,
+            seed_start=seed - lo,
+            seed_stop=seed + hi,
+            offset_start=offset - 3,
+            offset_stop=offset + 1,
+            gap_min=0,
+            gap_max=0,
+        )
+        same = equivalent_candidates(
+            gen_name, draw, seed, draws, range(offset - 3, offset + 1), range(1)
+        )
+        assert (seed, offset, 0) in same
+        for chunk in (None, 97):
+            result = cpu_scan(spec, chunk=chunk)
+            assert ("go-lazy" in result.backend) == (last_word < 273), result.backend
+            assert result.survivors.select("seed", "offset", "gap").rows() == same
+        small = dataclasses.replace(spec, seed_start=seed - 3, seed_stop=seed + 1)
+        assert_same_survivors(cpu_scan(small), reference_scan(small))
+
+
 @pytest.mark.parametrize("last_word", [226, 227])
 def test_mt_lazy_filter_boundary(last_word: int) -> None:
     """MT19937 seed scans whose filter words end at 226 (lazy filter) or 227 (generic walk)
