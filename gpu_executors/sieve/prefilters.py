@@ -4,12 +4,12 @@ The generic executor walks each seed through the full array state, which is corr
 generator but slow. For exact or near-exact constant-gap seed scans, a filter looks at the first
 ``max_misses + 2`` draws of every candidate, 256 seeds at a time in flat loops that LLVM
 vectorises: single-word generators, MT19937 seeded by ``init_genrand`` (computing only the few
-words it needs, as php_mt_seed does), glibc's additive generator and Go's rngSource (only the
-ring words its first words add). A filter is conservative:
-it may flag a seed that then fails, never miss one that survives: a draw whose first word would
-be rejected ends the judgement of that candidate, since later draws would sit at other words.
-Flagged seeds are re-walked by the generic executor, which alone decides and records survivors.
-The kernels themselves are in ``lanes``.
+words it needs, as php_mt_seed does), glibc's additive generator, Go's rngSource (only the ring
+words its first words add) and .NET's Random (its 55-word seeding, lane by lane). A filter is
+conservative: it may flag a seed that then fails, never miss one that survives: a draw whose
+first word would be rejected ends the judgement of that candidate, since later draws would sit
+at other words. Flagged seeds are re-walked by the generic executor, which alone decides and
+records survivors. The kernels themselves are in ``lanes``.
 """
 
 from __future__ import annotations
@@ -70,6 +70,8 @@ def fast_filter(spec: ScanSpec) -> tuple[Filter, str] | None:
         return _glibc_filter(gen, spec.draw), "glibc-lanes"
     if gen.go_lazy and spec.last_word(filter_draws(spec)) < GO_LAZY_WORDS:
         return _go_filter(gen, spec.draw), "go-lazy"
+    if gen.dotnet_sample:  # .NET Random's words, so its seeding too
+        return _dotnet_filter(gen, spec.draw), "dotnet-lanes"
     return None
 
 
@@ -160,5 +162,18 @@ def _go_filter(gen: Generator, draw_text: str) -> Filter:
             start, count, obs, p, flags, min(n_blocks, n_groups), ks, krow, feeds, taps,
             RING_POWERS,
         )
+
+    return run
+
+
+@cache
+def _dotnet_filter(gen: Generator, draw_text: str) -> Filter:
+    """.NET's Random: each lane's 55-word seeding, then its words up to the last needed one."""
+    kernel = _lanes(gen, draw_text).dotnet_lanes
+
+    def run(start, count, obs, p, flags, n_blocks):
+        ks, krow = _needed_words(p)
+        n_groups = (count + LANES - 1) // LANES
+        kernel(start, count, obs, p, flags, min(n_blocks, n_groups), ks, krow)
 
     return run

@@ -433,6 +433,26 @@ def test_go_lazy_filter_boundary(last_word: int) -> None:
         assert_same_survivors(cpu_scan(small), reference_scan(small))
 
 
+@pytest.mark.parametrize("seed", [161_803_399, 2**31 - 1])
+def test_dotnet_lanes_filter(seed: int) -> None:
+    """dotnet_random's lane-wise seeding flags what the generic walk finds: around a seed whose
+    seeding wraps an int (above 161803398) and at the top of the 31-bit space (a partial lane
+    group), exact, and loose enough (one match of 8) that chance survivors are compared too."""
+    gen_name = "dotnet_random"
+    draw = DEFAULT_DRAW[gen_name]
+    draws = plant(gen_name, draw, seed, N_DRAWS, OFFSET, GAP)
+    spec = ScanSpec(
+        gen_name, draw, draws, seed_start=seed - 300, seed_stop=seed + 1,
+        offset_start=0, offset_stop=6, gap_min=0, gap_max=3,
+    )
+    for chunk in (None, 97):
+        result = cpu_scan(spec, chunk=chunk)
+        assert "dotnet-lanes" in result.backend
+        assert result.survivors.select("seed", "offset", "gap").rows() == [(seed, OFFSET, GAP)]
+    loose = dataclasses.replace(spec, seed_start=seed - 6, max_misses=N_DRAWS - 1)
+    assert_same_survivors(cpu_scan(loose), reference_scan(loose))
+
+
 @pytest.mark.parametrize("last_word", [226, 227])
 def test_mt_lazy_filter_boundary(last_word: int) -> None:
     """MT19937 seed scans whose filter words end at 226 (lazy filter) or 227 (generic walk)
