@@ -212,7 +212,7 @@ def test_crack_reads_a_draws_file(tmp_path: Path, capsys) -> None:
             ["--generator", "mt19937", "--draw", "mod:1000", "--seeds", "0:4294967297", "1"],
             "beyond",
         ),
-        (["--generator", "nope", "--draw", "mod:1000", "1"], "valid: glibc_rand"),
+        (["--generator", "nope", "--draw", "mod:1000", "1"], "valid: dotnet_random, glibc_rand"),
         (["--generator", "mt19937", "--draw", "modulo:7", "1"], "valid: mod:M"),
         (["--generator", "mt19937", "--draw", "mod:1000", "--gap", "4:2", "1"], "inverted"),
         (["--generator", "msvc_rand", "--draw", "nextint:10", "1"], "31 bits"),
