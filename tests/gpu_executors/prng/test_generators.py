@@ -482,3 +482,18 @@ def test_prev_from_mid_stream(gen_name: str) -> None:
         gen.next(state)
     forward = [int(gen.next(state)) for _ in range(37)]
     assert [int(gen.prev(state)) for _ in range(37)] == forward[::-1]
+
+
+@pytest.mark.parametrize(
+    ("reduce", "seed", "match"),
+    [
+        (go_rand.scan_seed, 2**63, "not an int64"),
+        (dotnet.scan_seed, 2**31, "not an int32"),
+        (dotnet.scan_seed, -(2**31) - 1, "not an int32"),
+        (ruby_scan_seed, -(2**33), "init_by_array"),
+    ],
+)
+def test_runtime_seeds_outside_the_runtime_are_refused(reduce, seed: int, match: str) -> None:
+    """A seed the runtime cannot take (or one outside the 32-bit Ruby generator) is an error."""
+    with pytest.raises(ValueError, match=match):
+        reduce(seed)
