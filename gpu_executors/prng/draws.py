@@ -160,7 +160,7 @@ class NextInt(DrawKind):
 
 class RandInt(DrawKind):
     name = "randint"
-    usage = "randint:M - numpy legacy RandomState.randint(0, M) (masked rejection)"
+    usage = "randint:M - numpy RandomState.randint(0, M), Ruby Random#rand(M) (masked rejection)"
     min_word_bits = 32
 
     def drawer(self, gen: Generator, params: Params) -> Callable:
@@ -315,8 +315,244 @@ class MtRand(DrawKind):
         return (hi - lo) / 2.0**31
 
 
+# --- Go math/rand: Rand's methods over a Source's 63-bit Int63 words
+
+
+class GoInt63n(DrawKind):
+    """Go's ``Rand.Int63n(n)``: a mask for powers of two, else rejection above the largest
+    multiple of ``n`` below 2^63, then ``% n``. Exactly uniform."""
+
+    name = "int63n"
+    usage = "int63n:N - Go rand.Int63n(n) (63-bit words, rejection)"
+    min_word_bits = 63
+
+    def param_error(self, params: Params) -> str | None:
+        return None if 1 <= params[0] < 2**63 else "N must be in [1, 2^63)"
+
+    def check_compatible(self, gen: Generator, params: Params) -> None:
+        if gen.output_bits != 63:
+            raise ValueError(
+                f"draw {self.name}:{params[0]} reads a Go rand.Source's 63-bit Int63 words; "
+                f"{gen.name} produces {gen.output_bits}-bit words"
+            )
+
+    def _shape(self, params: Params) -> tuple[int, int, bool]:
+        """(shift of the value inside the word, largest accepted value, power of two)."""
+        n = params[0]
+        return 0, (1 << 63) - 1 - (1 << 63) % n, n & (n - 1) == 0
+
+    def drawer(self, gen: Generator, params: Params) -> Callable:
+        nxt = gen.next
+        shift, top, pow2 = self._shape(params)
+        n = U64(params[0])
+        sh = U64(shift)
+        most = U64(top)
+
+        def draw_go(state):
+            v = nxt(state) >> sh
+            if pow2:
+                return np.int64(v & (n - U64(1)))
+            while v > most:
+                v = nxt(state) >> sh
+            return np.int64(v % n)
+
+        return draw_go
+
+    def word_value(self, gen: Generator, params: Params) -> Callable:
+        shift, top, pow2 = self._shape(params)
+        n = U64(params[0])
+        sh = U64(shift)
+        most = U64(top)
+
+        def value_go(w):
+            v = w >> sh
+            if pow2:
+                return np.int64(v & (n - U64(1))), True
+            return np.int64(v % n), v <= most
+
+        return value_go
+
+
+class GoIntn(GoInt63n):
+    """Go's ``Rand.Intn(n)``: ``Int31n(n)`` (on ``Int31() = Int63() >> 32``) for
+    n <= 2^31 - 1, else ``Int63n(n)``. Exactly uniform."""
+
+    name = "intn"
+    usage = "intn:N - Go rand.Intn(n) (Int31n on Int63 >> 32 below 2^31, else Int63n)"
+
+    def _shape(self, params: Params) -> tuple[int, int, bool]:
+        n = params[0]
+        if n > 2**31 - 1:
+            return super()._shape(params)
+        return 32, (1 << 31) - 1 - (1 << 31) % n, n & (n - 1) == 0
+
+
+# --- .NET System.Random: Sample() = InternalSample() / int.MaxValue, scaled and truncated
+
+DOTNET_MBIG = 2147483647
+DOTNET_INV = 1.0 / DOTNET_MBIG  # the reference source's (1.0/MBIG)
+DOTNET_LARGE_DIV = 4294967293.0  # 2 * (uint)int.MaxValue - 1
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+
+
+def _first_reaching(f: Callable, v: np.ndarray, est: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    """For a nondecreasing integer function ``f`` on ``[lo, hi)``: the least ``x`` with
+    ``f(x) >= v`` (``hi`` where none), walking from the estimate ``est`` (a few steps off)."""
+    b = np.clip(est, lo, hi).astype(np.int64)
+    while True:
+        down = (b > lo) & (f(np.maximum(b - 1, lo)) >= v)
+        if not down.any():
+            break
+        b -= down
+    while True:
+        up = (b < hi) & (f(np.minimum(b, hi - 1)) < v)
+        if not up.any():
+            return b
+        b += up
+
+
+class DotnetNext(DrawKind):
+    """.NET ``Random.Next(n)`` = ``(int)(Sample() * n)``: biased where n does not divide
+    2^31 - 1, by the exact count of words each value gets."""
+
+    name = "dotnet_next"
+    usage = "dotnet_next:N - .NET Random.Next(n) ((int)(Sample() * n))"
+
+    def param_error(self, params: Params) -> str | None:
+        return None if 1 <= params[0] <= INT32_MAX else "N must be in [1, 2^31 - 1]"
+
+    def check_compatible(self, gen: Generator, params: Params) -> None:
+        if not gen.dotnet_sample:
+            text = ":".join([self.name, *map(str, params)])
+            raise ValueError(
+                f"draw {text} scales .NET Random's InternalSample() words; "
+                f"{gen.name} does not produce them"
+            )
+
+    def drawer(self, gen: Generator, params: Params) -> Callable:
+        nxt = gen.next
+        n = float(params[0])
+
+        def draw_dotnet_next(state):
+            return np.int64((np.float64(nxt(state)) * DOTNET_INV) * n)
+
+        return draw_dotnet_next
+
+    def word_value(self, gen: Generator, params: Params) -> Callable:
+        n = float(params[0])
+
+        def value_dotnet_next(w):
+            return np.int64((np.float64(w) * DOTNET_INV) * n), True
+
+        return value_dotnet_next
+
+    def probabilities(self, gen: Generator, params: Params, v: np.ndarray) -> np.ndarray:
+        # Words r in [0, 2^31 - 1) give floor(r / MBIG * n) (as doubles), nondecreasing in r:
+        # value v gets the words from the first reaching v to the first reaching v + 1.
+        n = float(params[0])
+
+        def f(r: np.ndarray) -> np.ndarray:
+            return np.floor((r.astype(np.float64) * DOTNET_INV) * n).astype(np.int64)
+
+        def first(t: np.ndarray) -> np.ndarray:
+            est = np.ceil(t * (DOTNET_MBIG / n))
+            return _first_reaching(f, t, est, 0, DOTNET_MBIG)
+
+        v = np.asarray(v, dtype=np.int64)
+        return (first(v + 1) - first(v)) / DOTNET_MBIG
+
+
+class DotnetRange(DrawKind):
+    """.NET ``Random.Next(min, max)``: ``(int)(Sample() * (max - min)) + min`` when the range
+    fits an int, else two words (``GetSampleForLargeRange``: a word, negated when the next word
+    is even, shifted and scaled into [0, 1))."""
+
+    name = "dotnet_range"
+    usage = "dotnet_range:MIN:MAX - .NET Random.Next(min, max) (MAX excluded; int32 bounds)"
+    arity = 2
+
+    def param_error(self, params: Params) -> str | None:
+        lo, hi = params
+        return None if INT32_MIN <= lo < hi <= INT32_MAX else "need -2^31 <= MIN < MAX < 2^31"
+
+    def low(self, params: Params) -> int:
+        return params[0]
+
+    def n_values(self, params: Params) -> int:
+        return params[1] - params[0]
+
+    check_compatible = DotnetNext.check_compatible
+
+    def drawer(self, gen: Generator, params: Params) -> Callable:
+        nxt = gen.next
+        lo, hi = params
+        span = float(hi - lo)
+        base = np.int64(lo)
+        large = hi - lo > INT32_MAX
+
+        def draw_dotnet_range(state):
+            if not large:
+                return np.int64((np.float64(nxt(state)) * DOTNET_INV) * span) + base
+            r = np.int64(nxt(state))
+            if nxt(state) % U64(2) == U64(0):
+                r = -r
+            d = (np.float64(r) + 2147483646.0) / DOTNET_LARGE_DIV
+            return np.int64(d * span) + base
+
+        return draw_dotnet_range
+
+    def word_value(self, gen: Generator, params: Params) -> Callable:
+        lo, hi = params
+        span = float(hi - lo)
+        base = np.int64(lo)
+        one_word = hi - lo <= INT32_MAX
+
+        def value_dotnet_range(w):
+            # the large range takes two words: no value from one
+            return np.int64((np.float64(w) * DOTNET_INV) * span) + base, one_word
+
+        return value_dotnet_range
+
+    def probabilities(self, gen: Generator, params: Params, v: np.ndarray) -> np.ndarray:
+        lo, hi = params
+        span = hi - lo
+        if span <= INT32_MAX:
+            return DotnetNext().probabilities(gen, (span,), v)
+        # x = +-r in (-MBIG, MBIG) maps to floor((x + MBIG - 1) / (2^32 - 3) * span),
+        # nondecreasing in x. r = 0 either way; x < 0 needs an even second word (2^30 of
+        # MBIG), x > 0 an odd one (2^30 - 1).
+        m = DOTNET_MBIG
+        fspan = float(span)
+
+        def f(x: np.ndarray) -> np.ndarray:
+            d = (x.astype(np.float64) + 2147483646.0) / DOTNET_LARGE_DIV
+            return np.floor(d * fspan).astype(np.int64)
+
+        def first(t: np.ndarray) -> np.ndarray:
+            est = np.ceil(t * (DOTNET_LARGE_DIV / fspan) - 2147483646.0)
+            return _first_reaching(f, t, est, -(m - 1), m)
+
+        v = np.asarray(v, dtype=np.int64)
+        a, b = first(v), first(v + 1)  # the x in [a, b) give value v
+        neg = np.clip(np.minimum(b, 0) - a, 0, None)  # x in [a, min(b, 0))
+        pos = np.clip(b - np.maximum(a, 1), 0, None)  # x in [max(a, 1), b)
+        zero = (a <= 0) & (b > 0)
+        return (neg * 2.0**30 / m + pos * (2.0**30 - 1) / m + zero) / m
+
+
 DRAW_KINDS: dict[str, DrawKind] = {
-    k.name: k for k in (Mod(), NextInt(), RandInt(), RandRange(), MtRand())
+    k.name: k
+    for k in (
+        Mod(),
+        NextInt(),
+        RandInt(),
+        RandRange(),
+        MtRand(),
+        GoIntn(),
+        GoInt63n(),
+        DotnetNext(),
+        DotnetRange(),
+    )
 }
 
 

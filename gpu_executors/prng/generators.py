@@ -10,10 +10,32 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from gpu_executors.prng.bitgen import glibc, lcg, mt19937, pcg, philox, sfc, xorshift, xoshiro
+from gpu_executors.prng.bitgen import (
+    dotnet,
+    glibc,
+    go_rand,
+    lcg,
+    mt19937,
+    pcg,
+    philox,
+    sfc,
+    xorshift,
+    xoshiro,
+)
 from gpu_executors.prng.bitgen.base import Generator
 
-_FAMILIES: tuple[ModuleType, ...] = (lcg, xorshift, pcg, mt19937, glibc, xoshiro, sfc, philox)
+_FAMILIES: tuple[ModuleType, ...] = (
+    lcg,
+    xorshift,
+    pcg,
+    mt19937,
+    glibc,
+    xoshiro,
+    sfc,
+    philox,
+    go_rand,
+    dotnet,
+)
 
 
 def _by_name(families: tuple[ModuleType, ...]) -> dict[str, Generator]:

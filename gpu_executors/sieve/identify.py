@@ -90,6 +90,7 @@ def draws_for_modulus(modulus: int) -> list[str]:
     if modulus < 2**31:
         out.insert(1, f"nextint:{modulus}")
         out.append(f"mt_rand:0:{modulus - 1}")
+    out += [f"intn:{modulus}", f"int63n:{modulus}", f"dotnet_next:{modulus}"]
     valid = []
     for text in out:
         try:

@@ -12,7 +12,9 @@ import numba
 import numpy as np
 from numba import prange
 
+from gpu_executors.prng.bitgen.dotnet import MBIG, MSEED, i32
 from gpu_executors.prng.bitgen.glibc import GLIBC_DEG, glibc_fill_next, glibc_seed_word
+from gpu_executors.prng.bitgen.go_rand import MASK63, go_seed_start, ring_word
 from gpu_executors.specialise import unbound
 
 U64 = np.uint64
@@ -164,5 +166,74 @@ def glibc_lanes(start, count, obs, p, flags, n_blocks, ks, krow):
                 if i >= 344 and row < ks.shape[0] and i - 344 == ks[row]:
                     for j in range(LANES):
                         words[row, j] = ring[slot, j] >> U64(1)
+                    row += 1
+            lane_verdicts(words, krow, obs, p, flags, g * LANES, min(LANES, count - g * LANES))
+
+
+@numba.njit(parallel=True, nogil=True, cache=True)
+def go_lanes(start, count, obs, p, flags, n_blocks, ks, krow, feeds, taps, powers):
+    n_groups = (count + LANES - 1) // LANES
+    for b in prange(n_blocks):
+        g_lo = (n_groups * b) // n_blocks
+        g_hi = (n_groups * (b + 1)) // n_blocks
+        x0 = np.empty(LANES, np.uint64)
+        words = np.empty((ks.shape[0], LANES), np.uint64)
+        for g in range(g_lo, g_hi):
+            first = start + U64(g * LANES)
+            for j in range(LANES):
+                x0[j] = go_seed_start(first + U64(j))
+            # word k < 273 = ring[333 - k] + ring[606 - k] of the seeded ring (bitgen.go_rand)
+            for r in range(ks.shape[0]):
+                f, t = feeds[r], taps[r]
+                for j in range(LANES):
+                    w = ring_word(x0[j], f, powers) + ring_word(x0[j], t, powers)
+                    words[r, j] = w & MASK63
+            lane_verdicts(words, krow, obs, p, flags, g * LANES, min(LANES, count - g * LANES))
+
+
+@numba.njit(parallel=True, nogil=True, cache=True)
+def dotnet_lanes(start, count, obs, p, flags, n_blocks, ks, krow):
+    n_groups = (count + LANES - 1) // LANES
+    last = ks[-1]
+    for b in prange(n_blocks):
+        g_lo = (n_groups * b) // n_blocks
+        g_hi = (n_groups * (b + 1)) // n_blocks
+        sa = np.empty((56, LANES), np.int64)
+        mj = np.empty(LANES, np.int64)
+        mk = np.empty(LANES, np.int64)
+        words = np.empty((ks.shape[0], LANES), np.uint64)
+        for g in range(g_lo, g_hi):
+            first = np.int64(start) + g * LANES
+            # new Random(seed), lane-wise, in wrapping int arithmetic (bitgen.dotnet)
+            for j in range(LANES):
+                mj[j] = i32(MSEED - (first + j))
+                sa[55, j] = mj[j]
+                mk[j] = 1
+            for i in range(1, 55):
+                ii = (21 * i) % 55
+                for j in range(LANES):
+                    sa[ii, j] = mk[j]
+                    nk = i32(mj[j] - mk[j])
+                    nk = i32(nk + (MBIG if nk < 0 else 0))  # a select, so LLVM vectorises
+                    mj[j] = mk[j]
+                    mk[j] = nk
+            for _ in range(4):
+                for i in range(1, 56):
+                    o = 1 + (i + 30) % 55
+                    for j in range(LANES):
+                        v = i32(sa[i, j] - sa[o, j])
+                        sa[i, j] = i32(v + (MBIG if v < 0 else 0))
+            # InternalSample: the indices are the same in every lane
+            inext, inextp, row = 0, 21, 0
+            for k in range(last + 1):
+                inext = 1 if inext == 55 else inext + 1
+                inextp = 1 if inextp == 55 else inextp + 1
+                for j in range(LANES):
+                    ret = i32(sa[inext, j] - sa[inextp, j])
+                    ret -= 1 if ret == MBIG else 0
+                    sa[inext, j] = i32(ret + (MBIG if ret < 0 else 0))
+                if k == ks[row]:
+                    for j in range(LANES):
+                        words[row, j] = U64(sa[inext, j])
                     row += 1
             lane_verdicts(words, krow, obs, p, flags, g * LANES, min(LANES, count - g * LANES))

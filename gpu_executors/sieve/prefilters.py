@@ -4,11 +4,12 @@ The generic executor walks each seed through the full array state, which is corr
 generator but slow. For exact or near-exact constant-gap seed scans, a filter looks at the first
 ``max_misses + 2`` draws of every candidate, 256 seeds at a time in flat loops that LLVM
 vectorises: single-word generators, MT19937 seeded by ``init_genrand`` (computing only the few
-words it needs, as php_mt_seed does) and glibc's additive generator. A filter is conservative:
-it may flag a seed that then fails, never miss one that survives: a draw whose first word would
-be rejected ends the judgement of that candidate, since later draws would sit at other words.
-Flagged seeds are re-walked by the generic executor, which alone decides and records survivors.
-The kernels themselves are in ``lanes``.
+words it needs, as php_mt_seed does), glibc's additive generator, Go's rngSource (only the ring
+words its first words add) and .NET's Random (its 55-word seeding, lane by lane). A filter is
+conservative: it may flag a seed that then fails, never miss one that survives: a draw whose
+first word would be rejected ends the judgement of that candidate, since later draws would sit
+at other words. Flagged seeds are re-walked by the generic executor, which alone decides and
+records survivors. The kernels themselves are in ``lanes``.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from functools import cache
 import numpy as np
 
 from gpu_executors.prng.bitgen.base import Generator
+from gpu_executors.prng.bitgen.go_rand import GO_LAZY_WORDS, RING_POWERS, lazy_ring_indices
 from gpu_executors.prng.draws import make_word_value, parse_draw
 from gpu_executors.sieve import lanes
 from gpu_executors.sieve.lanes import LANES
@@ -66,6 +68,10 @@ def fast_filter(spec: ScanSpec) -> tuple[Filter, str] | None:
         return None
     if gen.name == "glibc_rand":
         return _glibc_filter(gen, spec.draw), "glibc-lanes"
+    if gen.go_lazy and spec.last_word(filter_draws(spec)) < GO_LAZY_WORDS:
+        return _go_filter(gen, spec.draw), "go-lazy"
+    if gen.dotnet_sample:  # .NET Random's words, so its seeding too
+        return _dotnet_filter(gen, spec.draw), "dotnet-lanes"
     return None
 
 
@@ -132,6 +138,38 @@ def _mt_filter(gen: Generator, draw_text: str) -> Filter:
 def _glibc_filter(gen: Generator, draw_text: str) -> Filter:
     """glibc's additive generator: the 31-word ring of each lane, up to the last needed word."""
     kernel = _lanes(gen, draw_text).glibc_lanes
+
+    def run(start, count, obs, p, flags, n_blocks):
+        ks, krow = _needed_words(p)
+        n_groups = (count + LANES - 1) // LANES
+        kernel(start, count, obs, p, flags, min(n_blocks, n_groups), ks, krow)
+
+    return run
+
+
+@cache
+def _go_filter(gen: Generator, draw_text: str) -> Filter:
+    """Go's rngSource: each needed word from the two seeded ring words it adds."""
+    kernel = _lanes(gen, draw_text).go_lanes
+
+    def run(start, count, obs, p, flags, n_blocks):
+        ks, krow = _needed_words(p)
+        pairs = [lazy_ring_indices(int(k)) for k in ks]
+        feeds = np.array([f for f, _ in pairs], np.int64)
+        taps = np.array([t for _, t in pairs], np.int64)
+        n_groups = (count + LANES - 1) // LANES
+        kernel(
+            start, count, obs, p, flags, min(n_blocks, n_groups), ks, krow, feeds, taps,
+            RING_POWERS,
+        )
+
+    return run
+
+
+@cache
+def _dotnet_filter(gen: Generator, draw_text: str) -> Filter:
+    """.NET's Random: each lane's 55-word seeding, then its words up to the last needed one."""
+    kernel = _lanes(gen, draw_text).dotnet_lanes
 
     def run(start, count, obs, p, flags, n_blocks):
         ks, krow = _needed_words(p)

@@ -7,6 +7,7 @@ is cached here (module level) so both reference test modules share one build per
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -29,10 +30,10 @@ def _need(tool: str, what: str, hint: str = "") -> str:
     return path
 
 
-def _run(cmd: list[str], cwd: Path) -> str:
+def _run(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> str:
     """Run ``cmd``; a failing build or run fails the test (a broken toolchain is not a skip)."""
     proc = subprocess.run(
-        cmd, cwd=cwd, capture_output=True, text=True, timeout=_TIMEOUT_S, check=False
+        cmd, cwd=cwd, capture_output=True, text=True, timeout=_TIMEOUT_S, check=False, env=env
     )
     if proc.returncode != 0:
         pytest.fail(f"{' '.join(cmd)} exited {proc.returncode}:\n{proc.stderr[-4000:]}")
@@ -65,11 +66,41 @@ def _build_php(work: Path) -> dict[str, Any]:
     return json.loads(_run([php, str(REFERENCE_DIR / "php_vectors.php")], work))
 
 
-_BUILDERS = {"java": _build_java, "cpp": _build_cpp, "c": _build_c, "php": _build_php}
+def _build_go(work: Path) -> dict[str, Any]:
+    go = _need("go", "Go math/rand", " (Debian: apt-get install golang-go)")
+    env = dict(os.environ)
+    if not any(env.get(k) for k in ("GOCACHE", "XDG_CACHE_HOME", "HOME")):
+        env["GOCACHE"] = str(work / "gocache")  # go refuses to build without a cache folder
+    return json.loads(_run([go, "run", str(REFERENCE_DIR / "go_rand.go")], work, env))
+
+
+def _build_dotnet(work: Path) -> dict[str, Any]:
+    hint = " (Debian: apt-get install mono-mcs mono-runtime)"
+    mcs = _need("mcs", ".NET System.Random", hint)
+    mono = _need("mono", ".NET System.Random", hint)
+    exe = work / "DotnetRandom.exe"
+    _run([mcs, f"-out:{exe}", str(REFERENCE_DIR / "DotnetRandom.cs")], work)
+    return json.loads(_run([mono, str(exe)], work))
+
+
+def _build_ruby(work: Path) -> dict[str, Any]:
+    ruby = _need("ruby", "Ruby Random", " (Debian: apt-get install ruby)")
+    return json.loads(_run([ruby, str(REFERENCE_DIR / "ruby_random.rb")], work))
+
+
+_BUILDERS = {
+    "java": _build_java,
+    "cpp": _build_cpp,
+    "c": _build_c,
+    "php": _build_php,
+    "go": _build_go,
+    "dotnet": _build_dotnet,
+    "ruby": _build_ruby,
+}
 
 
 def reference_vectors(kind: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """Parsed JSON of reference program ``kind`` (java, cpp, c, php), built once per session."""
+    """Parsed JSON of reference program ``kind`` (see ``_BUILDERS``), built once per session."""
     if kind in _skipped:
         pytest.skip(_skipped[kind])
     if kind not in _cache:

@@ -62,6 +62,8 @@ class Generator:
     java48: bool = False  # java.util.Random's 48-bit LCG: the sieve's lifting/lattice route
     mt_genrand: bool = False  # MT19937 seeded by init_genrand: early words computable lazily
     mt_legacy_twist: bool = False  # PHP 5.2.1-7.0's twist takes the low bit of mt[k]
+    dotnet_sample: bool = False  # words are .NET Random's InternalSample(), in [0, 2^31 - 1)
+    go_lazy: bool = False  # Go's rngSource: early words computable from the seed lazily
     notes: str = ""
 
     def new_state(self) -> np.ndarray:

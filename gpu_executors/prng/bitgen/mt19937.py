@@ -1,4 +1,9 @@
-"""MT19937 and its users: C++/numpy (init_genrand), CPython (init_by_array), PHP's mt_rand.
+"""MT19937 and its users: C++/numpy (init_genrand), CPython (init_by_array), PHP's mt_rand, Ruby.
+
+Ruby's ``Random.new(seed)`` packs |seed| into 32-bit words and drops a top word equal to 1 (so
+seed s + 2^32 acts as s); one word is seeded by ``init_genrand``, several by ``init_by_array``
+(seeds from 2^33 on, as ``python_random``). Over the 32-bit seeds a scan covers, Ruby thus makes
+the same words as ``mt19937`` (checked against Ruby 3.1); ``ruby_random`` names it for users.
 
 The state is the 624-word array plus the read index (``state[MT_N]``); words are produced on
 demand, twisting the whole array every 624 words. No inverse step: a state scan does not apply.
@@ -15,6 +20,15 @@ MT_M = 397
 MT_MATRIX = U64(0x9908B0DF)
 MT_UPPER = U64(0x80000000)
 MT_LOWER = U64(0x7FFFFFFF)
+
+
+def ruby_scan_seed(seed: int) -> int:
+    """The 32-bit ``ruby_random`` seed that Ruby's ``Random.new(seed)`` acts as, for |seed| < 2^33
+    (longer seeds use init_by_array, outside ``ruby_random``'s seed space)."""
+    key = abs(seed)
+    if key >= 2**33:
+        raise ValueError(f"ruby_random: seed {seed} has a key of two words (init_by_array)")
+    return key - 2**32 if key >= 2**32 else key
 
 
 @jit
@@ -152,5 +166,16 @@ PHP_MT_RAND_LEGACY = Generator(
     mt_genrand=True,
     mt_legacy_twist=True,
 )
+RUBY_RANDOM = Generator(
+    name="ruby_random",
+    output_bits=32,
+    seed_bits=32,
+    state_size=MT_N + 1,
+    reference="Ruby Random.new(seed): MT19937 init_genrand for one-word seeds; rand(n) = randint:n",
+    seed=_mt_init_genrand,
+    next=_mt_next,
+    mt_genrand=True,
+    notes="a negative seed acts as its absolute value, s + 2^32 as s (s < 2^32)",
+)
 
-FAMILY = (MT19937, PYTHON_RANDOM, PHP_MT_RAND, PHP_MT_RAND_LEGACY)
+FAMILY = (MT19937, PYTHON_RANDOM, PHP_MT_RAND, PHP_MT_RAND_LEGACY, RUBY_RANDOM)

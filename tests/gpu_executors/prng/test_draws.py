@@ -1,8 +1,10 @@
 """Draw functions against the real APIs they model, plus offset/gap semantics and parse errors.
 
 References: the JDK's ``Random.nextInt(bound)``, numpy's legacy ``RandomState.randint``, CPython's
-``random.randrange`` and PHP's ``mt_rand(min, max)`` (both modes). ``mod:M`` is checked against
-``outputs() % M``. Offsets and gaps are checked against reference streams that discard words.
+``random.randrange``, PHP's ``mt_rand(min, max)`` (both modes), Go's ``Rand.Intn``/``Int63n``,
+.NET's ``Random.Next(n)``/``Next(min, max)`` (Mono) and Ruby's ``Random#rand(n)``. ``mod:M`` is
+checked against ``outputs() % M``. Offsets and gaps are checked against reference streams that
+discard words.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from gpu_executors.prng.bitgen import dotnet, go_rand
+from gpu_executors.prng.bitgen.mt19937 import ruby_scan_seed
 from gpu_executors.prng.draws import (
     DRAW_KINDS,
     DrawKind,
@@ -114,6 +118,68 @@ def test_mt_rand_matches_php(php_ref: dict[str, Any], gen_name: str, mode: str) 
     assert set(EDGE32) <= {c["seed"] for c in cases}
     for c in cases:
         assert_draws(gen_name, f"mt_rand:{c['min']}:{c['max']}", c["seed"], c["draws"])
+
+
+# ---------------------------------------------------------------------------- Go, .NET, Ruby
+
+
+@pytest.mark.parametrize("kind", ["intn", "int63n"])
+def test_go_draws_match_go(tmp_path_factory: pytest.TempPathFactory, kind: str) -> None:
+    """intn:N / int63n:N on go_rand == Rand.Intn(N) / Int63n(N): powers of two (masked), 1,
+    rejection-heavy bounds (2^30 + 1, 2^62 + 1), and Intn's switch to Int63n above 2^31 - 1."""
+    cases = reference_vectors("go", tmp_path_factory)[kind]
+    assert {1000, 1, 1024, 2**30 + 1, 2**31 - 1, 2**31, 2**62 + 1} <= {c["n"] for c in cases}
+    for c in cases:
+        assert_draws("go_rand", f"{kind}:{c['n']}", go_rand.scan_seed(c["seed"]), c["draws"])
+
+
+def test_dotnet_next_matches_mono(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """dotnet_next:N on dotnet_random == new Random(seed).Next(N), N up to int.MaxValue."""
+    ref = reference_vectors("dotnet", tmp_path_factory)
+    assert {1000, 1, 7, 2**31 - 1} <= {c["n"] for c in ref["next"]}
+    for c in ref["next"]:
+        assert_draws(
+            "dotnet_random", f"dotnet_next:{c['n']}", dotnet.scan_seed(c["seed"]), c["draws"]
+        )
+
+
+def test_dotnet_range_matches_mono(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """dotnet_range:A:B == Next(A, B): negative bounds, and ranges above int.MaxValue, whose
+    draws take two words (GetSampleForLargeRange)."""
+    ref = reference_vectors("dotnet", tmp_path_factory)
+    ranges = {(c["min"], c["max"]) for c in ref["range"] if c["min"] < c["max"]}
+    assert (-(2**31), 2**31 - 1) in ranges and (-500, 500) in ranges
+    for c in ref["range"]:
+        if c["min"] == c["max"]:
+            assert set(c["draws"]) == {c["min"]}  # Next(a, a) = a; the draw refuses MIN == MAX
+            continue
+        text = f"dotnet_range:{c['min']}:{c['max']}"
+        assert_draws("dotnet_random", text, dotnet.scan_seed(c["seed"]), c["draws"])
+
+
+def test_ruby_rand_is_randint(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Random.new(seed).rand(N) == randint:N on ruby_random: Ruby's limited_rand is the same
+    masked rejection (limit N - 1) over 32-bit words as numpy's legacy randint."""
+    cases = reference_vectors("ruby", tmp_path_factory)["rand"]
+    assert {1000, 1, 1024, 2**31 + 1, 2**32} <= {c["n"] for c in cases}
+    for c in cases:
+        assert_draws("ruby_random", f"randint:{c['n']}", ruby_scan_seed(c["seed"]), c["draws"])
+
+
+@pytest.mark.parametrize(
+    ("gen_name", "draw", "match"),
+    [
+        ("mt19937", "intn:10", "63-bit Int63 words; mt19937 produces 32-bit"),
+        ("xorshift64", "int63n:10", "63-bit Int63 words; xorshift64 produces 64-bit"),
+        ("minstd", "dotnet_next:10", r"InternalSample\(\) words; minstd does not"),
+        ("lcg32", "dotnet_range:-5:5", "dotnet_range:-5:5 scales"),
+    ],
+)
+def test_runtime_draws_need_their_runtime_words(gen_name: str, draw: str, match: str) -> None:
+    """Go's and .NET's draws read their own generator's words: other generators are refused
+    (a 31-bit word of 2^31 - 1 would make dotnet_next return N)."""
+    with pytest.raises(ValueError, match=match):
+        check_compatible(get_generator(gen_name), parse_draw(draw))
 
 
 # ---------------------------------------------------------------------------- mod
@@ -261,6 +327,12 @@ def test_parse_draw_non_integer(text: str) -> None:
         ("mt_rand:6:5", "MIN <= MAX"),
         ("mt_rand:-1:5", "MIN <= MAX"),
         (f"mt_rand:0:{2**31}", "MIN <= MAX"),
+        ("intn:0", "N must be in"),
+        (f"int63n:{2**63}", "N must be in"),
+        ("dotnet_next:0", "N must be in"),
+        (f"dotnet_next:{2**31}", "N must be in"),
+        ("dotnet_range:5:5", "MIN < MAX"),
+        (f"dotnet_range:{-(2**31) - 1}:0", "MIN < MAX"),
     ],
 )
 def test_parse_draw_out_of_range(text: str, match: str) -> None:

@@ -1,7 +1,8 @@
 """Bit-exact comparison of every generator's ``outputs()`` with its reference implementation.
 
 External references: the JDK (java.util.Random), C++ ``<random>``, the authors' published C code
-(``tests/reference/c_generators.c``), PHP's mt_rand, numpy, CPython and glibc (via ctypes). The
+(``tests/reference/c_generators.c``), PHP's mt_rand, Go's math/rand, .NET's System.Random (Mono),
+Ruby's Random, numpy, CPython and glibc (via ctypes). The
 original system's own variants have no external reference; they are checked against plain-Python
 re-implementations of the formulas in their ``reference`` strings. Inverse steps (``prev``) are
 checked by stepping forward and back.
@@ -19,7 +20,9 @@ from typing import Any
 import numpy as np
 import pytest
 
+from gpu_executors.prng.bitgen import dotnet, go_rand
 from gpu_executors.prng.bitgen.base import Generator
+from gpu_executors.prng.bitgen.mt19937 import ruby_scan_seed
 from gpu_executors.prng.bitgen.philox import philox4x32_10
 from gpu_executors.prng.generators import GENERATORS, get_generator
 from tests.reference.harness import reference_vectors
@@ -81,6 +84,21 @@ def php_ref(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return reference_vectors("php", tmp_path_factory)
 
 
+@pytest.fixture(scope="session")
+def go_ref(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    return reference_vectors("go", tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def dotnet_ref(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    return reference_vectors("dotnet", tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def ruby_ref(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    return reference_vectors("ruby", tmp_path_factory)
+
+
 # ---------------------------------------------------------------------------- coverage
 
 # Which test checks each generator; a generator added to the registry must be added here.
@@ -107,6 +125,9 @@ CHECKED_BY = {
     "sfc64_original": "test_original_variants",
     "philox4x32": "test_c_generators / test_philox_known_answers",
     "philox4x32_original": "test_original_variants",
+    "go_rand": "test_go_rand_matches_go",
+    "dotnet_random": "test_dotnet_random_matches_mono",
+    "ruby_random": "test_ruby_random_matches_ruby",
 }
 
 
@@ -245,6 +266,40 @@ def test_php_mt_rand_words(php_ref: dict[str, Any], gen_name: str, mode: str) ->
             f"{gen_name} seed={seed} (PHP {php_ref['version']}): first mismatch at index "
             f"{bad[0]}: expected {words[bad[0]]}, got {int(got[bad[0]])}"
         )
+
+
+# ---------------------------------------------------------------------------- Go, .NET, Ruby
+
+
+def test_go_rand_matches_go(go_ref: dict[str, Any]) -> None:
+    """go_rand == rand.New(rand.NewSource(seed)).Int63() over 1000 words (the 607-word ring
+    wraps), int64 seeds reduced by ``scan_seed``: negative, 0, 2^31 - 1 and above 2^31."""
+    edge = [0, 1, 89482311, 2**31 - 2, 2**31 - 1, 2**31, -1, 2**63 - 1, -(2**63)]
+    for seed, words in entries(go_ref["words"], edge):
+        assert_words("go_rand", go_rand.scan_seed(seed), words)
+    assert go_rand.scan_seed(0) == go_rand.scan_seed(2**31 - 1) == 89482311
+    assert go_rand.scan_seed(-1) == 2**31 - 2
+
+
+def test_dotnet_random_matches_mono(dotnet_ref: dict[str, Any]) -> None:
+    """dotnet_random == new Random(seed).Next() over 1000 words, int seeds reduced by
+    ``scan_seed``: negative ones, int.MinValue, and seeds above 161803398 (whose seeding
+    overflows an int)."""
+    edge = [0, 1, 161803398, 161803399, 2**31 - 1, -1, -(2**31)]
+    for seed, words in entries(dotnet_ref["words"], edge):
+        assert_words("dotnet_random", dotnet.scan_seed(seed), words)
+    assert dotnet.scan_seed(-(2**31)) == 2**31 - 1
+
+
+def test_ruby_random_matches_ruby(ruby_ref: dict[str, Any]) -> None:
+    """ruby_random == Random.new(seed).rand(2**32) (the raw word) over 1000 words: 32-bit seeds,
+    a negative one and seeds s + 2^32, which act as s."""
+    edge = [*EDGE32, -5, 2**32, 2**32 + 7]
+    for seed, words in entries(ruby_ref["words"], edge):
+        assert_words("ruby_random", ruby_scan_seed(seed), words)
+    assert get_generator("ruby_random").outputs(7, 5).tolist() == (
+        get_generator("mt19937").outputs(7, 5).tolist()
+    )
 
 
 # ---------------------------------------------------------------------------- glibc
@@ -427,3 +482,18 @@ def test_prev_from_mid_stream(gen_name: str) -> None:
         gen.next(state)
     forward = [int(gen.next(state)) for _ in range(37)]
     assert [int(gen.prev(state)) for _ in range(37)] == forward[::-1]
+
+
+@pytest.mark.parametrize(
+    ("reduce", "seed", "match"),
+    [
+        (go_rand.scan_seed, 2**63, "not an int64"),
+        (dotnet.scan_seed, 2**31, "not an int32"),
+        (dotnet.scan_seed, -(2**31) - 1, "not an int32"),
+        (ruby_scan_seed, -(2**33), "init_by_array"),
+    ],
+)
+def test_runtime_seeds_outside_the_runtime_are_refused(reduce, seed: int, match: str) -> None:
+    """A seed the runtime cannot take (or one outside the 32-bit Ruby generator) is an error."""
+    with pytest.raises(ValueError, match=match):
+        reduce(seed)

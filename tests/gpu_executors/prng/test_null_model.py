@@ -283,3 +283,73 @@ def test_evidence_is_capped() -> None:
     assert evidence(1, 0.0) == 320.0
     assert evidence(3, 1.0) == pytest.approx(-math.log10(stats.poisson.sf(2, 1.0)))
 
+
+
+# ---------------------------------------------------------------------------- .NET Next
+
+
+def _dotnet_first(scale, targets: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    """Least x in [lo, hi] with scale(x) >= target (hi where none), by bisection."""
+    a = np.full(targets.shape, lo, dtype=np.int64)
+    b = np.full(targets.shape, hi, dtype=np.int64)
+    while np.any(a < b):
+        mid = (a + b) // 2
+        reached = scale(mid) >= targets
+        b = np.where(reached, mid, b)
+        a = np.where(reached, a, mid + 1)
+    return a
+
+
+def test_dotnet_scale_replica_matches_the_drawer() -> None:
+    """(int)(word * (1.0 / int.MaxValue) * n) in float64 is what dotnet_next's drawer computes."""
+    gen = get_generator("dotnet_random")
+    words = gen.outputs(987654, 500).astype(np.float64)
+    for n in (1000, 999_983):
+        draws = generate_draws(gen, parse_draw(f"dotnet_next:{n}"), 987654, 500)
+        np.testing.assert_array_equal(draws, np.floor(words * (1.0 / 2147483647) * n))
+
+
+@pytest.mark.parametrize("n", [1000, 7, 1, 1024, 999_983, 3_000_017])
+def test_dotnet_next_by_locating_every_boundary(n: int) -> None:
+    """Next(n) = floor(word / (2^31 - 1) * n) over words in [0, 2^31 - 1) is monotone in the
+    word: the words of value v are [first(v), first(v+1)), found by bisection."""
+    total = 2147483647
+
+    def scale(r: np.ndarray) -> np.ndarray:
+        return np.floor(r.astype(np.float64) * (1.0 / total) * n).astype(np.int64)
+
+    counts = np.diff(_dotnet_first(scale, np.arange(n + 1, dtype=np.int64), 0, total))
+    got = all_probabilities(get_generator("dotnet_random"), f"dotnet_next:{n}")
+    assert_distribution(got, counts, total)
+    if n == 999_983:
+        assert counts.min() < counts.max(), "Next(n) is biased when n does not divide 2^31 - 1"
+
+
+def test_dotnet_large_range_by_locating_boundaries() -> None:
+    """Next(int.MinValue, int.MaxValue) takes x = +-word (minus when the next word is even) to
+    floor((x + 2^31 - 2) / (2^32 - 3) * range): each value's x interval, weighted by the sign
+    counts (2^30 even, 2^30 - 1 odd words of 2^31 - 1), gives its probability."""
+    m, span = 2147483647, 2**32 - 1
+    gen = get_generator("dotnet_random")
+    spec = f"dotnet_range:{-(2**31)}:{2**31 - 1}"
+
+    def scale(x: np.ndarray) -> np.ndarray:
+        d = (x.astype(np.float64) + 2147483646.0) / 4294967293.0
+        return np.floor(d * float(span)).astype(np.int64)
+
+    v = np.unique(
+        np.concatenate(
+            [np.arange(5), span - 1 - np.arange(5), np.arange(2**31 - 5, 2**31 + 5),
+             np.random.default_rng(3).integers(0, span, 2000)]
+        )
+    )
+    a = _dotnet_first(scale, v, -(m - 1), m)
+    b = _dotnet_first(scale, v + 1, -(m - 1), m)
+    weights = np.array(
+        [sum(2**30 if x < 0 else (2**30 - 1 if x > 0 else m) for x in range(lo, hi))
+         for lo, hi in zip(a.tolist(), b.tolist(), strict=True)],
+        dtype=np.float64,
+    )
+    got = value_probabilities(gen, parse_draw(spec), v - 2**31)
+    np.testing.assert_allclose(got, weights / m / m, rtol=1e-12, atol=0)
+    assert set(np.diff(np.stack([a, b]), axis=0).ravel().tolist()) <= {0, 1, 2}

@@ -52,9 +52,11 @@ def test_capabilities() -> None:
         return {name for name, g in GENERATORS.items() if getattr(g, flag)}
 
     assert having("java48") == {"java_lcg", "java_random"}
-    assert having("mt_genrand") == {"mt19937", "php_mt_rand", "php_mt_rand_legacy"}
+    assert having("mt_genrand") == {"mt19937", "php_mt_rand", "php_mt_rand_legacy", "ruby_random"}
     assert having("mt_legacy_twist") == {"php_mt_rand_legacy"}
     assert having("php_legacy_range") == {"php_mt_rand_legacy"}
+    assert having("dotnet_sample") == {"dotnet_random"}
+    assert having("go_lazy") == {"go_rand"}
 
 
 def test_single_word_generators_pack() -> None:

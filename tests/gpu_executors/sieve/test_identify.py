@@ -20,12 +20,17 @@ def test_draws_for_modulus_cover_every_kind() -> None:
         "randint:1000",
         "randrange:1000",
         "mt_rand:0:999",
+        "intn:1000",
+        "int63n:1000",
+        "dotnet_next:1000",
     ]
     assert draws_for_modulus(2**32) == [
         "mod:4294967296",
         "randint:4294967296",
         "randrange:4294967296",
-    ]
+        "intn:4294967296",
+        "int63n:4294967296",
+    ]  # .NET's Next(n) takes n < 2^31
 
 
 def test_candidate_pairs_drop_incompatible_ones() -> None:

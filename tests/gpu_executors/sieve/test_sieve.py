@@ -6,7 +6,7 @@ Budget: numba compiles the CPU kernels (generic walk, seed prefilter, state walk
 runtime. So by default every generator is scanned with ONE compatible draw function
 (``DEFAULT_DRAW``), chosen so that every draw kind is exercised by 3-9 generators, and all other
 tests reuse those kernels. Set ``SEEDSIEVE_FULL_MATRIX=1`` to scan every compatible
-(generator, draw) pair of ``DRAWS`` (124 pairs, ~12 minutes on 2 cores).
+(generator, draw) pair of ``DRAWS`` (~140 pairs, ~14 minutes on 2 cores).
 
 Histories are planted here with the generators' own ``seed``/``next`` and the compiled draw
 function, stepping words in Python, so the indexing definition of ``scan.py`` (offset, gaps,
@@ -40,6 +40,8 @@ DRAWS = (
     "randint:1000",
     "randrange:1000",
     "mt_rand:1:1000",
+    "intn:1000",
+    "dotnet_next:1000",
 )
 
 # One draw function per generator: the kernel every test of that generator shares.
@@ -66,6 +68,9 @@ DEFAULT_DRAW: dict[str, str] = {
     "sfc64_original": "randint:1000",
     "philox4x32": "randrange:1000",
     "philox4x32_original": "mt_rand:1:1000",
+    "go_rand": "intn:1000",  # Go's Intn reads go_rand's 63-bit words only
+    "dotnet_random": "dotnet_next:1000",  # .NET's Next(n) scales dotnet_random's words only
+    "ruby_random": "randint:1000",  # Ruby's rand(n): the mt-lazy prefilter under Ruby's name
 }
 
 # Generators whose whole state packs into an integer and that have an inverse step, each with a
@@ -112,11 +117,13 @@ SIGN_BIT = 1 << 63
 
 
 def planted_seed(gen_name: str) -> int:
-    """A seed above 2^32 where the generator takes one (< 2^63), else one above 2^31."""
+    """A seed above 2^32 where the generator takes one (< 2^63), else one above 2^31 (above
+    2^30 for 31-bit seeds)."""
     k = list(GENERATORS).index(gen_name)
-    if get_generator(gen_name).seed_bits > 32:
+    bits = get_generator(gen_name).seed_bits
+    if bits > 32:
         return 0x1_2345_6789 + 7919 * k
-    return 2_900_000_000 + 7919 * k
+    return (2_900_000_000 if bits == 32 else 2_000_000_000) + 7919 * k
 
 
 def plant(
@@ -233,6 +240,8 @@ def test_default_matrix_covers_every_generator_and_draw_kind() -> None:
     kinds = [parse_draw(d).kind for d in DEFAULT_DRAW.values()]
     for kind in ("mod", "nextint", "randint", "randrange", "mt_rand"):
         assert kinds.count(kind) >= 3, kind
+    for kind in ("intn", "dotnet_next"):  # each runtime's draw, on its one generator
+        assert kinds.count(kind) == 1, kind
     assert DEFAULT_DRAW["php_mt_rand_legacy"].startswith("mt_rand")
     assert get_generator("php_mt_rand_legacy").php_legacy_range
 
@@ -389,6 +398,59 @@ def test_rejected_first_word_does_not_hide_the_seed(gen_name: str) -> None:
         (seed, OFFSET, GAP)
     ]
     assert cpu_scan(spec).survivors.select("seed", "offset", "gap").rows() == [(seed, OFFSET, GAP)]
+
+
+@pytest.mark.parametrize("last_word", [272, 273])
+def test_go_lazy_filter_boundary(last_word: int) -> None:
+    """go_rand seed scans whose filter words end at 272 (go-lazy filter: ring words only) or 273
+    (generic walk) recover the planted seed, in partial lane groups and odd chunks; also the top
+    seed 2^31 - 1, which reduces to 0 and so acts as 89482311."""
+    gen_name = "go_rand"
+    draw = DEFAULT_DRAW[gen_name]
+    offset = last_word - 1  # max_misses 0 filters 2 draws: last word = offset_stop - 1 + 1
+    for seed, lo, hi in ((planted_seed(gen_name) + 5, 101, 190), (2**31 - 1, 300, 1)):
+        draws = plant(gen_name, draw, seed, N_DRAWS, offset, 0)
+        spec = ScanSpec(
+            gen_name,
+            draw,
+            draws,
+            seed_start=seed - lo,
+            seed_stop=seed + hi,
+            offset_start=offset - 3,
+            offset_stop=offset + 1,
+            gap_min=0,
+            gap_max=0,
+        )
+        same = equivalent_candidates(
+            gen_name, draw, seed, draws, range(offset - 3, offset + 1), range(1)
+        )
+        assert (seed, offset, 0) in same
+        for chunk in (None, 97):
+            result = cpu_scan(spec, chunk=chunk)
+            assert ("go-lazy" in result.backend) == (last_word < 273), result.backend
+            assert result.survivors.select("seed", "offset", "gap").rows() == same
+        small = dataclasses.replace(spec, seed_start=seed - 3, seed_stop=seed + 1)
+        assert_same_survivors(cpu_scan(small), reference_scan(small))
+
+
+@pytest.mark.parametrize("seed", [161_803_399, 2**31 - 1])
+def test_dotnet_lanes_filter(seed: int) -> None:
+    """dotnet_random's lane-wise seeding flags what the generic walk finds: around a seed whose
+    seeding wraps an int (above 161803398) and at the top of the 31-bit space (a partial lane
+    group), exact, and loose enough (one match of 8) that chance survivors are compared too."""
+    gen_name = "dotnet_random"
+    draw = DEFAULT_DRAW[gen_name]
+    draws = plant(gen_name, draw, seed, N_DRAWS, OFFSET, GAP)
+    spec = ScanSpec(
+        gen_name, draw, draws, seed_start=seed - 300, seed_stop=seed + 1,
+        offset_start=0, offset_stop=6, gap_min=0, gap_max=3,
+    )
+    for chunk in (None, 97):
+        result = cpu_scan(spec, chunk=chunk)
+        assert "dotnet-lanes" in result.backend
+        assert result.survivors.select("seed", "offset", "gap").rows() == [(seed, OFFSET, GAP)]
+    loose = dataclasses.replace(spec, seed_start=seed - 6, max_misses=N_DRAWS - 1)
+    assert_same_survivors(cpu_scan(loose), reference_scan(loose))
 
 
 @pytest.mark.parametrize("last_word", [226, 227])
