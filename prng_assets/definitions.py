@@ -16,6 +16,7 @@ from prng_assets.checks import models as models_checks
 from prng_assets.checks import predictions as predictions_checks
 from prng_assets.checks import scorer as scorer_checks
 from prng_assets.checks import sieve as sieve_checks
+from prng_assets.checks import sieve_search as sieve_search_checks
 from prng_assets.jobs import JOBS, gpu_scan_job
 from prng_assets.sensors import draw_file_sensor
 from resources.artefacts import ArtefactStore
@@ -29,8 +30,8 @@ BACKEND_ENV = "SEEDSIEVE_BACKEND"
 DOCKER_JOBS_ENV = "SEEDSIEVE_DOCKER_JOBS"  # set in the Docker image: adds the GPU scan job
 
 ASSET_MODULES = [ingest, sieve, scorer, features, models, predictions]
-CHECK_MODULES = [ingest_checks, sieve_checks, scorer_checks, features_checks, models_checks,
-                 predictions_checks]
+CHECK_MODULES = [ingest_checks, sieve_checks, sieve_search_checks, scorer_checks, features_checks,
+                 models_checks, predictions_checks]
 
 
 def build_defs(

@@ -1,8 +1,8 @@
 """The stored records of the sieve: the settings it scanned with and the pool's figures.
 
 Each record is the one reader (``from_dict``) and the one writer (``to_dict``) of its JSON file
-(``sieve_settings/settings.json``, ``survivor_pool/stats.json``); ``to_dict`` gives exactly the
-keys those files have always held, so stored artefacts do not change.
+(``sieve_settings/settings.json``, ``survivor_pool/stats.json``); a key added later is read with
+its default from an older file.
 """
 
 from __future__ import annotations
@@ -26,19 +26,27 @@ class SettingsSearch:
     best_params: dict[str, Any]
     sample_blocks: list[str]
     trials: list[dict[str, Any]]
+    # Written since the optimiser prunes and warm-starts (older records lack them).
+    trials_pruned: int = 0
+    search_key: str = ""  # the study's trials of this search carry it (a resumed study)
+    warm_started: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {"study_name": self.study_name, "trials_requested": self.trials_requested,
-                "trials_completed": self.trials_completed, "best_trial": self.best_trial,
-                "best_evidence": self.best_evidence, "best_params": self.best_params,
-                "sample_blocks": self.sample_blocks, "trials": self.trials}
+                "trials_completed": self.trials_completed, "trials_pruned": self.trials_pruned,
+                "best_trial": self.best_trial, "best_evidence": self.best_evidence,
+                "best_params": self.best_params, "sample_blocks": self.sample_blocks,
+                "trials": self.trials, "search_key": self.search_key,
+                "warm_started": self.warm_started}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> SettingsSearch:
         return cls(study_name=d["study_name"], trials_requested=d["trials_requested"],
                    trials_completed=d["trials_completed"], best_trial=d["best_trial"],
                    best_evidence=d["best_evidence"], best_params=d["best_params"],
-                   sample_blocks=d["sample_blocks"], trials=d["trials"])
+                   sample_blocks=d["sample_blocks"], trials=d["trials"],
+                   trials_pruned=d.get("trials_pruned", 0), search_key=d.get("search_key", ""),
+                   warm_started=d.get("warm_started", False))
 
 
 @dataclass(frozen=True)

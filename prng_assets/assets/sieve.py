@@ -11,6 +11,7 @@ from typing import Literal
 
 import dagster as dg
 import numpy as np
+import optuna
 import polars as pl
 from optuna.trial import TrialState
 from pydantic import Field, model_validator
@@ -27,7 +28,6 @@ from gpu_executors.sieve.identify import (
 )
 from gpu_executors.sieve.records import PoolStats, SettingsSearch, SieveSettingsRecord
 from gpu_executors.sieve.settings import (
-    SEARCHED,
     SearchBounds,
     SieveSettings,
     merge_pool,
@@ -95,6 +95,8 @@ class SieveSettingsConfig(dg.Config):
     n_trials: int = Field(default=16, description="Optuna trials (a resumed study tops up).")
     sample_blocks: int = Field(default=0, description="Seed blocks per trial; 0 = all blocks.")
     study_name: str | None = Field(default=None, description="Resume this study by name.")
+    warm_start: bool = Field(default=False, description="Enqueue the best settings of the "
+                             "case's previous search as the first trial.")
     sampler_seed: int = 0
 
     @property
@@ -208,6 +210,47 @@ def _evidence_plot(trials: list[dict]) -> dg.MetadataValue:
     return figure_metadata(fig)
 
 
+EMPTY_FORWARD_PASS = "forward pass empty: no survivor on the sample blocks"
+
+
+def search_key(history_digest: str, base: SieveSettings, bounds: SearchBounds,
+               blocks: list[str]) -> str:
+    """What makes two trials comparable: the draws, the fixed settings, the bounds and the
+    sample blocks. A resumed study's trials of another search neither count nor are chosen."""
+    return json_digest({"history": history_digest, "base": base.to_dict(),
+                        "bounds": asdict(bounds), "blocks": blocks})
+
+
+def _trials_of(study, key: str) -> list:
+    """The study's completed and pruned trials of the search ``key``."""
+    return [t for t in study.get_trials(deepcopy=False,
+                                        states=(TrialState.COMPLETE, TrialState.PRUNED))
+            if t.user_attrs.get("search_key") == key]
+
+
+def best_trial(trials: list):
+    """The highest evidence; ties (e.g. nothing survived: every trial pruned, evidence 0) go to
+    the strictest settings, the fewest expected false survivors."""
+    return max(trials, key=lambda t: (t.value if t.value is not None else 0.0,
+                                      -t.user_attrs["null_expected"]))
+
+
+def _previous_best(artefacts: ArtefactStore, bounds: SearchBounds) -> dict | None:
+    """The best parameters of the case's previous search, if it searched within ``bounds``."""
+    if not artefacts.exists(*SIEVE_SETTINGS):
+        return None
+    best = load_sieve_settings(artefacts).best_params
+    if not best:
+        return None
+    limits = {"window": bounds.window, "offset_max": bounds.offset, "gap_min": bounds.gap,
+              "gap_max": (best.get("gap_min", 0), bounds.gap[1]),
+              "max_misses": (bounds.max_misses[0], min(bounds.max_misses[1],
+                                                       best.get("window", 1) - 1)),
+              "anchor": bounds.anchor}
+    inside = all(k in limits and limits[k][0] <= v <= limits[k][1] for k, v in best.items())
+    return best if inside else None
+
+
 @dg.asset(group_name="sieve", deps=[draw_history], kinds={"optuna"}, partitions_def=cases)
 def sieve_settings(
     context: dg.AssetExecutionContext,
@@ -244,49 +287,53 @@ def sieve_settings(
     else:
         name = config.study_name or f"sieve_settings-{context.partition_key}-{context.run.run_id}"
         study = optuna_storage.study(name, "maximize", config.sampler_seed)
-        # A resumed study may hold trials scored on another history, pair, bounds or sample
-        # blocks: only trials of this search count towards n_trials and may be chosen.
-        search_key = json_digest({"history": draws_meta["history_digest"],
-                                  "base": base.to_dict(), "bounds": asdict(bounds),
-                                  "blocks": keys})
-
-        def ours() -> list:
-            return [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-                    if t.user_attrs.get("search_key") == search_key]
-
-        done = len(ours())
+        key = search_key(draws_meta["history_digest"], base, bounds, keys)
+        previous = _previous_best(artefacts, bounds) if config.warm_start else None
+        if previous and not _trials_of(study, key):
+            study.enqueue_trial(previous, skip_if_exists=True)
+        done = len(_trials_of(study, key))
         t0 = time.perf_counter()
 
         def objective(trial) -> float:
             settings = suggest_settings(trial, base, bounds)
             stats = scan_blocks(settings, train, ranges, compute.scan)
-            trial.set_user_attr("search_key", search_key)
+            trial.set_user_attr("search_key", key)
             trial.set_user_attr("settings", settings.to_dict())
             for k, v in stats.items():
                 trial.set_user_attr(k, v)
             context.log.info(
                 f"trial {trial.number}: evidence {stats['evidence']:.2f} "
                 f"({stats['survivors']} survivors vs {stats['null_expected']:.3g} expected) "
-                f"{ {k: trial.params[k] for k in SEARCHED} } "
+                f"{trial.params} "
                 f"[{time.perf_counter() - t0:.1f} s]"
             )
+            if stats["survivors"] == 0:
+                trial.set_user_attr("pruned_reason", EMPTY_FORWARD_PASS)
+                raise optuna.TrialPruned(EMPTY_FORWARD_PASS)
             return stats["evidence"]
 
         study.optimize(objective, n_trials=max(0, config.n_trials - done))
-        complete = ours()
-        if not complete:
+        ran = _trials_of(study, key)
+        complete = [t for t in ran if t.state == TrialState.COMPLETE]
+        pruned = [t for t in ran if t.state == TrialState.PRUNED]
+        if not ran:
             raise dg.Failure(description=f"sieve_settings: no trial of study {name!r} completed "
                                          "for this history, pair, bounds and sample blocks")
-        # Ties (e.g. no survivors anywhere) go to the strictest settings: the fewest expected
-        # false survivors.
-        best = max(complete, key=lambda t: (t.value, -t.user_attrs["null_expected"]))
+        best = best_trial(ran)
         settings = SieveSettings(**best.user_attrs["settings"])
-        trials = [{"number": t.number, "evidence": t.value, "params": t.params,
-                   "survivors": t.user_attrs["survivors"]} for t in complete]
+        if not complete:
+            context.log.warning("sieve_settings: nothing survived any trial: the choice of "
+                                "settings is arbitrary (the strictest was kept); check the "
+                                "generator and draw function")
+        trials = [{"number": t.number, "evidence": t.value if t.value is not None else 0.0,
+                   "params": t.params, "survivors": t.user_attrs["survivors"],
+                   "state": t.state.name.lower()} for t in ran]
         search = SettingsSearch(study_name=name, trials_requested=config.n_trials,
-                                trials_completed=len(complete), best_trial=best.number,
-                                best_evidence=best.value, best_params=best.params,
-                                sample_blocks=keys, trials=trials)
+                                trials_completed=len(complete), trials_pruned=len(pruned),
+                                best_trial=best.number,
+                                best_evidence=best.value if best.value is not None else 0.0,
+                                best_params=best.params, sample_blocks=keys, trials=trials,
+                                search_key=key, warm_started=previous is not None)
     record = SieveSettingsRecord(settings=settings, searched=config.search,
                                  sampler_seed=config.sampler_seed,
                                  draws_sha256=draws_meta["source_sha256"],
@@ -311,6 +358,7 @@ def sieve_settings(
     if search is not None and search.trials:
         meta.update(study_name=search.study_name, trials_requested=config.n_trials,
                     trials_completed=search.trials_completed,
+                    trials_pruned=search.trials_pruned, warm_started=search.warm_started,
                     best_evidence=search.best_evidence,
                     trial_evidence=_evidence_plot(search.trials))
     return dg.MaterializeResult(metadata=meta)

@@ -35,6 +35,10 @@ KINDS: dict[str, CheckKind] = {
     "truth_recovered": INTEGRITY,  # a planted candidate in scope and not found: the sieve is broken
     "pool_survivors_recomputed": INTEGRITY,
     "sieve_settings_as_requested": INTEGRITY,
+    "sieve_trials_differ": INTEGRITY,
+    "sieve_trials_all_completed": INTEGRITY,
+    "sieve_best_settings_complete": INTEGRITY,
+    "sieve_trials_found_evidence": FINDING,  # nothing survived any trial: chosen blind
     # scorer
     "scorer_trials_differ": INTEGRITY,
     "scorer_trials_all_completed": INTEGRITY,

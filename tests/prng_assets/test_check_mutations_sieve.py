@@ -16,12 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import optuna
 import polars as pl
 import pytest
 
 import prng_assets.assets.sieve as sieve_assets
 from gpu_executors.prng.synth import planted_history, truth_path, write_history
-from gpu_executors.sieve.records import PoolStats
+from gpu_executors.sieve.records import PoolStats, SieveSettingsRecord
 from prng_assets import case_runs, lineage
 from prng_assets.artefact_keys import POOL_TABLE, block_stats, block_table
 from prng_assets.assets.sieve import SieveSettingsConfig, sieve_settings, survivor_pool
@@ -41,6 +42,8 @@ CASE = "mut"
 BLOCKING = {k.name: defs.resolve_asset_graph().get_check_spec(k).blocking
             for k in defs.resolve_asset_graph().asset_check_keys
             if k.asset_key in (sieve_settings.key, survivor_pool.key)}
+HEAD_CHECKS = {k.name for k in defs.resolve_asset_graph().asset_check_keys
+               if k.asset_key == sieve_settings.key}
 ERROR_CHECKS = ("all_seed_blocks_scanned", "settings_reached_sieve", "gpu_survivors_reverified",
                 "reverse_pass_is_backward", "truth_recovered", "pool_survivors_recomputed",
                 "sieve_settings_as_requested")
@@ -133,7 +136,7 @@ def test_clean_run_passes_every_sieve_check(clean: dict[str, Any]) -> None:
     checks, g = clean["checks"], clean["graph"]
     assert clean["result"].success
     assert {n: e.passed for n, e in checks.items()} == dict.fromkeys(
-        [n for n in BLOCKING if n != "sieve_settings_as_requested"], True)
+        [n for n in BLOCKING if n not in HEAD_CHECKS], True)
     recomputed = checks["pool_survivors_recomputed"]
     pool = pl.read_parquet(g.art / "survivor_pool" / "pool.parquet")
     assert 1 < pool["seed"].n_unique() <= 40 and SEED in pool["seed"].to_list()
@@ -338,3 +341,132 @@ def test_block_table_emptied_fails_recomputation(graph: Graph) -> None:
     _fails_blocking(result, checks, "pool_survivors_recomputed")
     assert _meta(check, "blocks_disagreeing_with_their_stats") == PLANTED_BLOCK
     _fails_blocking(result, checks, "truth_recovered")
+
+
+# (e) The window optimiser (search: true): its trials as the study holds them.
+SEARCH = {"search": True, "n_trials": 4, "window_bounds": [8, 10], "offset_bounds": [0, 8],
+          "gap_bounds": [0, 4], "max_misses_bounds": [5, 7]}
+SEARCH_CHECKS = ("sieve_trials_differ", "sieve_trials_all_completed",
+                 "sieve_best_settings_complete", "sieve_trials_found_evidence")
+
+
+def _searched(graph: Graph, **changes: Any) -> tuple[dg.ExecuteInProcessResult, Checks]:
+    return graph.prepare(**{**SEARCH, **changes})
+
+
+def test_clean_search_passes_the_optimiser_checks(graph: Graph) -> None:
+    result, checks = _searched(graph)
+    assert result.success
+    assert {n: checks[n].passed for n in SEARCH_CHECKS} == dict.fromkeys(SEARCH_CHECKS, True)
+    assert _meta(checks["sieve_trials_differ"], "distinct_values") >= 2
+    done = checks["sieve_trials_all_completed"]
+    assert _meta(done, "trials_completed") + _meta(done, "trials_pruned") == 4
+
+
+def test_given_settings_make_the_optimiser_checks_not_applicable(clean: dict[str, Any]) -> None:
+    _result, checks = clean["graph"].checks_only("prepare", sieve_settings)
+    for name in SEARCH_CHECKS:
+        assert checks[name].passed and _meta(checks[name], "applies").startswith(
+            "not applicable: settings given directly")
+
+
+def _constant_evidence(monkeypatch) -> None:
+    real = sieve_assets.scan_blocks
+    monkeypatch.setattr(sieve_assets, "scan_blocks",
+                        lambda *a, **k: {**real(*a, **k), "survivors": 5, "evidence": 2.0})
+
+
+def test_constant_objective_fails_trials_differ(graph: Graph, monkeypatch) -> None:
+    """Before the record: every trial scores the same evidence."""
+    _constant_evidence(monkeypatch)
+    result, checks = _searched(graph)
+    _fails_blocking(result, checks, "sieve_trials_differ")
+    assert _meta(checks["sieve_trials_differ"], "distinct_values") == 1
+
+
+def _rewritten_settings_record(monkeypatch, change: Callable) -> None:
+    real = ArtefactStore.write_record
+
+    def rewritten(self: ArtefactStore, record: Any, *parts: str):
+        if isinstance(record, SieveSettingsRecord) and record.search is not None:
+            record = replace(record, search=change(record.search))
+        return real(self, record, *parts)
+
+    monkeypatch.setattr(ArtefactStore, "write_record", rewritten)
+
+
+def test_record_claiming_distinct_evidence_fails_trials_differ(graph: Graph,
+                                                               monkeypatch) -> None:
+    """After the trials: the record lists an evidence of its own for each trial."""
+    _constant_evidence(monkeypatch)
+    _rewritten_settings_record(monkeypatch, lambda search: replace(
+        search, trials=[{**t, "evidence": float(t["number"])} for t in search.trials]))
+    result, checks = _searched(graph)
+    _fails_blocking(result, checks, "sieve_trials_differ")
+    assert _meta(checks["sieve_trials_differ"], "record_agrees_with_study") is False
+
+
+@pytest.mark.parametrize("hidden", [False, True])
+def test_trials_never_run_fail_all_completed(graph: Graph, monkeypatch, hidden: bool) -> None:
+    """Before the record: two requested trials never start; honest, or with the record
+    claiming them completed."""
+    real = optuna.study.Study.optimize
+    monkeypatch.setattr(optuna.study.Study, "optimize",
+                        lambda self, func, n_trials=None, **k: real(self, func,
+                                                                     n_trials=n_trials - 2, **k))
+    if hidden:
+        _rewritten_settings_record(monkeypatch, lambda search: replace(
+            search, trials_completed=search.trials_requested - search.trials_pruned))
+    result, checks = _searched(graph)
+    _fails_blocking(result, checks, "sieve_trials_all_completed")
+    done = checks["sieve_trials_all_completed"]
+    assert _meta(done, "trials_requested") == 4
+    assert _meta(done, "trials_completed") + _meta(done, "trials_pruned") == 2
+    assert _meta(done, "record_agrees") is (not hidden)
+
+
+class _FixedGapMax:
+    """A trial never asked for ``gap_max``: it is pinned to ``gap_min``."""
+
+    def __init__(self, trial) -> None:
+        self._trial = trial
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._trial, name)
+
+    def suggest_int(self, name: str, low: int, high: int, **kwargs: Any) -> int:
+        return low if name == "gap_max" else self._trial.suggest_int(name, low, high, **kwargs)
+
+
+@pytest.mark.parametrize("hidden", [False, True])
+def test_unsearched_parameter_fails_best_settings(graph: Graph, monkeypatch,
+                                                  hidden: bool) -> None:
+    """Before the record: ``gap_max`` drops out of the search (pinned to gap_min); honest, or
+    with the record's best parameters filled in."""
+    real = sieve_assets.suggest_settings
+    monkeypatch.setattr(sieve_assets, "suggest_settings",
+                        lambda trial, base, bounds: real(_FixedGapMax(trial), base, bounds))
+    if hidden:
+        _rewritten_settings_record(monkeypatch, lambda search: replace(
+            search, best_params={**search.best_params, "gap_max": search.best_params["gap_min"]}))
+    result, checks = _searched(graph)
+    _fails_blocking(result, checks, "sieve_best_settings_complete")
+    best = checks["sieve_best_settings_complete"]
+    assert _meta(best, "missing") == "gap_max"
+    assert _meta(best, "record_agrees_with_study") is (not hidden)
+
+
+def test_nothing_surviving_any_trial_warns(graph: Graph) -> None:
+    """A strict sieve over seeds without the planted one: every trial's forward pass is empty,
+    so every trial is pruned with its reason and the settings are chosen blind; the warning
+    says so and the rest pass."""
+    result, checks = _searched(graph, seed_start=SEED + (1 << 12), seed_stop=SEED + (1 << 13),
+                               window_bounds=[10, 10], max_misses_bounds=[0, 0])
+    assert result.success
+    found = checks["sieve_trials_found_evidence"]
+    assert not found.passed and found.severity == dg.AssetCheckSeverity.WARN
+    assert _meta(found, "verdict").startswith("nothing survived any trial")
+    done = checks["sieve_trials_all_completed"]
+    assert done.passed and _meta(done, "trials_pruned") == 4
+    assert "forward pass empty" in _meta(done, "pruned_reasons")
+    assert checks["sieve_trials_differ"].passed and checks["sieve_best_settings_complete"].passed
