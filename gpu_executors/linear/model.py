@@ -41,6 +41,11 @@ class LinearModel:
         """
         return mask, value
 
+    def constraints(self) -> np.ndarray | None:
+        """Rows ``r`` with ``r @ x = 0`` for every reachable state (relations among the
+        unknowns that hold whatever the draws), or None."""
+        return None
+
     def state(self, x: np.ndarray) -> dict:
         """The state at the first draw, for the report."""
         raise NotImplementedError

@@ -78,6 +78,25 @@ class MT19937Model(LinearModel):
             yield sym_temper(ring[k % N])
             k += 1
 
+    def constraints(self) -> np.ndarray:
+        """``x_0``'s low bits from the relation at ``k = -1``: ``x_623 ^ x_396`` untwisted.
+
+        Only the first draw sees them, yet any output word has 624 words before it, so the
+        relation holds and pins them; without it 31 unknowns stay free.
+        """
+        n = self.n_unknowns
+        yp = sym.unknowns(n, 32 * 623, 32) ^ sym.unknowns(n, 32 * 396, 32)
+        x0 = sym.unknowns(n, 0, 32)
+        rows = []
+        if not self.legacy:
+            rows.append(x0[0] ^ yp[31])  # y's low bit is the flag: x_0's bit 0
+        for i in range(1, 31):  # y bit i = y' bit i-1, ^ the flag where MATRIX has bit i-1
+            row = x0[i] ^ yp[i - 1]
+            if (MATRIX >> (i - 1)) & 1:
+                row = row ^ yp[31]
+            rows.append(row)
+        return np.array(rows)
+
     @staticmethod
     def raw_words(x: np.ndarray) -> list[int]:
         return [int(w) for w in np.ascontiguousarray(x, "<u8").view("<u4")[:N]]

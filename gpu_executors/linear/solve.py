@@ -101,6 +101,9 @@ def _solve(model: LinearModel, draw: LinearDraw, values: list[int], n_solve: int
     look = 4 if small else 0
     rows = _Rows(model, keep=(3 * chunk + 16) * draw.words_per_draw + 64)
     st = _Solve(Echelon(model.n_unknowns), rows, 0)
+    fixed = model.constraints()
+    if fixed is not None:
+        st.ech.add(fixed, np.zeros(len(fixed), np.uint8))
     snaps: deque = deque(maxlen=3 if small else 2)
     i = 0
     while i < n_solve:
