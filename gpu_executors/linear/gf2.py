@@ -104,6 +104,15 @@ def _apply_tables(rows, rhs, idx, count, b, mask, tabs, tab_rhs):
 
 
 @jit
+def _hits(rows, idx, count, b, mask):
+    """Whether any of rows ``idx[:count]`` has a bit at ``mask`` in block ``b``."""
+    t = 0
+    while t < count and rows[idx[t], b] & mask == U64(0):
+        t += 1
+    return t < count
+
+
+@jit
 def _find_pivots(batch, brhs, idx, count, b, valid, new_at_bit):
     """New pivots of block ``b`` among the batch rows, mutually reduced; returns their mask.
 
@@ -251,7 +260,7 @@ class Echelon:
             oldmask = U64(0)
             for j in np.flatnonzero(old_at_bit >= 0):
                 oldmask |= ONE << U64(j)
-            if oldmask:
+            if oldmask and _hits(batch, idx, count, b, oldmask):
                 _build_tables(self.rows, self.rhs, old_at_bit, b, self._tabs, self._tab_rhs)
                 _apply_tables(batch, brhs, idx, count, b, oldmask, self._tabs, self._tab_rhs)
             valid = self._valid_mask(b) & ~oldmask
@@ -262,9 +271,10 @@ class Echelon:
                     is_new = np.zeros(len(batch), bool)
                     is_new[new_at_bit[new_at_bit >= 0]] = True
                     keep = idx[:count][~is_new[idx[:count]]]
-                    _build_tables(batch, brhs, new_at_bit, b, self._tabs, self._tab_rhs)
-                    _apply_tables(batch, brhs, keep, len(keep), b, newmask, self._tabs,
-                                  self._tab_rhs)
+                    if _hits(batch, keep, len(keep), b, newmask):
+                        _build_tables(batch, brhs, new_at_bit, b, self._tabs, self._tab_rhs)
+                        _apply_tables(batch, brhs, keep, len(keep), b, newmask, self._tabs,
+                                      self._tab_rhs)
                     _fix_old(self.rows, self.rhs, old_at_bit, batch, brhs, new_at_bit, b,
                              newmask)
                     for j in np.flatnonzero(new_at_bit >= 0):

@@ -17,7 +17,7 @@ import numpy as np
 
 from gpu_executors.linear import symbolic as sym
 from gpu_executors.linear.model import LinearModel
-from gpu_executors.prng.bitgen.base import Generator
+from gpu_executors.prng.bitgen.base import U64, Generator, jit
 
 N, M = 624, 397
 MATRIX = 0x9908B0DF
@@ -34,11 +34,11 @@ def temper(y: int) -> int:
     return (y ^ (y >> 18)) & M32
 
 
+TEMPER = sym.matrix_of(temper, 32)
+
+
 def sym_temper(y: np.ndarray) -> np.ndarray:
-    y = y ^ sym.shr(y, 11)
-    y = y ^ sym.mask(sym.shl(y, 7), 0x9D2C5680)
-    y = y ^ sym.mask(sym.shl(y, 15), 0xEFC60000)
-    return y ^ sym.shr(y, 18)
+    return sym.apply_matrix(TEMPER, y)
 
 
 def init_genrand(seed: int) -> list[int]:
@@ -47,6 +47,22 @@ def init_genrand(seed: int) -> list[int]:
         prev = mt[-1]
         mt.append((INIT_MUL * (prev ^ (prev >> 30)) + i) & M32)
     return mt
+
+
+@jit
+def _walk_back(seq, base, legacy):
+    """Fill ``seq[:base]`` (``seq[base + k] = x_k``) by running the relation backwards."""
+    keep = U64(0x7FFFFFFE) if legacy else U64(LOWER)  # what the relation at k = j - 1 gives
+    for i in range(base, -1, -1):
+        if i < base:  # the relation at k = j gives x_j's top bit (and the legacy low bit)
+            yp = seq[i + N] ^ seq[i + M]
+            flag = yp >> U64(31)
+            word = ((((yp ^ (U64(MATRIX) * flag)) << U64(1)) & U64(M32)) | flag) & U64(UPPER)
+            seq[i] = word | (flag if legacy else U64(0))
+        yp = seq[i - 1 + N] ^ seq[i - 1 + M]
+        flag = yp >> U64(31)
+        y = (((yp ^ (U64(MATRIX) * flag)) << U64(1)) & U64(M32)) | flag
+        seq[i] = (seq[i] & ~keep & U64(M32)) | (y & keep)
 
 
 class MT19937Model(LinearModel):
@@ -108,29 +124,12 @@ class MT19937Model(LinearModel):
         while True:
             yield int(nxt(state))
 
-    def _relation(self, new: int, mid: int) -> tuple[int, int]:
-        """From ``x_{k+624}`` and ``x_{k+397}``: (the twisted word ``y``'s known bits, mask)."""
-        yp = new ^ mid
-        flag = yp >> 31  # MATRIX has its top bit set, y >> 1 has not
-        y = (((yp ^ (MATRIX if flag else 0)) << 1) & M32) | flag
-        if self.legacy:  # the flag is x_k's low bit; y's low bit (x_{k+1}'s) is hidden
-            return y, flag
-        return y, 0
-
     def walk_back(self, x: np.ndarray, n: int) -> list[int]:
         """Raw words ``x_{-n} .. x_{623}`` (``x_0``'s low bits re-derived from the past)."""
-        ahead = self.raw_words(x)
-        seq = [0] * n + ahead
-        base = n  # seq[base + k] = x_k
-        # x_0's low bits only reach the first draw, so the past pins them: re-derive them too.
-        keep = 0x7FFFFFFE if self.legacy else LOWER  # what the relation at k = j - 1 gives
-        for i in range(base, -1, -1):
-            if i < base:  # the relation at k = j gives x_j's top bit (and the legacy low bit)
-                y, flag = self._relation(seq[i + N], seq[i + M])
-                seq[i] = (y & UPPER) | (flag if self.legacy else 0)
-            y, _ = self._relation(seq[i - 1 + N], seq[i - 1 + M])
-            seq[i] = (seq[i] & ~keep & M32) | (y & keep)
-        return seq[: base + N]
+        seq = np.zeros(n + N, np.uint64)
+        seq[n:] = self.raw_words(x)
+        _walk_back(seq, n, self.legacy)
+        return [int(w) for w in seq]
 
     def state(self, x: np.ndarray) -> dict:
         mt = self.walk_back(x, 1)[1:]

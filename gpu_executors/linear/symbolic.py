@@ -8,6 +8,7 @@ output bit is the XOR of. There are no constants: every generator here is linear
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 U64 = np.uint64
@@ -62,3 +63,26 @@ def evaluate(word: np.ndarray, x: np.ndarray) -> int:
         if bin(int(p)).count("1") & 1:
             value |= 1 << i
     return value
+
+
+def matrix_of(f, bits: int) -> np.ndarray:
+    """The GF(2) matrix of a linear map ``f`` on ``bits``-bit integers: row ``i`` is the
+    mask of input bits that output bit ``i`` is the XOR of."""
+    cols = [f(1 << j) for j in range(bits)]
+    return np.array([sum(((c >> i) & 1) << j for j, c in enumerate(cols)) for i in range(bits)],
+                    np.uint64)
+
+
+@numba.njit(cache=True, nogil=True)
+def apply_matrix(rows: np.ndarray, word: np.ndarray) -> np.ndarray:
+    """``f(word)`` for the map whose :func:`matrix_of` is ``rows``: one pass, no temporaries."""
+    out = np.zeros_like(word)
+    for i in range(rows.shape[0]):
+        m = rows[i]
+        j = 0
+        while m:
+            if m & U64(1):
+                out[i] ^= word[j]
+            m >>= U64(1)
+            j += 1
+    return out
