@@ -193,7 +193,8 @@ class Echelon:
             raise ValueError("need at least one unknown")
         self.n = n
         self.width = (n + 63) // 64
-        self.rows = np.zeros((capacity or min(n, 1024), self.width), U64)
+        # at most n pivot rows; np.zeros maps pages lazily, so the unused part costs nothing
+        self.rows = np.zeros((capacity or n, self.width), U64)
         self.rhs = np.zeros(len(self.rows), np.uint8)
         self.pivot_col = np.full(len(self.rows), -1, np.int64)
         self.pivot_row = np.full(self.width * 64, -1, np.int64)
@@ -239,13 +240,14 @@ class Echelon:
         rows: np.ndarray,
         rhs: np.ndarray,
         progress: Callable[[int, int], None] | None = None,
+        own: bool = False,
     ) -> np.ndarray:
         """Add equations ``rows @ x = rhs``; return the indices of the rows that contradicted.
 
-        ``rows`` is ``(m, width)`` uint64 (it is not modified). ``progress(block, blocks)`` is
-        called after each 64-column block.
+        ``rows`` is ``(m, width)`` uint64, not modified unless ``own`` (the caller hands it
+        over, saving a copy). ``progress(block, blocks)`` is called after each 64-column block.
         """
-        batch = np.array(rows, dtype=U64, copy=True).reshape(-1, self.width)
+        batch = np.array(rows, dtype=U64, copy=not own).reshape(-1, self.width)
         brhs = np.array(rhs, dtype=np.uint8, copy=True).reshape(-1) & 1
         if len(brhs) != len(batch):
             raise ValueError("need one right-hand side per row")

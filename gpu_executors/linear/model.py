@@ -41,6 +41,11 @@ class LinearModel:
         """
         return mask, value
 
+    def from_full_words(self, words: list[int]) -> np.ndarray | None:
+        """The state straight from fully seen consecutive words, where that needs no
+        elimination (MT19937: untemper 624 words), or None."""
+        return None
+
     def constraints(self) -> np.ndarray | None:
         """Rows ``r`` with ``r @ x = 0`` for every reachable state (relations among the
         unknowns that hold whatever the draws), or None."""

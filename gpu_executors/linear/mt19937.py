@@ -41,6 +41,18 @@ def sym_temper(y: np.ndarray) -> np.ndarray:
     return sym.apply_matrix(TEMPER, y)
 
 
+def untemper(y: int) -> int:
+    y ^= y >> 18
+    y ^= (y << 15) & 0xEFC60000
+    x = y
+    for _ in range(5):
+        x = y ^ ((x << 7) & 0x9D2C5680)
+    y = x
+    for _ in range(3):
+        x = y ^ (x >> 11)
+    return x & M32
+
+
 def init_genrand(seed: int) -> list[int]:
     mt = [seed & M32]
     for i in range(1, N):
@@ -80,19 +92,26 @@ class MT19937Model(LinearModel):
     def symbolic(self) -> Iterator[np.ndarray]:
         n = self.n_unknowns
         width = (n + 63) // 64
-        ring = np.zeros((N, 32, width), np.uint64)
+        ring = np.zeros((N, 32, width), np.uint64)  # x_k at k % N, filled when first needed
+        for k in range(N):
+            yield sym_temper(sym.unknowns(n, 32 * k, 32))
         for k in range(N):
             ring[k] = sym.unknowns(n, 32 * k, 32)
-        k = 0
+        k = N
         while True:
-            if k >= N:
-                u, v, m = ring[(k - N) % N], ring[(k - N + 1) % N], ring[(k - N + M) % N]
-                y = v.copy()
-                y[31] = u[31]
-                low = u[0] if self.legacy else y[0]
-                ring[k % N] = m ^ sym.shr(y, 1) ^ sym.times_bit(low, MATRIX, 32)
+            u, v, m = ring[(k - N) % N], ring[(k - N + 1) % N], ring[(k - N + M) % N]
+            y = v.copy()
+            y[31] = u[31]
+            low = u[0] if self.legacy else y[0]
+            ring[k % N] = m ^ sym.shr(y, 1) ^ sym.times_bit(low, MATRIX, 32)
             yield sym_temper(ring[k % N])
             k += 1
+
+    def from_full_words(self, words: list[int]) -> np.ndarray | None:
+        if len(words) < N:
+            return None
+        raw = [untemper(w) for w in words[:N]]
+        return np.array(raw, "<u4").view("<u8").astype(np.uint64)
 
     def constraints(self) -> np.ndarray:
         """``x_0``'s low bits from the relation at ``k = -1``: ``x_623 ^ x_396`` untwisted.

@@ -31,7 +31,7 @@ SMALL = 512  # unknowns up to which draws are added one at a time
 MAX_RESTARTS = 32
 
 
-class _Rows:
+class Rows:
     """A model's symbolic words by position: generated forward, kept for a window behind."""
 
     def __init__(self, model: LinearModel, keep: int) -> None:
@@ -48,13 +48,17 @@ class _Rows:
         return self.cache[pos]
 
 
-def equations(model: LinearModel, rows: _Rows, draw: LinearDraw, value: int,
+def equations(model: LinearModel, rows: Rows, draw: LinearDraw, value: int,
               pos: int) -> tuple[np.ndarray, np.ndarray]:
     """The rows and right-hand sides one accepted draw at word ``pos`` contributes."""
     out_rows, out_rhs = [], []
     for t, (mask, val) in enumerate(draw.reveal(value)):
         mask, val = model.linear_bits(mask, val)
         if not mask:
+            continue
+        if mask == (1 << model.word_bits) - 1:
+            out_rows.append(rows[pos + t])
+            out_rhs.append(np.array([(val >> i) & 1 for i in range(model.word_bits)], np.uint8))
             continue
         bits = np.flatnonzero([(mask >> i) & 1 for i in range(model.word_bits)])
         out_rows.append(rows[pos + t][bits])
@@ -68,13 +72,13 @@ def equations(model: LinearModel, rows: _Rows, draw: LinearDraw, value: int,
 @dataclass
 class _Solve:
     ech: Echelon
-    rows: _Rows
+    rows: Rows
     pos: int  # word position after the last solved draw
     hidden: dict[int, int] = field(default_factory=dict)  # draw -> words hidden before it
     failed_at: int | None = None  # the draw where the equations contradicted beyond repair
 
 
-def _add_range(model, rows, draw, values, ech, lo, hi, pos, shift_at=None, shift=0,
+def add_draws(model, rows, draw, values, ech, lo, hi, pos, shift_at=None, shift=0,
                progress: Progress = None) -> tuple[np.ndarray, int]:
     """Add draws ``lo:hi`` starting at word ``pos``; ``shift`` hidden words before ``shift_at``."""
     eq_r, eq_b = [], []
@@ -90,7 +94,7 @@ def _add_range(model, rows, draw, values, ech, lo, hi, pos, shift_at=None, shift
     if not eq_r:
         return np.zeros(0, np.int64), pos
     blocks = None if progress is None else (lambda b, n: progress("elimination", b, n))
-    bad = ech.add(np.concatenate(eq_r), np.concatenate(eq_b), progress=blocks)
+    bad = ech.add(np.concatenate(eq_r), np.concatenate(eq_b), progress=blocks, own=True)
     return bad, pos
 
 
@@ -99,7 +103,7 @@ def _solve(model: LinearModel, draw: LinearDraw, values: list[int], n_solve: int
     small = model.n_unknowns <= SMALL
     chunk = 1 if small else (n_solve if not draw.can_reject else 256)
     look = 4 if small else 0
-    rows = _Rows(model, keep=(3 * chunk + 16) * draw.words_per_draw + 64)
+    rows = Rows(model, keep=(3 * chunk + 16) * draw.words_per_draw + 64)
     st = _Solve(Echelon(model.n_unknowns), rows, 0)
     fixed = model.constraints()
     if fixed is not None:
@@ -110,7 +114,7 @@ def _solve(model: LinearModel, draw: LinearDraw, values: list[int], n_solve: int
         end = min(i + chunk, n_solve)
         if draw.can_reject:
             snaps.append((i, st.pos, st.ech.copy()))
-        bad, pos = _add_range(model, rows, draw, values, st.ech, i, end, st.pos,
+        bad, pos = add_draws(model, rows, draw, values, st.ech, i, end, st.pos,
                               progress=None if small else progress)
         if len(bad) == 0:
             st.pos = pos
@@ -140,7 +144,7 @@ def _locate(model, rows, draw, values, snaps, end, stop, budget_s):
                     return None
                 ech = sech.copy()
                 try:
-                    bad, pos = _add_range(model, rows, draw, values, ech, si, stop, spos,
+                    bad, pos = add_draws(model, rows, draw, values, ech, si, stop, spos,
                                           shift_at=j, shift=h)
                 except KeyError:  # the symbolic window no longer holds these words
                     return None
@@ -257,6 +261,15 @@ def _crack_from(model: LinearModel, draw: LinearDraw, values: list[int], predict
     n = len(values)
     held = int(n * holdout) if n >= 20 else 0
     n_solve = n - held
+    full = draw.kind == "word" or (draw.kind == "getrandbits" and draw.params[0] == 32)
+    x = model.from_full_words(values) if full else None
+    if x is not None:  # no elimination needed: replay every draw as the check
+        return _finish(model, draw, values, x, predict, earlier, dict(
+            generator=model.name, draw=draw.text, n_draws=n, first_draw=0,
+            used_for_solve=min(n, model.n_unknowns // model.word_bits),
+            held_back=max(n - model.n_unknowns // model.word_bits, 0), held_back_matched=0,
+            matched=0, unknowns=model.n_unknowns, rank=model.n_unknowns,
+            free_bits=0, undetermined_bits=0, rejected_words=0), [])
     st = _solve(model, draw, values, n_solve, progress, locate_budget_s)
     base = dict(generator=model.name, draw=draw.text, n_draws=n, first_draw=0,
                 used_for_solve=n_solve, held_back=held, held_back_matched=0, matched=0,
@@ -272,7 +285,7 @@ def _crack_from(model: LinearModel, draw: LinearDraw, values: list[int], predict
     horizon = max(predict * draw.words_per_draw, 1) + 8
     und = undetermined_bits(model, st.ech, draw, n_solve, horizon)
     if und and held:
-        bad, _ = _add_range(model, st.rows, draw, values, st.ech, n_solve, n, st.pos)
+        bad, _ = add_draws(model, st.rows, draw, values, st.ech, n_solve, n, st.pos)
         if len(bad) == 0:
             notes.append("the held-back draws were needed to solve: no independent check")
             n_solve, held = n, 0
@@ -284,7 +297,13 @@ def _crack_from(model: LinearModel, draw: LinearDraw, values: list[int], predict
         return LinearResult(**base, solved=False, reason=(
             f"not enough draws: rank {st.ech.rank} of {model.n_unknowns} unknowns leaves "
             f"{und} bits of the future undetermined (about {int(und / per) + 1} more draws)"))
-    x = st.ech.solution()
+    return _finish(model, draw, values, st.ech.solution(), predict, earlier, base, notes)
+
+
+def _finish(model: LinearModel, draw: LinearDraw, values: list[int], x: np.ndarray,
+            predict: int, earlier: int, base: dict, notes: list[str]) -> LinearResult:
+    """Replay every draw from ``x`` (the check), then predict, walk back, look for a seed."""
+    n, n_solve = len(values), base["used_for_solve"]
     matched, rejected, preds = replay(model, draw, x, values, predict)
     base.update(matched=sum(matched), held_back_matched=sum(matched[n_solve:]),
                 rejected_words=rejected)

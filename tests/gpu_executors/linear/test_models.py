@@ -74,3 +74,17 @@ def test_v8_serves_each_cache_in_reverse() -> None:
         made.append(s0)
     served = list(itertools.islice(model.words(x), 67))
     assert served == made[:3][::-1] + made[64:128][::-1]
+
+
+def test_full_words_untempered_equal_the_eliminated_state() -> None:
+    """The 624-word shortcut (untempering) and elimination (mod 2^32 reveals the same bits)
+    recover the same state, and both replay the words they were given."""
+    from gpu_executors.linear.solve import crack_linear
+
+    seed = int(np.random.default_rng().integers(0, 2**32))
+    words = [int(w) for w in GENERATORS["mt19937"].outputs(seed, 700, skip=100)]
+    short = crack_linear("mt19937", "word", words)
+    solved = crack_linear("mt19937", f"mod:{2**32}", words)
+    assert short.solved and solved.solved and solved.rank == solved.unknowns
+    assert short.state == solved.state and short.seed == solved.seed == seed
+    assert short.seed_offset == 100
