@@ -210,6 +210,7 @@ def crack_linear(
         draw.reveal(v)  # range check: a clear error before any work
     if not values:
         raise ValueError("no draws given")
+    _check_rejection_is_rare(models[0], draw, values)
     start, notes, best = 0, [], None
     for _ in range(MAX_RESTARTS):
         found = [_crack_from(m, draw, values[start:], predict, earlier, holdout, progress,
@@ -232,6 +233,31 @@ def crack_linear(
         start += restart
     return _with(best, first_draw=start, n_draws=len(values),
                  seconds=time.perf_counter() - t0, notes=notes + best.notes)
+
+
+MAX_HIDDEN = 2.0  # hidden words expected before the system can contradict, at most
+
+
+def _check_rejection_is_rare(model: LinearModel, draw: LinearDraw, values: list[int]) -> None:
+    """Refuse, with the numbers, a draw that hides too many words to locate.
+
+    A hidden word is located only once the equations contradict, after about
+    ``unknowns / bits per draw`` draws; the solve needs a stretch of that many draws with no
+    hidden word it cannot place, which costs ``e^(expected hidden words)`` times the data.
+    """
+    if not draw.can_reject:
+        return
+    sample = values[:200]
+    bits = sum(bin(m).count("1") for v in sample for m, _ in draw.reveal(v)) / len(sample)
+    need = model.n_unknowns / max(bits, 1e-9)
+    hidden = draw.reject_rate * need
+    if hidden > MAX_HIDDEN:
+        raise ValueError(
+            f"{draw.text} rejects {100 * draw.reject_rate:.2g}% of {model.name}'s words and "
+            f"reveals {bits:.1f} bits per draw: about {need:,.0f} draws must be placed before "
+            f"the equations can contradict, so about {hidden:.0f} hidden words would fall "
+            "where they cannot be located; the linear route handles rejection only where it is "
+            "rare (small-state generators, PHP's mt_rand ranges, Java's nextInt)")
 
 
 def _common_prefix(seqs: list[list[int]]) -> int:

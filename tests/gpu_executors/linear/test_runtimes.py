@@ -93,3 +93,11 @@ def test_random_draws_are_not_solved() -> None:
     vals = [int(v) for v in np.frombuffer(os.urandom(400), np.uint16) % 1000]
     r = crack_linear("xorshift128", "mod:1000", vals)
     assert not r.solved and "contradict" in r.reason
+
+
+def test_python_randrange_1000_is_refused_with_the_numbers() -> None:
+    """randrange(1000) hides 2.3% of MT's words: ~47 before ~2,000 draws can contradict,
+    beyond what locating hidden words can do; the route says so instead of guessing."""
+    vals = python_draws("random.randrange(1000)", 3000)
+    with pytest.raises(ValueError, match=r"about 47 hidden words"):
+        crack_linear("python_random", "randrange:1000", vals)
