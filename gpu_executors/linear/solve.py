@@ -219,9 +219,9 @@ def crack_linear(
         if len({tuple(r.predictions) for r in good}) > 1:
             # Models come in order of preference (V8: a fresh, full cache first).
             common = _common_prefix([r.predictions for r in good])
-            notes.append(f"{len(good)} model positions fit the draws; the first {common} "
-                         "predictions are common to all, the rest assume the first of them "
-                         f"({_position(good[0])})")
+            notes.append(f"{len(good)} model positions fit the draws; the predictions assume "
+                         f"{_position(good[0])} (V8: a fresh process), and only the first "
+                         f"{common} are the same under every position that fits")
         best = good[0] if good else max(found, key=lambda r: (r.rank, r.matched))
         if best.solved or not draw.can_reject:
             break
