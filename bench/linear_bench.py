@@ -51,6 +51,7 @@ CASES = [
     Case("MT19937 624 full words, + seed", "mt19937", "word", 624, 0.1),
     Case("MT19937 getrandbits(10)", "python_random", "getrandbits:10", 3000, None),
     Case("MT19937 mod:1000", "mt19937", "mod:1000", 7600, 60.0),
+    Case("MT19937 randint(0, 1024) (numpy)", "mt19937", "randint:1024", 4000, None),
     Case("V8 floor(r*1000), node", "v8_math_random", "floor:1000", 40, 10.0),
     Case("xorshift128 mod:1000", "xorshift128", "mod:1000", 200, None),
 ]
@@ -79,6 +80,8 @@ def draws_for(case: Case, n: int) -> list[int]:
         return words
     if case.draw == "getrandbits:10":
         return [w >> 22 for w in words]
+    if case.draw == "randint:1024":
+        return [w & 1023 for w in words]
     return [w % 1000 for w in words]
 
 

@@ -319,10 +319,10 @@ def _crack_from(model: LinearModel, draw: LinearDraw, values: list[int], predict
     base.update(used_for_solve=n_solve, held_back=held, rank=st.ech.rank,
                 free_bits=st.ech.nullity, undetermined_bits=und)
     if und:
-        per = max(st.ech.rank / max(n_solve, 1), 1e-9)
         return LinearResult(**base, solved=False, reason=(
             f"not enough draws: rank {st.ech.rank} of {model.n_unknowns} unknowns leaves "
-            f"{und} bits of the future undetermined (about {int(und / per) + 1} more draws)"))
+            f"{und} bits of the future undetermined; give more draws (README: how many each "
+            "generator and draw function needed)"))
     return _finish(model, draw, values, st.ech.solution(), predict, earlier, base, notes)
 
 

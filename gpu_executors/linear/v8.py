@@ -134,6 +134,7 @@ class V8MathRandom(LinearModel):
             for _ in range(CACHE):
                 prev.append(s0)
                 s0, s1 = unstep(s0, s1)
-            # prev[i] is the state0 after step 64 - i of the earlier refill
-            out = prev + out  # served oldest first: that refill's block reversed = prev
+            # prev[i] is state0 after step 64 - i of the refill before: its block reversed,
+            # which is the order it was served in
+            out = prev + out
         return out[-n:] if n else []

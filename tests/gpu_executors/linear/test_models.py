@@ -88,3 +88,22 @@ def test_full_words_untempered_equal_the_eliminated_state() -> None:
     assert short.solved and solved.solved and solved.rank == solved.unknowns
     assert short.state == solved.state and short.seed == solved.seed == seed
     assert short.seed_offset == 100
+
+
+def test_v8_earlier_words_are_the_values_served_before() -> None:
+    rng = np.random.default_rng()
+    s0, s1 = (int(v) for v in rng.integers(1, 2**63, 2))
+    blocks = []
+    for _ in range(3):  # two refills before the first draw's, then its own
+        block = []
+        for _ in range(64):
+            s0, s1 = v8.step(s0, s1)
+            block.append(s0)
+        blocks.append(block)
+        if len(blocks) == 2:
+            x = np.array([s0, s1], np.uint64)  # the state before the first draw's refill
+    served = blocks[0][::-1] + blocks[1][::-1] + blocks[2][::-1]
+    model = v8.V8MathRandom(cache_left=3)
+    first = 128 + 61  # the first draw: index 2 of the third block
+    assert next(iter(model.words(x))) == served[first]
+    assert model.earlier_words(x, 100) == served[first - 100:first]

@@ -101,3 +101,14 @@ def test_python_randrange_1000_is_refused_with_the_numbers() -> None:
     vals = python_draws("random.randrange(1000)", 3000)
     with pytest.raises(ValueError, match=r"about 47 hidden words"):
         crack_linear("python_random", "randrange:1000", vals)
+
+
+def test_numpy_unseeded_randomstate_randint_1024() -> None:
+    """numpy's legacy RandomState from entropy: randint(0, 1024) keeps the low 10 bits (its
+    mask rejects nothing there); 4,000 draws, then the next 100."""
+    rs = np.random.RandomState()
+    vals = [int(v) for v in rs.randint(0, 1024, size=4100)]
+    r = crack_linear("mt19937", "randint:1024", vals[:4000], predict=100)
+    assert r.solved, r.reason
+    assert r.rejected_words == 0 and r.held_back_matched == r.held_back == 400
+    assert r.predictions == vals[4000:]
