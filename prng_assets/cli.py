@@ -461,7 +461,9 @@ def _print_linear(r) -> None:
         if r.seed is not None:
             print(f"seed = {r.seed} ({r.seed_offset} words before the first draw)")
         print(f"next {len(r.predictions)} draws: {' '.join(map(str, r.predictions))}")
-        if r.earlier_words:
+        if r.earlier_draws:
+            print(f"earlier draws (nearest last): {' '.join(map(str, r.earlier_draws))}")
+        elif r.earlier_words:
             print(f"earlier words (nearest last): {' '.join(map(str, r.earlier_words))}")
     for note in r.notes:
         print(f"note: {note}")

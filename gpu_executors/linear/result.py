@@ -33,6 +33,7 @@ class LinearResult:
     state: dict | None = None
     predictions: list[int] = field(default_factory=list)
     earlier_words: list[int] | None = None
+    earlier_draws: list[int] | None = None  # the draws those words gave (one-word draws)
     seed: int | None = None
     seed_offset: int | None = None  # words the generator produced between seeding and draw 0
     seconds: float = 0.0

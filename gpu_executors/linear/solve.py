@@ -312,10 +312,14 @@ def _crack_from(model: LinearModel, draw: LinearDraw, values: list[int], predict
     und = undetermined_bits(model, st.ech, draw, n_solve, horizon)
     if und and held:
         bad, _ = add_draws(model, st.rows, draw, values, st.ech, n_solve, n, st.pos)
-        if len(bad) == 0:
-            notes.append("the held-back draws were needed to solve: no independent check")
-            n_solve, held = n, 0
-            und = undetermined_bits(model, st.ech, draw, n, horizon)
+        if len(bad):
+            base.update(rank=st.ech.rank, free_bits=st.ech.nullity)
+            return LinearResult(**base, solved=False, reason=(
+                "the held-back draws, needed to pin the state, contradict the others: not this "
+                "generator and draw function, or hidden words"))
+        notes.append("the held-back draws were needed to solve: no independent check")
+        n_solve, held = n, 0
+        und = undetermined_bits(model, st.ech, draw, n, horizon)
     base.update(used_for_solve=n_solve, held_back=held, rank=st.ech.rank,
                 free_bits=st.ech.nullity, undetermined_bits=und)
     if und:
@@ -340,8 +344,12 @@ def _finish(model: LinearModel, draw: LinearDraw, values: list[int], x: np.ndarr
                             reason=f"the recovered state replays {sum(matched)} of {n} draws "
                                    f"(first mismatch at draw {first})")
     seed = model.seed(x)
+    before = model.earlier_words(x, earlier) if earlier else None
+    one_word = draw.words_per_draw == 1 and not draw.can_reject
     return LinearResult(
         **base, solved=True, reason="", state=model.state(x), predictions=preds,
-        earlier_words=model.earlier_words(x, earlier) if earlier else None,
+        earlier_words=before,
+        earlier_draws=[draw.simulate(iter([w]))[0] for w in before] if before and one_word
+        else None,
         seed=None if seed is None else seed[0], seed_offset=None if seed is None else seed[1],
         notes=notes)

@@ -73,6 +73,18 @@ def test_mt19937_mod_1000_from_an_urandom_state() -> None:
     assert r.earlier_words is not None
 
 
+def test_earlier_draws_of_a_seeded_mt_and_its_seed() -> None:
+    """numpy's RandomState(seed): 7,000 draws mod 1000 from the 300th on give back the seed
+    and the 10 draws before the first one seen."""
+    seed = int.from_bytes(os.urandom(4))
+    words = [int(w) for w in np.random.RandomState(seed).randint(0, 2**32, 7310, np.uint64)]
+    vals = [w % 1000 for w in words]
+    r = crack_linear("mt19937", "mod:1000", vals[300:7300], predict=10)
+    assert r.solved, r.reason
+    assert (r.seed, r.seed_offset) == (seed, 300)
+    assert r.earlier_draws == vals[290:300] and r.predictions == vals[7300:]
+
+
 def test_rejected_words_are_located_and_counted() -> None:
     """randrange(1000) rejects 2.3% of the words it draws: xorshift128 pins its state within
     a few draws, so each hidden word is located as soon as the equations contradict."""
