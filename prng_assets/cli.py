@@ -78,6 +78,11 @@ def generator_choice(text: str) -> str:
     """One generator, ``auto`` (every one), or a comma-separated list to choose among."""
     if text == "auto":
         return text
+    if text not in GENERATORS:
+        from gpu_executors.linear.registry import LINEAR_GENERATORS
+
+        if text in LINEAR_GENERATORS:  # handled by --mode linear only (V8's Math.random)
+            return text
     for name in text.split(","):
         generator_name(name)
     return text
@@ -89,6 +94,10 @@ def draw_name(text: str) -> str:
     try:
         parse_draw(text)
     except ValueError as exc:
+        from gpu_executors.linear.reveal import LINEAR_DRAWS
+
+        if text.split(":")[0] in LINEAR_DRAWS:  # a draw function of --mode linear only
+            return text
         raise argparse.ArgumentTypeError(str(exc)) from None
     return text
 
@@ -104,6 +113,14 @@ def _names_help() -> str:
     gens = ", ".join(sorted(GENERATORS))
     draws = draw_usage()
     return f"generators: {gens}\ndraw functions: {draws}"
+
+
+def _linear_help() -> str:
+    from gpu_executors.linear.registry import LINEAR_GENERATORS
+    from gpu_executors.linear.reveal import linear_draw_usage
+
+    return (f"--mode linear generators: {', '.join(LINEAR_GENERATORS)}\n"
+            f"--mode linear draw functions: {linear_draw_usage()}")
 
 
 # ---------------------------------------------------------------------------- synth
@@ -268,6 +285,10 @@ def _print_survivors(result, n_draws: int) -> None:
 
 
 def cmd_crack(args: argparse.Namespace) -> int:
+    if args.mode == "linear":
+        return _crack_linear(args)
+    if args.generator not in GENERATORS and args.generator != "auto" and "," not in args.generator:
+        raise UsageError(f"{args.generator} is handled by --mode linear only")
     if args.generator == "auto" or "," in args.generator:
         return _crack_auto(args)
     if not args.draw:
@@ -369,6 +390,83 @@ def _crack_auto(args: argparse.Namespace) -> int:
         print(f"{s.generator} {s.draw}: corrected p = {ident.p_adjusted(s):.3g}")
         _print_survivors(results[(s.generator, s.draw)], len(draws))
     return 0
+
+
+class _StageProgress:
+    """A one-line progress report of a linear solve's stages on stderr, twice a second."""
+
+    def __init__(self) -> None:
+        self.t0 = time.perf_counter()
+        self.last = 0.0
+        self.shown = False
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        now = time.perf_counter()
+        if now - self.last < 0.5 and done < total:
+            return
+        self.last = now
+        sys.stderr.write(f"\r{stage}: {100 * done / total:5.1f}%  ({now - self.t0:,.1f} s)   ")
+        sys.stderr.flush()
+        self.shown = True
+
+    def close(self) -> None:
+        if self.shown:
+            sys.stderr.write("\n")
+
+
+SCAN_ONLY = ("seeds", "offset", "gap", "modulus")
+
+
+def _crack_linear(args: argparse.Namespace) -> int:
+    """State recovery by linear algebra: no seed space, the state at the first draw."""
+    from gpu_executors.linear.solve import crack_linear
+
+    given = [f"--{name}" for name in SCAN_ONLY if getattr(args, name) is not None]
+    given += ["--variable-gap"] if args.variable_gap else []
+    given += ["--max-misses"] if args.max_misses else []
+    if given:
+        raise UsageError(f"{', '.join(given)}: for seed scans, not --mode linear")
+    if not args.draw or args.generator == "auto" or "," in args.generator:
+        raise UsageError("--mode linear needs one --generator and its --draw")
+    draws = _read_draws(args)
+    progress = _StageProgress()
+    try:
+        result = crack_linear(args.generator, args.draw, draws, predict=args.predict,
+                              progress=progress)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    finally:
+        progress.close()
+    if args.json:
+        json.dump(result.to_dict(), sys.stdout)
+        sys.stdout.write("\n")
+        return 0 if result.solved else 1
+    _print_linear(result)
+    return 0 if result.solved else 1
+
+
+def _print_linear(r) -> None:
+    head = f"{r.generator} {r.draw}: "
+    if not r.solved:
+        print(head + f"no state recovered: {r.reason}")
+    else:
+        states = "1 consistent state" if r.free_bits == 0 else (
+            f"2^{r.free_bits} consistent states, all predicting the same draws")
+        print(head + f"state recovered from {r.used_for_solve:,} of {r.n_draws:,} draws "
+                     f"(rank {r.rank:,} of {r.unknowns:,} unknowns; {states}) "
+                     f"in {r.seconds:.2f} s")
+        print(f"check: {r.held_back} held-back draws replayed, {r.held_back_matched} match; "
+              f"{r.matched:,} of {r.n_draws - r.first_draw:,} draws replayed; "
+              f"{r.rejected_words} word(s) assumed rejected")
+        if r.seed is not None:
+            print(f"seed = {r.seed} ({r.seed_offset} words before the first draw)")
+        print(f"next {len(r.predictions)} draws: {' '.join(map(str, r.predictions))}")
+        if r.earlier_draws:
+            print(f"earlier draws (nearest last): {' '.join(map(str, r.earlier_draws))}")
+        elif r.earlier_words:
+            print(f"earlier words (nearest last): {' '.join(map(str, r.earlier_words))}")
+    for note in r.notes:
+        print(f"note: {note}")
 
 
 # ---------------------------------------------------------------------------- warm
@@ -495,7 +593,7 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser(
         "crack",
         help="find the seeds that produce these draws",
-        epilog=_names_help(),
+        epilog=_names_help() + "\n" + _linear_help(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     c.add_argument("--generator", type=generator_choice, required=True,
@@ -515,6 +613,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="each gap varies within --gap A:B (greedy smallest matching gap)",
     )
     c.add_argument("--max-misses", type=non_negative, default=0)
+    c.add_argument("--mode", choices=["scan", "linear"], default="scan",
+                   help="scan: search the seed space; linear: solve for the state of a "
+                        "GF(2)-linear generator (MT19937 and its users, xorshift, "
+                        "v8_math_random) from its draws, whatever the seeding")
+    c.add_argument("--predict", type=non_negative, default=10,
+                   help="--mode linear: how many next draws to predict")
     c.add_argument("--backend", choices=["auto", "cpu", "cuda", "rocm"], default="auto")
     c.add_argument("--json", action="store_true")
     c.add_argument("--draws-file")
