@@ -66,7 +66,8 @@ def run_demo(
     settings = _meta(prep, "sieve_settings")
     if settings:
         s = settings["settings"]
-        how = (f"{settings['trials_completed']} Optuna trials, best evidence "
+        how = (f"{settings['trials_completed']} Optuna trials completed, "
+               f"{settings.get('trials_pruned', 0)} pruned (nothing survived), best evidence "
                f"{settings['best_evidence']:.1f}" if settings["searched"]
                else "given directly, search: false")
         lines.append(

@@ -91,9 +91,10 @@ def _study(s: SearchTrials) -> dict:
 
 @dg.asset_check(asset=sieve_settings, blocking=True,
                 description="Window optimiser: its trials scored at least two distinct "
-                            "evidence values (the objective tells settings apart), counted "
-                            "from the study; not applicable when nothing survived any trial "
-                            "(sieve_trials_found_evidence says so).")
+                            "evidence values (the objective tells settings apart; a pruned "
+                            "trial counts as 0), counted from the study; not applicable when "
+                            "nothing survived any trial (sieve_trials_found_evidence says so) "
+                            "or one trial was asked for.")
 def sieve_trials_differ(
     context: dg.AssetCheckExecutionContext, artefacts: ArtefactStore,
     optuna_storage: OptunaStorage,
@@ -102,13 +103,15 @@ def sieve_trials_differ(
     s = _search(context, artefacts, optuna_storage)
     if s is None:
         return _given()
-    values = {t.number: t.value for t in s.complete}
-    recorded = {t["number"]: t["evidence"] for t in s.record.search.trials
-                if t.get("state", "complete") == "complete"}
+    # A pruned trial kept no survivor: its evidence is 0 (what the objective would have said).
+    values = {t.number: t.value if t.state == TrialState.COMPLETE else 0.0 for t in s.ran}
+    recorded = {t["number"]: t["evidence"] for t in s.record.search.trials}
     agrees = s.found and recorded == values and s.key == s.record.search.search_key
-    if s.found and not s.survived:
+    why = (NOTHING_SURVIVED if s.found and not s.survived
+           else "one trial was asked for" if s.config.n_trials < 2 else None)
+    if why is not None:
         return dg.AssetCheckResult(passed=agrees, metadata={
-            **_study(s), "applies": f"not applicable: {NOTHING_SURVIVED}",
+            **_study(s), "applies": f"not applicable: {why}",
             "record_agrees_with_study": agrees})
     distinct = len(set(values.values()))
     return dg.AssetCheckResult(

@@ -127,20 +127,24 @@ def test_searched_parameters_reach_the_sieve_and_study_resumes(
 ) -> None:
     assert _prepare(defs, instance, demo_history, study_name="resume-me", n_trials=3).success
     record = json.loads((_case_dir(tmp_path) / "sieve_settings" / "settings.json").read_text())
-    assert record["trials_completed"] == 3 and record["sampler_seed"] == 0
+    # A trial whose forward pass keeps no survivor is pruned, with its reason.
+    assert record["trials_completed"] + record["trials_pruned"] == 3
+    assert record["sampler_seed"] == 0
     best = record["best_params"]
     assert set(best) == {"window", "offset_max", "gap_min", "gap_max", "max_misses"}
     assert all(record["settings"][k] == v for k, v in best.items())
     assert _prepare(defs, instance, demo_history, study_name="resume-me", n_trials=5).success
     again = json.loads((_case_dir(tmp_path) / "sieve_settings" / "settings.json").read_text())
-    assert again["trials_completed"] == 5  # resumed: 3 old + 2 new, not 5 new
+    # resumed: 3 old + 2 new, not 5 new
+    assert again["trials_completed"] + again["trials_pruned"] == 5
     # Resumed under other bounds, the old trials neither count nor may be chosen: 3 new trials,
     # and the settings lie within the new bounds (as requested).
     result = _prepare(defs, instance, demo_history, study_name="resume-me", n_trials=3,
                       window_bounds=[6, 7])
     assert result.success
     narrowed = json.loads((_case_dir(tmp_path) / "sieve_settings" / "settings.json").read_text())
-    assert narrowed["trials_completed"] == 3 and 6 <= narrowed["settings"]["window"] <= 7
+    assert narrowed["trials_completed"] + narrowed["trials_pruned"] == 3
+    assert 6 <= narrowed["settings"]["window"] <= 7
     assert {e.check_name: e.passed for e in result.get_asset_check_evaluations()}[
         "sieve_settings_as_requested"]
     assert _prepare(defs, instance, demo_history, study_name="resume-me", n_trials=5).success
