@@ -122,6 +122,18 @@ def test_truth_check_fails_when_settings_exclude_the_truth(defs, instance,
     assert checks["truth_recovered"].metadata["found"].value is False
 
 
+def test_warm_start_begins_with_the_previous_best(defs, instance, demo_history: Path,
+                                                  tmp_path: Path) -> None:
+    """A new search with warm_start tries the case's previous best settings first."""
+    assert _prepare(defs, instance, demo_history, n_trials=3).success
+    path = _case_dir(tmp_path) / "sieve_settings" / "settings.json"
+    first = json.loads(path.read_text())
+    assert _prepare(defs, instance, demo_history, n_trials=2, warm_start=True).success
+    again = json.loads(path.read_text())
+    assert again["warm_started"] is True and again["study_name"] != first["study_name"]
+    assert again["trials"][0]["params"] == first["best_params"]
+
+
 def test_searched_parameters_reach_the_sieve_and_study_resumes(
     defs, instance, demo_history: Path, tmp_path: Path
 ) -> None:
