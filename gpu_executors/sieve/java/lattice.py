@@ -36,7 +36,6 @@ def lattice_dim(n_draws: int, b: int) -> tuple[int, float]:
     return best
 
 
-
 def _lll(
     basis: list[list[int]], num: int = 99, den: int = 100
 ) -> tuple[list[list[int]], list[int], list[list[int]]]:
@@ -97,10 +96,19 @@ def _lll(
     return b, d, lam
 
 
+class _Full(Exception):
+    """Enough states listed (``max_states``)."""
+
+
 def lattice_states(
-    vals: np.ndarray, bound: int, gap: int, n_lat: int
+    vals: np.ndarray, bound: int, gap: int, n_lat: int, max_states: int | None = None
 ) -> tuple[list[int], int, dict]:
-    """Every state after draw 0's step whose top b bits match the first ``n_lat`` draws."""
+    """Every state after draw 0's step whose top b bits match the first ``n_lat`` draws.
+
+    With ``max_states`` (too few draws to pin the seed) the walk stops once that many states are
+    listed or the node budget is spent, and ``extra["complete"]`` says which; without it a
+    spent budget raises ``TooCostly``.
+    """
     t_start = time.perf_counter()
     b_bits = bound.bit_length() - 1
     width = 1 << (STATE_BITS - b_bits)  # the box: unknown low bits x_i in [0, width)
@@ -136,6 +144,8 @@ def lattice_states(
         x = [vi + dv for vi, dv in zip(v, dvec, strict=True)]
         if all(0 <= xi < width for xi in x):
             states.append(h[0] * width + x[0])
+            if max_states is not None and len(states) >= max_states:
+                raise _Full
 
     def walk(j: int, dist: float) -> None:
         nonlocal nodes, leaves
@@ -157,8 +167,17 @@ def lattice_states(
                 walk(j - 1, step)
         coeffs[j] = 0
 
-    walk(n_lat - 1, 0.0)
+    complete = True
+    try:
+        walk(n_lat - 1, 0.0)
+    except _Full:
+        complete = False
+    except TooCostly:
+        if max_states is None:
+            raise
+        complete = False
     extra = {
+        "complete": complete,
         "lattice_dim": n_lat,
         "lattice_nodes": nodes,
         "stage1_survivors": len(states),
@@ -167,3 +186,37 @@ def lattice_states(
         "rejection_miss_probability": 0.0,
     }
     return states, leaves, extra
+
+
+LIST_CHUNK = 1 << 20
+LIST_MAX_CANDIDATES = 1 << 24  # ~0.5 s of numpy
+
+
+def list_pow2_states(
+    vals: np.ndarray, bound: int, gap: int, max_states: int
+) -> tuple[list[int], int, bool]:
+    """Up to ``max_states`` states matching the draws when too few draws pin the seed.
+
+    The states with draw 0's top bits are walked in order (numpy, ``LIST_MAX_CANDIDATES`` at
+    most): when thousands of seeds match, a sample of them is what can be listed. Returns the
+    states, the candidates walked and whether the walk covered all of draw 0's states.
+    """
+    b_bits = bound.bit_length() - 1
+    shift = np.uint64(STATE_BITS - b_bits)
+    width = 1 << (STATE_BITS - b_bits)
+    a, c = (np.uint64(v) for v in lcg_jump(gap + 1))
+    mask = np.uint64(MASK48)
+    base = int(vals[0]) * width
+    found: list[int] = []
+    walked = 0
+    while walked < min(width, LIST_MAX_CANDIDATES) and len(found) < max_states:
+        size = min(LIST_CHUNK, width - walked)
+        t0 = np.arange(base + walked, base + walked + size, dtype=np.uint64)
+        t = t0
+        for v in vals[1:]:  # keep only the states still matching
+            t = (t * a + c) & mask
+            hit = (t >> shift) == v
+            t0, t = t0[hit], t[hit]
+        found += t0[: max_states - len(found)].tolist()
+        walked += size
+    return found, walked, walked == width
