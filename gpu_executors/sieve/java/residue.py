@@ -91,20 +91,24 @@ def plan_dim(n_draws: int, bound: int, gap: int) -> Basis:
 
     The smallest useful dimension keeps the ball's expected lattice points per guess below one
     (``M*(K/M)^dim`` box points times the ball-to-cube volume ratio); two larger ones are tried
-    too, since a bigger lattice can prune the enumeration tree better.
+    too, since a bigger lattice can prune the enumeration tree better. When no dimension gets
+    there (small odd parts), a few between "box points below one" and all draws are tried.
     """
     jbits, _ = split_pow2(bound)
     kbox = WORD31 // bound
     mbits = 31 - jbits
     cap = min(n_draws, MAX_DIM)
-    first = cap
-    for dim in range(1, cap + 1):
+    first = box_first = cap
+    for dim in range(cap, 0, -1):
         box = mbits + dim * (math.log2(kbox) - mbits)
-        ball = _ball_log2_volume(dim, math.sqrt(dim) / 2)
-        if box + ball <= 0:
+        if box <= 0:
+            box_first = dim
+        if box + _ball_log2_volume(dim, math.sqrt(dim) / 2) <= 0:
             first = dim
-            break
-    dims = range(first, min(first + 4, cap) + 1, 2)
+    if first < cap:
+        dims = range(first, min(first + 4, cap) + 1, 2)
+    else:
+        dims = sorted({box_first + (cap - box_first) * i // 3 for i in range(4)})
     options = [reduced_basis(gap, jbits, dim, kbox) for dim in dims]
     return min(options, key=lambda b: b.log2_nodes + math.log2(b.dim))
 
