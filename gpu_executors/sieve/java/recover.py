@@ -45,7 +45,8 @@ from gpu_executors.sieve.spec import Progress, ScanResult, ScanSpec, survivors_f
 JAVA48 = tuple(name for name, g in GENERATORS.items() if g.java48)  # what this route handles
 MAX_EXPECTED_SURVIVORS = 100_000  # chance matches over 2^48: more means too few draws
 MAX_LISTED = 1000  # states listed when the draws cannot pin the seed
-RESIDUE_NODE_BUDGET = float(1 << 35)  # ~10 min on 2 cores; past it the listing is partial
+RESIDUE_NODE_BUDGET = float(1 << 35)  # past it (or RESIDUE_SECONDS) the listing is partial
+RESIDUE_SECONDS = 600.0
 CHECKS_PER_NODE = 10.0  # a residue enumeration node costs about ten lifting checks
 LIFT_FIRST = float(1 << 27)  # lifting this cheap (< ~0.2 s) is used without planning a lattice
 
@@ -176,6 +177,7 @@ def _run_route(
             plan.basis,
             node_budget=RESIDUE_NODE_BUDGET,
             max_states=max_listed if listing else 1 << 40,
+            seconds_budget=RESIDUE_SECONDS,
             progress=progress,
         )
         backend = (

@@ -282,12 +282,14 @@ def residue_states(
     *,
     node_budget: float,
     max_states: int,
+    seconds_budget: float = math.inf,
     progress: Progress | None = None,
 ) -> ResidueOutcome:
     """States reproducing the draws (no-rejection model) over the guesses ``lows``.
 
-    Stops early, with ``complete=False``, when the nodes pass ``node_budget`` or the states
-    found pass ``max_states`` (what was found so far is returned).
+    Stops early, with ``complete=False``, when the nodes pass ``node_budget``, the time passes
+    ``seconds_budget``, the states found pass ``max_states`` or on Ctrl-C (what was found so far
+    is returned). Guesses run in chunks of about 2^26 expected nodes, so a stop comes soon.
     """
     t_start = time.perf_counter()
     jbits, odd = split_pow2(bound)
@@ -305,41 +307,49 @@ def residue_states(
     per_guess_states = kbox / float(odd) ** (n - 1)
     width = int(min(max(PER_GUESS_CAP, 4 * per_guess_states + 8), 1024))
     listing = int(2 * max_states / per_guess_states)  # guesses that list max_states
-    chunk_len = max(2 * numba.get_num_threads(), min(CHUNK, (1 << 22) // width, listing))
+    by_cost = int((1 << 26) / per_guess)  # a chunk of ~2^26 nodes: a second or two
+    chunk_len = max(2 * numba.get_num_threads(), min(CHUNK, (1 << 22) // width, listing, by_cost))
     found: list[np.ndarray] = []
     total_nodes = 0
     n_found = 0
     done = 0
     complete, why = True, ""
     for start in range(0, lows.shape[0], chunk_len):
+        if time.perf_counter() - t_start > seconds_budget:
+            complete, why = False, f"the enumeration passed its {seconds_budget:g} s budget"
+            break
         chunk = lows[start : start + chunk_len]
         m = chunk.shape[0]
         out = np.zeros((m, width), dtype=np.uint64)
         counts = np.zeros(m, dtype=np.int64)
         nodes = np.zeros(m, dtype=np.int64)
         capped = np.zeros(m, dtype=np.bool_)
-        _search(
-            chunk,
-            vals,
-            U64(bound),
-            U64(jbits),
-            U64(minv),
-            kbox,
-            ja,
-            jc,
-            U64(sa),
-            U64(sc),
-            basis.red,
-            basis.bstar,
-            basis.bn,
-            basis.mu,
-            r2,
-            node_cap,
-            out,
-            counts,
-            nodes,
-            capped,
-        )
+        try:
+            _search(
+                chunk,
+                vals,
+                U64(bound),
+                U64(jbits),
+                U64(minv),
+                kbox,
+                ja,
+                jc,
+                U64(sa),
+                U64(sc),
+                basis.red,
+                basis.bstar,
+                basis.bn,
+                basis.mu,
+                r2,
+                node_cap,
+                out,
+                counts,
+                nodes,
+                capped,
+            )
+        except KeyboardInterrupt:  # the chunk's partial results are not kept
+            complete, why = False, "interrupted"
+            break
         for q in np.flatnonzero(counts):
             found.append(out[q, : min(int(counts[q]), width)])
         n_found += int(counts.sum())

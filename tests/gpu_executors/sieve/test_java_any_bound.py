@@ -13,6 +13,7 @@ import pytest
 
 from gpu_executors.prng.draws import generate_draws, parse_draw
 from gpu_executors.prng.generators import get_generator
+from gpu_executors.sieve.java import recover as recover_module
 from gpu_executors.sieve.java.lcg import LOW, MULT, WORD31, lcg_jump
 from gpu_executors.sieve.java.recover import expected_remaining, recover_java_seeds
 from gpu_executors.sieve.java.residue import plan_dim, residue_states
@@ -198,3 +199,19 @@ def test_forced_lifting_and_residue_agree(bound: int, n: int):
     assert found["lifting"] == found["residue"] and seed in found["lifting"]
     with pytest.raises(ValueError, match="does not apply"):
         recover_java_seeds([1, 2, 3], 1024, route="residue")
+
+
+def test_a_search_past_its_budget_says_so(planted, monkeypatch: pytest.MonkeyPatch):
+    """30 x nextInt(3) needs hours here: with a short time budget the result is partial and
+    says why, with the expected count, rather than refusing up front."""
+    monkeypatch.setattr(recover_module, "RESIDUE_SECONDS", 0.5)
+    case = _cases(planted, 3, 30)[0]
+    res = recover_java_seeds(case["draws"], 3, offset=case["offset"])
+    assert not res.complete and res.extra["route"] == "residue"
+    assert "budget" in res.extra["why_incomplete"]
+    assert 0 < res.extra["guesses"] < 1 << LOW
+    assert res.extra["expected_remaining"] == pytest.approx(M / 3**30, rel=0.01)
+    rows = list(
+        zip(res.survivors["seed"].to_list(), res.survivors["offset"].to_list(), strict=True)
+    )
+    assert _reproduces(3, rows, case["draws"])
