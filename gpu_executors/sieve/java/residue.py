@@ -146,6 +146,12 @@ def _guess(
     dist = np.zeros(dim + 1)
     ctr = np.zeros(dim)
     py = np.zeros(dim + 1, dtype=np.int64)
+    # Centre partial sums (as in fplll): ps[k, j] = g_k - sum_{i >= j} coef_i mu_ik, recomputed
+    # on the way down to level k only from begin[k+1], the highest level changed since then.
+    ps = np.zeros((dim, dim + 1))
+    for k in range(dim):
+        ps[k, dim] = g[k]
+    begin = np.full(dim, dim - 1, dtype=np.int64)
     found = 0
     nodes = 0
     lvl = dim - 1
@@ -196,10 +202,13 @@ def _guess(
             continue
         dist[lvl] = nd
         py[lvl] = py[lvl + 1] + coef[lvl] * red[lvl, 0]
+        for j in range(begin[lvl], lvl - 1, -1):
+            ps[lvl - 1, j] = ps[lvl - 1, j + 1] - coef[j] * mu[j, lvl - 1]
+        if begin[lvl] > begin[lvl - 1]:
+            begin[lvl - 1] = begin[lvl]
+        begin[lvl] = lvl
         lvl -= 1
-        centre = g[lvl]
-        for i in range(lvl + 1, dim):
-            centre -= coef[i] * mu[i, lvl]
+        centre = ps[lvl, lvl + 1]
         ctr[lvl] = centre
         rem = (r2 - dist[lvl + 1]) / bn[lvl]
         if rem < 0.0:
