@@ -105,8 +105,8 @@ def _plan(
         n, pts = lattice_dim(n_draws, k)
         if pts > MAX_LATTICE_POINTS:
             return _Plan(Route.LATTICE, math.inf, f"{n}-dim lattice with ~{pts:.3g} points")
-        # A Python lattice point costs about as much as ~10^4 compiled flat checks.
-        return _Plan(Route.LATTICE, 1e6 + 1e4 * pts, f"{n}-dim lattice, ~{pts:.0f} points")
+        # The walk visits several internal nodes per point, each ~10 flat checks.
+        return _Plan(Route.LATTICE, 1e6 + 100 * pts, f"{n}-dim lattice, ~{pts:.0f} points")
     n_r = WORD31 // bound
     s1 = 1.0 + 2.0 ** (LOW - k * (n_draws - 1))
     lifting = _Plan(Route.LIFTING, (1 << LOW) + s1 * n_r, f"2^17 + ~{s1:.0f} x {n_r}")

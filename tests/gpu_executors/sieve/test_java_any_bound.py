@@ -47,6 +47,7 @@ def _reproduces(bound: int, rows: list[tuple[int, int]], draws: list[int]) -> bo
         (12, 20, "residue"),
         (100, 8, "residue"),
         (1000, 8, "lifting"),
+        (4, 28, "lattice"),  # 2-bit draws: a 28-dim lattice, ~10^5 points in its ball
         (16, 14, "lattice"),
         (1024, 6, "lattice"),
     ],
