@@ -60,6 +60,7 @@ CASES = [
     Case(6, 22, None, ""),
     Case(12, 20, None, ""),
     Case(100, 8, None, ""),
+    Case(4, 28, None, "the power-of-two lattice route (2-bit draws)"),
     Case(1024, 6, None, "the power-of-two lattice route"),
 ]
 
