@@ -312,6 +312,8 @@ def residue_states(
     r2 = basis.dim * (kbox / 2.0) ** 2 * (1 + 1e-9) + 1.0
     per_guess = 2.0**basis.log2_nodes
     node_cap = int(min(max(64 * per_guess, 1 << 20), node_budget, 1 << 62))
+    if max_states < 1 << 30:  # only listing a sample: no guess need be walked to its end
+        node_cap = min(node_cap, 1 << 22)
     # Room per guess for the states a guess is expected to hold (many when draws are few).
     per_guess_states = kbox / float(odd) ** (n - 1)
     width = int(min(max(PER_GUESS_CAP, 4 * per_guess_states + 8), 1024))
@@ -372,7 +374,7 @@ def residue_states(
             complete, why = False, f"the enumeration passed its budget of {node_budget:.3g} nodes"
             break
         if n_found >= max_states:
-            complete, why = False, f"stopped after listing {n_found} states (cap {max_states})"
+            complete, why = False, f"stopped after {n_found} matching states (listing {max_states})"
             break
     states = np.concatenate(found) if found else np.empty(0, dtype=np.uint64)
     extra = {
