@@ -246,6 +246,8 @@ def recover_java_seeds(
     spec.validate()
     remaining = expected_remaining(bound, n)
     listing = remaining > MAX_EXPECTED_SURVIVORS
+    if seed_range is not None and route is None and spec.candidates <= 1 << LOW:
+        return _flat(spec, progress, "range smaller than any smart route's 2^17 steps", t_start)
     plan = _plan(vals, bound, gap, listing, None if route is None else Route(route))
     if seed_range is not None and (plan is None or plan.cost >= spec.candidates):
         why = "no smart route for bound 1" if plan is None else f"range cheaper than {plan.detail}"
