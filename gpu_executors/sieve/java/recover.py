@@ -87,7 +87,12 @@ def expected_remaining(bound: int, n_draws: int, n_lows: int | None = None) -> f
 
 
 def _plan(
-    vals: np.ndarray, bound: int, gap: int, listing: bool, force: Route | None = None
+    vals: np.ndarray,
+    bound: int,
+    gap: int,
+    listing: bool,
+    force: Route | None = None,
+    miss_probability: float = 0.0,
 ) -> _Plan | None:
     """The smart route and its estimated cost, or None for bound 1 (draws carry nothing).
 
@@ -113,7 +118,7 @@ def _plan(
     if force is Route.LIFTING or (force is None and lifting.cost <= LIFT_FIRST and not listing):
         return lifting
     lows = consistent_lows(vals, bound, gap)
-    basis = plan_dim(n_draws, bound, gap)
+    basis = plan_dim(n_draws, bound, gap, miss_probability)
     nodes = lows.shape[0] * 2.0**basis.log2_nodes
     residue = _Plan(
         Route.RESIDUE,
@@ -211,6 +216,7 @@ def recover_java_seeds(
     progress: Progress | None = None,
     max_listed: int = MAX_LISTED,
     route: str | None = None,
+    miss_probability: float = 0.0,
 ) -> ScanResult:
     """Every 48-bit seed whose ``nextInt(bound)`` draws (offset in ``[offset, offset_stop)``,
     constant gap) match exactly, for any bound >= 2.
@@ -224,6 +230,9 @@ def recover_java_seeds(
     ``extra["expected_remaining"]`` always says how many other seeds are expected to match per
     offset. ``null_expected`` is the pure-noise null model for the space searched. ``route``
     ("lifting" or "residue") overrides the choice for a bound that is not a power of two.
+    ``miss_probability`` > 0 lets the residue route prune its walk (much faster for small odd
+    parts such as 3) at that bound on missing the true seed, under the model in
+    ``residue.level_radii2``; the result then says ``pruning_miss_probability``.
     """
     t_start = time.perf_counter()
     stop = offset + 1 if offset_stop is None else offset_stop
@@ -248,7 +257,10 @@ def recover_java_seeds(
     listing = remaining > MAX_EXPECTED_SURVIVORS
     if seed_range is not None and route is None and spec.candidates <= 1 << LOW:
         return _flat(spec, progress, "range smaller than any smart route's 2^17 steps", t_start)
-    plan = _plan(vals, bound, gap, listing, None if route is None else Route(route))
+    if not 0.0 <= miss_probability < 1.0:
+        raise ValueError(f"miss_probability {miss_probability} must be in [0, 1)")
+    force = None if route is None else Route(route)
+    plan = _plan(vals, bound, gap, listing, force, miss_probability)
     if seed_range is not None and (plan is None or plan.cost >= spec.candidates):
         why = "no smart route for bound 1" if plan is None else f"range cheaper than {plan.detail}"
         return _flat(spec, progress, why, t_start)

@@ -50,6 +50,8 @@ class Basis:
     bstar: np.ndarray  # float64 (dim, dim): Gram-Schmidt vectors
     bn: np.ndarray  # float64 (dim,): |b*_i|^2
     mu: np.ndarray  # float64 (dim, dim): Gram-Schmidt coefficients
+    radii2: np.ndarray  # float64 (dim,): squared radius bound per level (pruning, see below)
+    miss_probability: float  # bound on missing the true state per guess, under the model
     log2_nodes: float  # expected enumeration nodes per guess (Gaussian heuristic), log2
 
 
@@ -61,8 +63,44 @@ def _ball_log2_volume(dim: int, radius: float) -> float:
     )
 
 
+def _chi2_tail_quantile(k: int, tail: float) -> float:
+    """``q`` with the Chernoff bound ``(q/k)^(k/2) * exp(-(q-k)/2)`` on ``P(chi2_k > q)`` equal
+    to ``tail`` (bisection)."""
+    target = math.log(tail)
+    lo, hi = float(k), float(k) + 8.0 * (k - target) + 64.0
+    for _ in range(200):
+        q = (lo + hi) / 2
+        if 0.5 * k * math.log(q / k) - 0.5 * (q - k) > target:
+            lo = q
+        else:
+            hi = q
+    return hi
+
+
+def level_radii2(dim: int, kbox: int, miss_probability: float) -> np.ndarray:
+    """Squared radius per level: the ball around the box (exact) or, with a miss probability,
+    pruned bounds on the true state's partial norms.
+
+    The true state's offsets from the box centre are modelled as independent uniforms of
+    variance ``K^2/12`` (the draws' words are the generator's output). Uniforms are strictly
+    sub-Gaussian, so the squared norm of their projection on the ``k`` last Gram-Schmidt
+    directions has a moment generating function below ``K^2/12 * chi2_k``'s, and the chi-square
+    Chernoff bound holds for it; a union over the levels keeps the total at ``miss_probability``.
+    """
+    full = dim * (kbox / 2.0) ** 2 * (1 + 1e-9) + 1.0
+    radii = np.full(dim, full)
+    if miss_probability > 0.0:
+        var = kbox * kbox / 12.0 * (1 + 1e-9)
+        for lvl in range(dim):
+            q = _chi2_tail_quantile(dim - lvl, miss_probability / dim)
+            radii[lvl] = min(full, var * q)
+    return radii
+
+
 @functools.lru_cache(maxsize=64)
-def reduced_basis(gap: int, jbits: int, dim: int, kbox: int) -> Basis:
+def reduced_basis(
+    gap: int, jbits: int, dim: int, kbox: int, miss_probability: float = 0.0
+) -> Basis:
     """LLL-reduce the lattice of the first ``dim`` draws (cached: it never depends on a guess)."""
     modulus = 1 << (31 - jbits)
     a = [lcg_jump(i * (gap + 1))[0] % modulus for i in range(dim)]
@@ -77,22 +115,25 @@ def reduced_basis(gap: int, jbits: int, dim: int, kbox: int) -> Basis:
     for i in range(dim):
         for k in range(i):
             bstar[i] -= mu[i, k] * bstar[k]
-    radius = math.sqrt(dim) * kbox / 2
+    radii2 = level_radii2(dim, kbox, miss_probability)
     log2_levels = [
-        _ball_log2_volume(lv, radius) - 0.5 * float(np.sum(np.log2(bn[dim - lv :])))
+        _ball_log2_volume(lv, math.sqrt(radii2[dim - lv]))
+        - 0.5 * float(np.sum(np.log2(bn[dim - lv :])))
         for lv in range(1, dim + 1)
     ]
     log2_nodes = math.log2(sum(2.0**x for x in log2_levels) + 1.0)
-    return Basis(dim, np.array(red, dtype=np.int64), bstar, bn, mu, log2_nodes)
+    red_arr = np.array(red, dtype=np.int64)
+    return Basis(dim, red_arr, bstar, bn, mu, radii2, miss_probability, log2_nodes)
 
 
-def plan_dim(n_draws: int, bound: int, gap: int) -> Basis:
+def plan_dim(n_draws: int, bound: int, gap: int, miss_probability: float = 0.0) -> Basis:
     """The lattice with the fewest expected nodes per guess among a few dimensions.
 
     The smallest useful dimension keeps the ball's expected lattice points per guess below one
     (``M*(K/M)^dim`` box points times the ball-to-cube volume ratio); two larger ones are tried
     too, since a bigger lattice can prune the enumeration tree better. When no dimension gets
     there (small odd parts), a few between "box points below one" and all draws are tried.
+    With pruning (``miss_probability`` > 0) more draws prune harder, so all draws are tried too.
     """
     jbits, _ = split_pow2(bound)
     kbox = WORD31 // bound
@@ -109,13 +150,15 @@ def plan_dim(n_draws: int, bound: int, gap: int) -> Basis:
         dims = range(first, min(first + 4, cap) + 1, 2)
     else:
         dims = sorted({box_first + (cap - box_first) * i // 3 for i in range(4)})
-    options = [reduced_basis(gap, jbits, dim, kbox) for dim in dims]
+    if miss_probability > 0.0:
+        dims = sorted({*dims, cap})
+    options = [reduced_basis(gap, jbits, dim, kbox, miss_probability) for dim in dims]
     return min(options, key=lambda b: b.log2_nodes + math.log2(b.dim))
 
 
 @numba.njit(cache=True, nogil=True)
 def _guess(
-    low, vals, bound, jbits, minv, kbox, ja, jc, sa, sc, red, bstar, bn, mu, r2, cap, out, row
+    low, vals, bound, jbits, minv, kbox, ja, jc, sa, sc, red, bstar, bn, mu, rb, cap, out, row
 ):
     """Enumerate one guess of the low 17 bits; returns (states found, nodes, node cap hit)."""
     dim = bn.shape[0]
@@ -155,7 +198,7 @@ def _guess(
     found = 0
     nodes = 0
     lvl = dim - 1
-    rad = math.sqrt(r2 / bn[lvl])
+    rad = math.sqrt(rb[lvl] / bn[lvl])
     ctr[lvl] = g[lvl]
     coef[lvl] = math.ceil(g[lvl] - rad)
     hi[lvl] = math.floor(g[lvl] + rad)
@@ -171,7 +214,7 @@ def _guess(
             return found, nodes, True
         diff = coef[lvl] - ctr[lvl]
         nd = dist[lvl + 1] + diff * diff * bn[lvl]
-        if nd > r2:
+        if nd > rb[lvl]:
             coef[lvl] += 1
             continue
         if lvl == 0:
@@ -210,7 +253,7 @@ def _guess(
         lvl -= 1
         centre = ps[lvl, lvl + 1]
         ctr[lvl] = centre
-        rem = (r2 - dist[lvl + 1]) / bn[lvl]
+        rem = (rb[lvl] - dist[lvl + 1]) / bn[lvl]
         if rem < 0.0:
             coef[lvl] = 1
             hi[lvl] = 0
@@ -237,7 +280,7 @@ def _search(
     bstar,
     bn,
     mu,
-    r2,
+    rb,
     cap,
     out,
     counts,
@@ -260,7 +303,7 @@ def _search(
             bstar,
             bn,
             mu,
-            r2,
+            rb,
             cap,
             out,
             q,
@@ -299,6 +342,8 @@ def residue_states(
     Stops early, with ``complete=False``, when the nodes pass ``node_budget``, the time passes
     ``seconds_budget``, the states found pass ``max_states`` or on Ctrl-C (what was found so far
     is returned). Guesses run in chunks of about 2^26 expected nodes, so a stop comes soon.
+    A ``basis`` planned with a miss probability prunes the walk (``level_radii2``): the true
+    state is then missed with at most that probability, under the model stated there.
     """
     t_start = time.perf_counter()
     jbits, odd = split_pow2(bound)
@@ -309,7 +354,6 @@ def residue_states(
     jc = np.array([c for _, c in jumps], dtype=np.uint64)
     sa, sc = lcg_jump(gap + 1)
     minv = pow(odd, -1, 1 << (31 - jbits))
-    r2 = basis.dim * (kbox / 2.0) ** 2 * (1 + 1e-9) + 1.0
     per_guess = 2.0**basis.log2_nodes
     node_cap = int(min(max(64 * per_guess, 1 << 20), node_budget, 1 << 62))
     if max_states < 1 << 30:  # only listing a sample: no guess need be walked to its end
@@ -351,7 +395,7 @@ def residue_states(
                 basis.bstar,
                 basis.bn,
                 basis.mu,
-                r2,
+                basis.radii2,
                 node_cap,
                 out,
                 counts,
@@ -386,6 +430,7 @@ def residue_states(
         "lift_bits": jbits,
         "seconds_enumeration": time.perf_counter() - t_start,
         "rejection_miss_probability": 1.0 - (1.0 - (WORD31 % bound) / WORD31) ** n,
+        "pruning_miss_probability": basis.miss_probability,
     }
     return ResidueOutcome(states, done, total_nodes, complete, why, extra)
 
@@ -394,7 +439,3 @@ def estimated_seconds(n_guesses: int, basis: Basis) -> float:
     """Wall seconds on this machine's cores for ``n_guesses`` guesses (for routing)."""
     per = 2.0**basis.log2_nodes * (1 + basis.dim / 8)
     return n_guesses * per * NS_PER_NODE * 1e-9 / max(1, numba.get_num_threads())
-
-
-def all_lows() -> np.ndarray:
-    return np.arange(1 << LOW, dtype=np.uint64)

@@ -16,7 +16,12 @@ from gpu_executors.prng.generators import get_generator
 from gpu_executors.sieve.java import recover as recover_module
 from gpu_executors.sieve.java.lcg import LOW, MULT, WORD31, lcg_jump
 from gpu_executors.sieve.java.recover import expected_remaining, recover_java_seeds
-from gpu_executors.sieve.java.residue import plan_dim, residue_states
+from gpu_executors.sieve.java.residue import (
+    _chi2_tail_quantile,
+    level_radii2,
+    plan_dim,
+    residue_states,
+)
 from tests.reference.harness import reference_vectors
 
 M = 1 << 48
@@ -216,3 +221,38 @@ def test_a_search_past_its_budget_says_so(planted, monkeypatch: pytest.MonkeyPat
         zip(res.survivors["seed"].to_list(), res.survivors["offset"].to_list(), strict=True)
     )
     assert _reproduces(3, rows, case["draws"])
+
+
+def test_pruned_radii_bound_the_true_state_and_shrink_the_walk():
+    """The per-level bounds satisfy their Chernoff equation, never exceed the ball, and a
+    pruned walk still finds planted states (20 x nextInt(7), and nextInt(3) on a few guesses)."""
+    kbox = WORD31 // 3
+    full = level_radii2(30, kbox, 0.0)
+    pruned = level_radii2(30, kbox, 1e-2)
+    assert np.all(pruned < full) and pruned[-1] < full[-1] / 4  # k = 1 level: ~0.22
+    q = _chi2_tail_quantile(12, 1e-5)
+    assert 0.5 * 12 * np.log(q / 12) - 0.5 * (q - 12) == pytest.approx(np.log(1e-5), abs=1e-6)
+    assert plan_dim(30, 3, 0, 1e-2).log2_nodes < plan_dim(30, 3, 0).log2_nodes - 4
+
+    spec, gen = parse_draw("nextint:7"), get_generator("java_random")
+    seed = 0x5EED_7777_0001
+    draws = generate_draws(gen, spec, seed, 20).tolist()
+    res = recover_java_seeds(draws, 7, miss_probability=1e-3)
+    assert res.survivors["seed"].to_list() == [seed]
+    assert res.extra["pruning_miss_probability"] == 1e-3
+    with pytest.raises(ValueError, match="miss_probability"):
+        recover_java_seeds(draws, 7, miss_probability=1.0)
+
+
+def test_pruned_walk_on_bound_three_jdk_draws(planted):
+    for case in _cases(planted, 3, 30):
+        lows = np.unique(
+            np.append(np.arange(0, 1 << LOW, 1 << 12), _true_low(case)).astype(np.uint64)
+        )
+        basis = plan_dim(30, 3, 0, 1e-2)
+        vals = np.asarray(case["draws"], dtype=np.uint64)
+        out = residue_states(vals, 3, 0, lows, basis, node_budget=1e12, max_states=100)
+        s = (case["seed"] ^ MULT) & MASK
+        a, c = lcg_jump(case["offset"] + 1)
+        assert (a * s + c) & MASK in out.states.tolist()
+        assert out.extra["pruning_miss_probability"] == 1e-2
