@@ -2,7 +2,7 @@
 
 The unknown low bits satisfy ``x_i = a_i*x_0 + d_i mod 2^48`` with every ``x_i`` in
 ``[0, 2^(48-b))``, the truncated-LCG lattice: exact integer LLL, then Fincke-Pohst enumeration of
-every lattice point in the ball around the box centre, so *all* solutions are listed.
+every lattice point in the ball around the box centre (numba), so *all* solutions are listed.
 """
 
 from __future__ import annotations
@@ -10,13 +10,14 @@ from __future__ import annotations
 import math
 import time
 
+import numba
 import numpy as np
 
 from gpu_executors.sieve.java.lcg import MASK48, MODULUS, STATE_BITS, TooCostly, lcg_jump
 
 MAX_LATTICE_DIM = 32  # integer LLL stays under ~1 s
-MAX_LATTICE_POINTS = 1 << 16  # expected lattice points in the enumeration ball
-LATTICE_NODE_BUDGET = 1 << 22  # hard stop for the enumeration tree
+MAX_LATTICE_POINTS = 1 << 24  # expected lattice points in the enumeration ball
+LATTICE_NODE_BUDGET = 1 << 32  # hard stop for the enumeration tree (minutes)
 
 
 def lattice_log2_points(n: int, b: int) -> float:
@@ -34,7 +35,6 @@ def lattice_dim(n_draws: int, b: int) -> tuple[int, float]:
         if pts < best[1] * 0.9:  # prefer the smaller (faster) lattice unless clearly better
             best = (n, pts)
     return best
-
 
 
 def _lll(
@@ -97,10 +97,93 @@ def _lll(
     return b, d, lam
 
 
+@numba.njit(cache=True, nogil=True)
+def _walk(red, g, bn, mu, r2, off, width, node_cap, out):
+    """Fincke-Pohst: every lattice point ``v = coef @ red`` in the ball of squared radius ``r2``
+    around the box centre (``g``: its Gram-Schmidt coordinates) with every ``v_i + off_i`` in
+    ``[0, width)``; writes ``v_0 + off_0`` of each to ``out``.
+
+    Returns (points, nodes, stopped): stopped when ``out`` is full or ``node_cap`` is passed.
+    Centres come from partial sums updated only where a coefficient changed (as in fplll), and
+    each level keeps its partial vector so a leaf's box test is O(dim) with an early exit.
+    """
+    dim = bn.shape[0]
+    coef = np.zeros(dim, dtype=np.int64)
+    hi = np.zeros(dim, dtype=np.int64)
+    dist = np.zeros(dim + 1)
+    ctr = np.zeros(dim)
+    pv = np.zeros((dim + 1, dim), dtype=np.int64)
+    ps = np.zeros((dim, dim + 1))
+    for k in range(dim):
+        ps[k, dim] = g[k]
+    begin = np.full(dim, dim - 1, dtype=np.int64)
+    found = 0
+    nodes = 0
+    lvl = dim - 1
+    rad = math.sqrt(r2 / bn[lvl])
+    ctr[lvl] = g[lvl]
+    coef[lvl] = math.ceil(g[lvl] - rad)
+    hi[lvl] = math.floor(g[lvl] + rad)
+    while True:
+        if coef[lvl] > hi[lvl]:
+            lvl += 1
+            if lvl == dim:
+                break
+            coef[lvl] += 1
+            continue
+        nodes += 1
+        if nodes > node_cap:
+            return found, nodes, True
+        diff = coef[lvl] - ctr[lvl]
+        nd = dist[lvl + 1] + diff * diff * bn[lvl]
+        if nd > r2:
+            coef[lvl] += 1
+            continue
+        if lvl == 0:
+            ok = True
+            for i in range(dim):
+                x = pv[1, i] + coef[0] * red[0, i] + off[i]
+                if x < 0 or x >= width:
+                    ok = False
+                    break
+            if ok:
+                out[found] = pv[1, 0] + coef[0] * red[0, 0] + off[0]
+                found += 1
+                if found == out.shape[0]:
+                    return found, nodes, True
+            coef[0] += 1
+            continue
+        dist[lvl] = nd
+        for i in range(dim):
+            pv[lvl, i] = pv[lvl + 1, i] + coef[lvl] * red[lvl, i]
+        for j in range(begin[lvl], lvl - 1, -1):
+            ps[lvl - 1, j] = ps[lvl - 1, j + 1] - coef[j] * mu[j, lvl - 1]
+        if begin[lvl] > begin[lvl - 1]:
+            begin[lvl - 1] = begin[lvl]
+        begin[lvl] = lvl
+        lvl -= 1
+        centre = ps[lvl, lvl + 1]
+        ctr[lvl] = centre
+        rem = (r2 - dist[lvl + 1]) / bn[lvl]
+        if rem < 0.0:
+            coef[lvl] = 1
+            hi[lvl] = 0
+        else:
+            rad = math.sqrt(rem)
+            coef[lvl] = math.ceil(centre - rad)
+            hi[lvl] = math.floor(centre + rad)
+    return found, nodes, False
+
+
 def lattice_states(
-    vals: np.ndarray, bound: int, gap: int, n_lat: int
+    vals: np.ndarray, bound: int, gap: int, n_lat: int, max_states: int | None = None
 ) -> tuple[list[int], int, dict]:
-    """Every state after draw 0's step whose top b bits match the first ``n_lat`` draws."""
+    """Every state after draw 0's step whose top b bits match the first ``n_lat`` draws.
+
+    With ``max_states`` (too few draws to pin the seed) the walk stops once that many states are
+    listed or the node budget is spent, and ``extra["complete"]`` says which; without it a
+    spent budget raises ``TooCostly``.
+    """
     t_start = time.perf_counter()
     b_bits = bound.bit_length() - 1
     width = 1 << (STATE_BITS - b_bits)  # the box: unknown low bits x_i in [0, width)
@@ -126,39 +209,26 @@ def lattice_states(
     bn = [d[j + 1] / d[j] for j in range(n_lat)]
     mu = [[lam[i][j] / d[j + 1] for j in range(n_lat)] for i in range(n_lat)]
     r2 = n_lat * float(width // 2) ** 2 * (1 + 1e-9) + 1.0
-    coeffs = [0] * n_lat
-    states: list[int] = []
-    nodes = 0
-    leaves = 0
-
-    def leaf() -> None:
-        v = [sum(coeffs[i] * red[i][col] for i in range(n_lat)) for col in range(n_lat)]
-        x = [vi + dv for vi, dv in zip(v, dvec, strict=True)]
-        if all(0 <= xi < width for xi in x):
-            states.append(h[0] * width + x[0])
-
-    def walk(j: int, dist: float) -> None:
-        nonlocal nodes, leaves
-        centre = g[j] - sum(coeffs[i] * mu[i][j] for i in range(j + 1, n_lat))
-        rad2 = (r2 - dist) / bn[j]
-        if rad2 < 0:
-            return
-        rad = math.sqrt(rad2)
-        for cj in range(math.ceil(centre - rad), math.floor(centre + rad) + 1):
-            nodes += 1
-            if nodes > LATTICE_NODE_BUDGET:
-                raise TooCostly(f"lattice enumeration exceeded {LATTICE_NODE_BUDGET} nodes")
-            coeffs[j] = cj
-            step = dist + (cj - centre) ** 2 * bn[j]
-            if j == 0:
-                leaves += 1
-                leaf()
-            else:
-                walk(j - 1, step)
-        coeffs[j] = 0
-
-    walk(n_lat - 1, 0.0)
+    cap = max_states if max_states is not None else MAX_LATTICE_POINTS
+    out = np.zeros(cap, dtype=np.int64)
+    n_found, nodes, stopped = _walk(
+        np.array(red, dtype=np.int64),
+        np.array(g),
+        np.array(bn),
+        np.array(mu),
+        r2,
+        np.array(dvec, dtype=np.int64),
+        width,
+        LATTICE_NODE_BUDGET,
+        out,
+    )
+    if stopped and max_states is None:
+        raise TooCostly(f"lattice enumeration passed {LATTICE_NODE_BUDGET} nodes or {cap} points")
+    states = [h[0] * width + int(x) for x in out[: min(n_found, cap)]]
+    complete = not stopped
+    leaves = nodes
     extra = {
+        "complete": complete,
         "lattice_dim": n_lat,
         "lattice_nodes": nodes,
         "stage1_survivors": len(states),
@@ -167,3 +237,37 @@ def lattice_states(
         "rejection_miss_probability": 0.0,
     }
     return states, leaves, extra
+
+
+LIST_CHUNK = 1 << 20
+LIST_MAX_CANDIDATES = 1 << 24  # ~0.5 s of numpy
+
+
+def list_pow2_states(
+    vals: np.ndarray, bound: int, gap: int, max_states: int
+) -> tuple[list[int], int, bool]:
+    """Up to ``max_states`` states matching the draws when too few draws pin the seed.
+
+    The states with draw 0's top bits are walked in order (numpy, ``LIST_MAX_CANDIDATES`` at
+    most): when thousands of seeds match, a sample of them is what can be listed. Returns the
+    states, the candidates walked and whether the walk covered all of draw 0's states.
+    """
+    b_bits = bound.bit_length() - 1
+    shift = np.uint64(STATE_BITS - b_bits)
+    width = 1 << (STATE_BITS - b_bits)
+    a, c = (np.uint64(v) for v in lcg_jump(gap + 1))
+    mask = np.uint64(MASK48)
+    base = int(vals[0]) * width
+    found: list[int] = []
+    walked = 0
+    while walked < min(width, LIST_MAX_CANDIDATES) and len(found) < max_states:
+        size = min(LIST_CHUNK, width - walked)
+        t0 = np.arange(base + walked, base + walked + size, dtype=np.uint64)
+        t = t0
+        for v in vals[1:]:  # keep only the states still matching
+            t = (t * a + c) & mask
+            hit = (t >> shift) == v
+            t0, t = t0[hit], t[hit]
+        found += t0[: max_states - len(found)].tolist()
+        walked += size
+    return found, walked, walked == width

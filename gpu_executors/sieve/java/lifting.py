@@ -112,6 +112,22 @@ def _stage2_collect(
         _stage2_block(low, j0, j1, vals, bound, limit, k, inv, thr, jm, jc, out, starts[q])
 
 
+def consistent_lows(vals: np.ndarray, bound: int, gap: int) -> np.ndarray:
+    """Stage 1: draw 0's low 17 state bits consistent with every draw's low ``k`` bits (all
+    2^17 for an odd bound)."""
+    k, _ = split_pow2(bound)
+    if k == 0:
+        return np.arange(1 << LOW, dtype=np.uint64)
+    jm_i, jc_i = lcg_jump(gap + 1)
+    lmask = (1 << (LOW + k)) - 1
+    kmask = (1 << k) - 1
+    top0 = U64((int(vals[0]) & kmask) << LOW)
+    buf = np.empty(1 << LOW, dtype=np.uint64)
+    low_vals = (vals & U64(kmask)).astype(np.uint64)
+    m = _stage1(top0, low_vals, U64(lmask), U64(kmask), U64(jm_i & lmask), U64(jc_i & lmask), buf)
+    return buf[:m].copy()
+
+
 def lift(
     vals: np.ndarray, bound: int, gap: int, progress: Progress | None
 ) -> tuple[np.ndarray, int, str, dict, bool]:
@@ -120,18 +136,7 @@ def lift(
     n = vals.shape[0]
     jm_i, jc_i = lcg_jump(gap + 1)
     t_start = time.perf_counter()
-    if k == 0:
-        lows = np.arange(1 << LOW, dtype=np.uint64)
-    else:
-        lmask = (1 << (LOW + k)) - 1
-        kmask = (1 << k) - 1
-        top0 = U64((int(vals[0]) & kmask) << LOW)
-        buf = np.empty(1 << LOW, dtype=np.uint64)
-        low_vals = (vals & U64(kmask)).astype(np.uint64)
-        m = _stage1(
-            top0, low_vals, U64(lmask), U64(kmask), U64(jm_i & lmask), U64(jc_i & lmask), buf
-        )
-        lows = buf[:m].copy()
+    lows = consistent_lows(vals, bound, gap)
     t_stage1 = time.perf_counter() - t_start
     n_r = WORD31 // bound  # r0 = vals[0] + j*bound < limit for j < n_r
     limit = U64(n_r * bound)

@@ -3,7 +3,10 @@
 The smart routes model every draw as one word, so each reported seed is re-checked with the real
 drawer (``generate_draws``) and always reproduces the draws; a seed whose draws hit ``nextInt``'s
 rejection is missed (see the package docstring). A flat ``cpu_scan`` serves a user-given range
-that is cheaper than the smart route, or a bound without one.
+that is cheaper than the smart route, or bound 1. The smart routes find states (after draw 0's
+step), which do not depend on the offset: an offset range maps each state to one seed per offset.
+When the draws cannot pin the seed, the result says how many seeds are expected to remain
+(``expected_remaining``) and lists up to ``max_listed`` of them instead of refusing.
 """
 
 from __future__ import annotations
@@ -20,23 +23,32 @@ import numpy as np
 from gpu_executors.prng.draws import generate_draws, parse_draw
 from gpu_executors.prng.generators import GENERATORS, get_generator
 from gpu_executors.sieve.cpu import cpu_scan
-from gpu_executors.sieve.java.lattice import MAX_LATTICE_POINTS, lattice_dim, lattice_states
+from gpu_executors.sieve.java.lattice import (
+    MAX_LATTICE_POINTS,
+    lattice_dim,
+    lattice_states,
+    list_pow2_states,
+)
 from gpu_executors.sieve.java.lcg import (
     LOW,
     MAX_SMART_CHECKS,
     MODULUS,
-    STATE_BITS,
     U64,
     WORD31,
-    TooCostly,
     split_pow2,
     states_to_seeds,
 )
-from gpu_executors.sieve.java.lifting import lift
+from gpu_executors.sieve.java.lifting import consistent_lows, lift
+from gpu_executors.sieve.java.residue import Basis, plan_dim, residue_states
 from gpu_executors.sieve.spec import Progress, ScanResult, ScanSpec, survivors_frame
 
 JAVA48 = tuple(name for name, g in GENERATORS.items() if g.java48)  # what this route handles
 MAX_EXPECTED_SURVIVORS = 100_000  # chance matches over 2^48: more means too few draws
+MAX_LISTED = 1000  # states listed when the draws cannot pin the seed
+RESIDUE_NODE_BUDGET = float(1 << 35)  # past it (or RESIDUE_SECONDS) the listing is partial
+RESIDUE_SECONDS = 600.0
+CHECKS_PER_NODE = 10.0  # a residue enumeration node costs about ten lifting checks
+LIFT_FIRST = float(1 << 27)  # lifting this cheap (< ~0.2 s) is used without planning a lattice
 
 
 class Route(StrEnum):
@@ -44,42 +56,81 @@ class Route(StrEnum):
 
     LIFTING = "lifting"
     LATTICE = "lattice"
+    RESIDUE = "residue"
     FLAT = "flat"
 
 
 @dataclass(frozen=True)
 class _Plan:
-    route: Route  # LIFTING or LATTICE: the smart routes
+    route: Route  # LIFTING, LATTICE or RESIDUE: the smart routes
     cost: float  # estimated candidate checks
     detail: str
+    lows: np.ndarray | None = None  # RESIDUE: the guesses of draw 0's low 17 bits
+    basis: Basis | None = None  # RESIDUE: the reduced lattice
 
 
-def _plan(n_draws: int, bound: int) -> _Plan | None:
-    """The smart route and its estimated cost, or None when the bound has no smart route."""
+def expected_remaining(bound: int, n_draws: int, n_lows: int | None = None) -> float:
+    """States besides the true one expected to reproduce a true seed's draws (one offset).
+
+    Odd bounds: ``2^48 / n^N``. Even bounds ``2^j*m``: a draw's low ``j`` bits are state bits
+    ``17 .. 17+j-1``, a function of the low ``17+j`` bits alone, so together they pin at most 17
+    bits: ``(low patterns left) * K / m^(N-1)``, ``K = floor(2^31/n)``, the patterns being
+    ``n_lows`` when stage 1 ran, else ``1 + 2^(17 - j(N-1))``. Powers of two: ``2^(48 - b*N)``.
+    (The generic null model, ``ScanSpec.null_expected``, is for draws that are pure noise.)
+    """
+    j, m = split_pow2(bound)
+    if m == 1:
+        return MODULUS / float(bound) ** n_draws
+    if n_lows is None:
+        n_lows = 1 + ((1 << LOW) - 1) * 2.0 ** (-j * (n_draws - 1)) if j else 1 << LOW
+    return n_lows * (WORD31 // bound) / float(m) ** (n_draws - 1)
+
+
+def _plan(
+    vals: np.ndarray,
+    bound: int,
+    gap: int,
+    listing: bool,
+    force: Route | None = None,
+    miss_probability: float = 0.0,
+) -> _Plan | None:
+    """The smart route and its estimated cost, or None for bound 1 (draws carry nothing).
+
+    Lifting when it is cheap; else the residue lattice when it is cheaper (always when only
+    ``listing`` what a capped search finds: lifting cannot stop early). ``force`` picks one of
+    the two for a bound that is not a power of two (tests, benches).
+    """
+    n_draws = int(vals.shape[0])
     k, odd = split_pow2(bound)
+    if force is not None and (odd == 1 or force not in (Route.LIFTING, Route.RESIDUE)):
+        raise ValueError(f"route {force.value!r} does not apply to nextint:{bound}")
     if odd == 1:
         if k == 0:
             return None
         n, pts = lattice_dim(n_draws, k)
         if pts > MAX_LATTICE_POINTS:
             return _Plan(Route.LATTICE, math.inf, f"{n}-dim lattice with ~{pts:.3g} points")
-        # A Python lattice point costs about as much as ~10^4 compiled flat checks.
-        return _Plan(Route.LATTICE, 1e6 + 1e4 * pts, f"{n}-dim lattice, ~{pts:.0f} points")
+        # The walk visits several internal nodes per point, each ~10 flat checks.
+        return _Plan(Route.LATTICE, 1e6 + 100 * pts, f"{n}-dim lattice, ~{pts:.0f} points")
     n_r = WORD31 // bound
     s1 = 1.0 + 2.0 ** (LOW - k * (n_draws - 1))
-    cost = (1 << LOW) + s1 * n_r
-    return _Plan(Route.LIFTING, cost, f"2^17 + ~{s1:.0f} x {n_r}")
-
-
-def _unsupported_message(bound: int, n_draws: int, why: str) -> str:
-    return (
-        f"nextint:{bound} with {n_draws} draws: {why}. The smart route handles bounds that are "
-        "not powers of two by low-bit lifting (cost ~2^17 + survivors x 2^31/bound, so even "
-        "bounds, or odd bounds >= ~8192), power-of-two bounds >= 2 by a lattice when the draws "
-        f"carry enough bits (n*log2(bound) > ~{STATE_BITS + 4}), and needs enough draws that "
-        f"fewer than {MAX_EXPECTED_SURVIVORS} seeds match by chance. Give more draws or "
-        "seed_range=(start, stop) for a flat scan of that range."
+    lifting = _Plan(Route.LIFTING, (1 << LOW) + s1 * n_r, f"2^17 + ~{s1:.0f} x {n_r}")
+    if force is Route.LIFTING or (force is None and lifting.cost <= LIFT_FIRST and not listing):
+        return lifting
+    lows = consistent_lows(vals, bound, gap)
+    basis = plan_dim(n_draws, bound, gap, miss_probability)
+    nodes = lows.shape[0] * 2.0**basis.log2_nodes
+    residue = _Plan(
+        Route.RESIDUE,
+        (1 << LOW) + CHECKS_PER_NODE * nodes,
+        f"{lows.shape[0]} guesses x ~{2.0**basis.log2_nodes:.3g} nodes, {basis.dim}-dim lattice",
+        lows,
+        basis,
     )
+    lift_cost = (1 << LOW) + lows.shape[0] * n_r  # with stage 1's real survivors
+    if force is Route.RESIDUE or listing or min(residue.cost, MAX_SMART_CHECKS) < lift_cost:
+        return residue
+    return lifting
 
 
 def _flat(spec: ScanSpec, progress: Progress | None, why: str, t_start: float) -> ScanResult:
@@ -107,26 +158,87 @@ def _validated(
     return np.asarray([int(v) for v in draws], dtype=np.uint64)
 
 
+def _run_route(
+    plan: _Plan,
+    vals: np.ndarray,
+    bound: int,
+    gap: int,
+    listing: bool,
+    max_listed: int,
+    progress: Progress | None,
+) -> tuple[np.ndarray, int, str, dict, bool, str]:
+    """States (after draw 0's step), work done, backend text, extra, complete, why not."""
+    if plan.route is Route.LIFTING:
+        states, scanned, backend, extra, complete = lift(vals, bound, gap, progress)
+        backend = f"{backend}, {numba.get_num_threads()} threads"
+        return states, scanned, backend, extra, complete, "" if complete else "interrupted"
+    if plan.route is Route.RESIDUE:
+        assert plan.lows is not None and plan.basis is not None
+        out = residue_states(
+            vals,
+            bound,
+            gap,
+            plan.lows,
+            plan.basis,
+            node_budget=RESIDUE_NODE_BUDGET,
+            max_states=max_listed if listing else 1 << 40,
+            seconds_budget=RESIDUE_SECONDS,
+            progress=progress,
+        )
+        backend = (
+            f"cpu residue ({out.guesses} guesses, {plan.basis.dim}-dim lattice, "
+            f"{out.nodes} nodes), {numba.get_num_threads()} threads"
+        )
+        return out.states, out.nodes, backend, out.extra, out.complete, out.why_incomplete
+    if listing or math.isinf(plan.cost):  # a sample: the lattice walk would not end
+        found, scanned, whole = list_pow2_states(vals, bound, gap, max_listed)
+        extra = {"lattice_dim": None, "listing_candidates": scanned}
+        why = "" if whole else f"listed the matches among draw 0's first {scanned} states"
+        backend = f"cpu listing ({scanned} states with draw 0's top bits)"
+        return np.asarray(found, dtype=np.uint64), scanned, backend, extra, whole, why
+    n_lat, _ = lattice_dim(int(vals.shape[0]), bound.bit_length() - 1)
+    found, scanned, extra = lattice_states(vals, bound, gap, n_lat, max_states=max_listed)
+    complete = extra.pop("complete")
+    why = "" if complete else f"the lattice walk stopped (node budget or {max_listed} states)"
+    backend = f"cpu lattice ({n_lat}-dim LLL + enumeration, {scanned} points)"
+    return np.asarray(found, dtype=np.uint64), scanned, backend, extra, complete, why
+
+
 def recover_java_seeds(
     draws: Sequence[int],
     bound: int,
     *,
     generator: str = "java_random",
     offset: int = 0,
+    offset_stop: int | None = None,
     gap: int = 0,
     seed_range: tuple[int, int] | None = None,
     progress: Progress | None = None,
+    max_listed: int = MAX_LISTED,
+    route: str | None = None,
+    miss_probability: float = 0.0,
 ) -> ScanResult:
-    """Every 48-bit seed whose ``nextInt(bound)`` draws (constant offset/gap) match exactly.
+    """Every 48-bit seed whose ``nextInt(bound)`` draws (offset in ``[offset, offset_stop)``,
+    constant gap) match exactly, for any bound >= 2.
 
     Seeds are what the user passed: ``new Random(seed)``'s 48 low bits for ``java_random``, the
     raw state for ``java_lcg``. The smart routes are exhaustive over 2^48 except for seeds whose
-    draws hit ``nextInt``'s rejection (see the module docstring); with ``seed_range`` their
-    survivors are restricted to it, and a flat scan is used instead when the range is cheaper
-    or the bound has no smart route. ``null_expected`` is for the space searched.
+    draws hit ``nextInt``'s rejection (see the package docstring); with ``seed_range`` their
+    survivors are restricted to it, and a flat scan is used instead when the range is cheaper.
+    When more than ``MAX_EXPECTED_SURVIVORS`` seeds are expected to remain, or the search passes
+    its budget, up to ``max_listed`` states are listed and ``complete`` is False;
+    ``extra["expected_remaining"]`` always says how many other seeds are expected to match per
+    offset. ``null_expected`` is the pure-noise null model for the space searched. ``route``
+    ("lifting" or "residue") overrides the choice for a bound that is not a power of two.
+    ``miss_probability`` > 0 lets the residue route prune its walk (much faster for small odd
+    parts such as 3) at that bound on missing the true seed, under the model in
+    ``residue.level_radii2``; the result then says ``pruning_miss_probability``.
     """
     t_start = time.perf_counter()
+    stop = offset + 1 if offset_stop is None else offset_stop
     vals = _validated(draws, bound, generator, offset, gap)
+    if stop <= offset:
+        raise ValueError(f"offset range {offset}:{stop} is empty")
     n = int(vals.shape[0])
     lo, hi = seed_range if seed_range is not None else (0, MODULUS)
     spec = ScanSpec(
@@ -136,70 +248,76 @@ def recover_java_seeds(
         seed_start=lo,
         seed_stop=hi,
         offset_start=offset,
-        offset_stop=offset + 1,
+        offset_stop=stop,
         gap_min=gap,
         gap_max=gap,
     )
     spec.validate()
-    plan = _plan(n, bound)
-    full_null = spec.null_expected() * MODULUS / spec.n_seeds
-    why = ""
+    remaining = expected_remaining(bound, n)
+    listing = remaining > MAX_EXPECTED_SURVIVORS
+    if seed_range is not None and route is None and spec.candidates <= 1 << LOW:
+        return _flat(spec, progress, "range smaller than any smart route's 2^17 steps", t_start)
+    if not 0.0 <= miss_probability < 1.0:
+        raise ValueError(f"miss_probability {miss_probability} must be in [0, 1)")
+    force = None if route is None else Route(route)
+    plan = _plan(vals, bound, gap, listing, force, miss_probability)
+    if seed_range is not None and (plan is None or plan.cost >= spec.candidates):
+        why = "no smart route for bound 1" if plan is None else f"range cheaper than {plan.detail}"
+        return _flat(spec, progress, why, t_start)
     if plan is None:
-        why = "no smart route for this bound"
-    elif full_null > MAX_EXPECTED_SURVIVORS:
-        why = f"too few draws: ~{full_null:.3g} seeds of 2^48 match by chance"
-        plan = None
-    elif plan.cost > MAX_SMART_CHECKS:
-        why = f"the smart route would be too costly ({plan.detail})"
-        plan = None
-    if seed_range is not None and (plan is None or plan.cost >= spec.n_seeds):
-        return _flat(spec, progress, why or f"range cheaper than {plan.detail}", t_start)
-    if plan is None:
-        raise ValueError(_unsupported_message(bound, n, why))
+        raise ValueError(
+            f"nextint:{bound}: every seed gives these draws (bound 1 carries no information); "
+            "give seed_range=(start, stop) for a flat scan of that range"
+        )
+    if plan.route is Route.RESIDUE and plan.lows is not None and plan.lows.shape[0] > 0:
+        remaining = expected_remaining(bound, n, int(plan.lows.shape[0]))
 
-    complete = True
-    try:
-        if plan.route is Route.LIFTING:
-            states, scanned, backend, extra, complete = lift(vals, bound, gap, progress)
-        else:
-            n_lat, _ = lattice_dim(n, bound.bit_length() - 1)
-            found, scanned, extra = lattice_states(vals, bound, gap, n_lat)
-            states = np.asarray(found, dtype=np.uint64)
-            backend = f"cpu lattice ({n_lat}-dim LLL + enumeration, {scanned} points)"
-    except TooCostly as exc:
-        if seed_range is not None:
-            return _flat(spec, progress, str(exc), t_start)
-        raise ValueError(_unsupported_message(bound, n, str(exc))) from None
-
-    seeds = np.unique(states_to_seeds(states, offset, generator))
-    seeds = seeds[(seeds >= U64(lo)) & (seeds < U64(hi))]
+    states, scanned, backend, extra, complete, why = _run_route(
+        plan, vals, bound, gap, listing, max_listed, progress
+    )
+    states = np.unique(states)
+    if not complete and states.shape[0] > max_listed:
+        states = states[:max_listed]
     gen, draw_spec, obs = get_generator(generator), parse_draw(spec.draw), spec.observed()
-    ok = [
-        int(s)
-        for s in seeds
-        if np.array_equal(generate_draws(gen, draw_spec, int(s), n, offset, gap), obs)
-    ]
+    rows: list[tuple[int, int]] = []
+    failed = 0
+    for off in range(offset, stop):
+        seeds = states_to_seeds(states, off, generator)
+        seeds = seeds[(seeds >= U64(lo)) & (seeds < U64(hi))]
+        for s in seeds:
+            if np.array_equal(generate_draws(gen, draw_spec, int(s), n, off, gap), obs):
+                rows.append((int(s), off))
+            else:
+                failed += 1
     cols = {
-        "seed": np.asarray(ok, dtype=np.uint64),
-        "offset": np.full(len(ok), offset, dtype=np.int64),
-        "gap": np.full(len(ok), gap, dtype=np.int64),
-        "forward_matches": np.full(len(ok), n, dtype=np.int64),
-        "reverse_matches": np.zeros(len(ok), dtype=np.int64),
+        "seed": np.asarray([r[0] for r in rows], dtype=np.uint64),
+        "offset": np.asarray([r[1] for r in rows], dtype=np.int64),
+        "gap": np.full(len(rows), gap, dtype=np.int64),
+        "forward_matches": np.full(len(rows), n, dtype=np.int64),
+        "reverse_matches": np.zeros(len(rows), dtype=np.int64),
     }
-    if progress is not None:
-        progress(scanned, scanned, len(ok))
+    if progress is not None and plan.route is Route.RESIDUE:  # its progress counts guesses
+        progress(extra["guesses"], extra["stage1_survivors"], len(rows))
+    elif progress is not None:
+        progress(scanned, scanned, len(rows))
     return ScanResult(
         spec,
         survivors_frame(spec, cols),
         scanned,
         time.perf_counter() - t_start,
-        f"{backend}, {numba.get_num_threads()} threads" if plan.route is Route.LIFTING else backend,
+        backend,
         spec.null_expected(),
         complete=complete,
         extra={
             "route": plan.route.value,
             **extra,
-            "failed_verification": int(seeds.shape[0]) - len(ok),
-            "exhaustive": "all 2^48 seeds except those whose draws hit nextInt's rejection",
+            "plan": plan.detail,
+            "candidates": int(states.shape[0]),
+            "expected_remaining": remaining,
+            "why_incomplete": why,
+            "failed_verification": failed,
+            "exhaustive": "all 2^48 seeds except those whose draws hit nextInt's rejection"
+            if complete
+            else f"no: {why}",
         },
     )
