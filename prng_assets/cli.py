@@ -212,13 +212,12 @@ def _run_scan(spec, args: argparse.Namespace, progress: _ProgressLine):
     """Pick the route: Java's 48 bits by lifting/lattice, else the compute backend."""
     from gpu_executors.sieve.java.recover import recover_java_seeds
 
-    single = (spec.offset_stop - spec.offset_start == 1 and spec.gap_min == spec.gap_max
-              and not spec.variable_gap and spec.max_misses == 0)
-    if spec.generator in JAVA_SMART and spec.draw.startswith("nextint:") and single:
+    one_gap = spec.gap_min == spec.gap_max and not spec.variable_gap and spec.max_misses == 0
+    if spec.generator in JAVA_SMART and spec.draw.startswith("nextint:") and one_gap:
         try:
             return recover_java_seeds(
                 spec.draws, int(spec.draw.split(":")[1]), generator=spec.generator,
-                offset=spec.offset_start, gap=spec.gap_min,
+                offset=spec.offset_start, offset_stop=spec.offset_stop, gap=spec.gap_min,
                 seed_range=(spec.seed_start, spec.stop) if args.seeds else None,
                 progress=progress)
         except ValueError as exc:
@@ -226,7 +225,8 @@ def _run_scan(spec, args: argparse.Namespace, progress: _ProgressLine):
     if spec.generator in JAVA_SMART and not args.seeds:
         raise UsageError(
             f"{spec.generator}: the 48-bit seed space needs --seeds START:STOP unless the draws "
-            "are nextint with one offset, one gap and --max-misses 0 (the lifting route)"
+            "are nextint with one gap and --max-misses 0 (the lifting, residue and lattice "
+            "routes)"
         )
     from gpu_executors.sieve.backends import run_scan
 
@@ -315,18 +315,26 @@ def cmd_crack(args: argparse.Namespace) -> int:
             "complete": result.complete,
             "generator": spec.generator,
             "draw": spec.draw,
+            **{k: result.extra[k] for k in ("route", "expected_remaining", "why_incomplete")
+               if k in result.extra},
         }
         json.dump(payload, sys.stdout)
         sys.stdout.write("\n")
     else:
         _print_survivors(result, len(draws))
-        status = "" if result.complete else " (interrupted: partial scan)"
+        why = result.extra.get("why_incomplete") or "interrupted: partial scan"
+        status = "" if result.complete else f" (incomplete: {why})"
         print(
             f"{len(result.survivors)} survivor(s) from {result.candidates_scanned:,} candidates in "
             f"{result.seconds:.2f} s ({result.rate / 1e6:,.1f} M/s, {result.backend}); "
             f"expected by chance {result.null_expected:.3g}, p = {result.p_value:.3g}{status}"
         )
-    return 0 if result.complete else 130
+        if "expected_remaining" in result.extra:
+            print(f"{result.extra['route']} route: {result.extra['expected_remaining']:.3g} "
+                  "other seed(s) expected to match these draws per offset")
+    interrupted = not result.complete and result.extra.get("why_incomplete", "interrupted") \
+        == "interrupted"
+    return 130 if interrupted else 0
 
 
 def _crack_auto(args: argparse.Namespace) -> int:
