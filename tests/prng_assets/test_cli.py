@@ -11,6 +11,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from gpu_executors.prng.draws import generate_draws, parse_draw
+from gpu_executors.prng.generators import GENERATORS
 from gpu_executors.prng.synth import read_truth
 from prng_assets.cli import main
 from tests.paths import ROOT
@@ -322,3 +324,27 @@ def test_crack_auto_names_nothing_on_random_draws(capsys) -> None:
     assert draws == {"mod:1000", "nextint:1000", "randint:1000", "randrange:1000", "mt_rand:0:999"}
     assert found["identified"] == [] and found["survivors"] == {}
     assert found["verdict"].startswith(f"no pair beats chance (Bonferroni over {found['tried']}")
+
+
+def test_crack_java_offset_range_gives_one_seed_per_offset(capsys) -> None:
+    """nextInt(7): an unknown offset in 0..3 costs no extra search; the planted seed is the one
+    at its offset, and each other offset has its own seed reaching the same state."""
+    gen, spec = GENERATORS["java_random"], parse_draw("nextint:7")
+    draws = generate_draws(gen, spec, 123456789012, 20, offset=2).tolist()
+    found = _crack_json(capsys, "--generator", "java_random", "--draw", "nextint:7",
+                        "--offset", "0:4", *map(str, draws))
+    assert found["route"] == "residue" and found["complete"]
+    assert sorted(r["offset"] for r in found["survivors"]) == [0, 1, 2, 3]
+    assert {"seed": 123456789012, "offset": 2} in [
+        {"seed": r["seed"], "offset": r["offset"]} for r in found["survivors"]]
+
+
+def test_crack_java_too_few_draws_lists_and_counts(capsys) -> None:
+    """8 draws of nextInt(7) cannot pin a 48-bit seed: a listing, its reason and the expected
+    count, exit 0 (an answer, not an interruption)."""
+    gen, spec = GENERATORS["java_random"], parse_draw("nextint:7")
+    draws = generate_draws(gen, spec, 987654321, 8).tolist()
+    assert main(["crack", "--generator", "java_random", "--draw", "nextint:7",
+                 *map(str, draws)]) == 0
+    out = capsys.readouterr().out
+    assert "incomplete: stopped after" in out and "other seed(s) expected" in out
