@@ -25,22 +25,33 @@ from gpu_executors.prng.generators import GENERATORS
 from tests.paths import ROOT
 
 # One draw per kind, each within every generator's range that the kind accepts.
-DRAWS = ("mod:1000", "nextint:1000", "randint:1000", "randrange:1000", "mt_rand:1:1000")
+DRAWS = ("mod:1000", "nextint:1000", "randint:1000", "randrange:1000", "mt_rand:1:1000",
+         "intn:1000", "int63n:1000", "dotnet_next:1000", "dotnet_range:1:1001")
 assert {parse_draw(d).kind for d in DRAWS} == set(DRAW_KINDS)
 
 
+def _compatible(gen, draw: str) -> bool:
+    try:
+        check_compatible(gen, parse_draw(draw))
+    except ValueError:
+        return False
+    return True
+
+
 def _pairs() -> list[tuple[str, str]]:
-    """Every generator once, the draw kinds taken in turn, so every kind appears too."""
-    out = []
+    """Every generator once, the draw kinds taken in turn (a kind not yet seen first), then a
+    pair for each kind still missing (those only one generator takes, such as Go's two)."""
+    out: list[tuple[str, str]] = []
     for i, (name, gen) in enumerate(GENERATORS.items()):
-        for k in range(len(DRAWS)):
-            draw = DRAWS[(i + k) % len(DRAWS)]
-            try:
-                check_compatible(gen, parse_draw(draw))
-            except ValueError:
-                continue
-            out.append((name, draw))
-            break
+        turn = [DRAWS[(i + k) % len(DRAWS)] for k in range(len(DRAWS))]
+        seen = {parse_draw(d).kind for _, d in out}
+        fits = [d for d in turn if _compatible(gen, d)]
+        fresh = [d for d in fits if parse_draw(d).kind not in seen]
+        if fits:
+            out.append((name, (fresh or fits)[0]))
+    for draw in DRAWS:
+        if parse_draw(draw).kind not in {parse_draw(d).kind for _, d in out}:
+            out.append(next((n, draw) for n, g in GENERATORS.items() if _compatible(g, draw)))
     return out
 
 
