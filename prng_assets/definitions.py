@@ -41,9 +41,13 @@ def build_defs(
     jobs = list(JOBS)
     if os.environ.get(DOCKER_JOBS_ENV) == "1":  # the docker executor needs a Docker engine
         jobs.append(gpu_scan_job())
+    assets = dg.load_assets_from_modules(ASSET_MODULES)
+    partitions = {key: a.partitions_def for a in assets
+                  if isinstance(a, dg.AssetsDefinition) for key in a.keys}
     return dg.Definitions(
-        assets=dg.load_assets_from_modules(ASSET_MODULES),
-        asset_checks=kinds.with_kinds(dg.load_asset_checks_from_modules(CHECK_MODULES)),
+        assets=assets,
+        asset_checks=kinds.with_kinds(dg.load_asset_checks_from_modules(CHECK_MODULES),
+                                      partitions),
         jobs=jobs,
         executor=dg.in_process_executor,  # why: prng_assets/jobs.py
         sensors=[draw_file_sensor, *ALERT_SENSORS],

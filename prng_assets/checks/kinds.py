@@ -9,7 +9,7 @@ the UI shows. A check missing from the table fails ``test_every_check_has_a_kind
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from enum import StrEnum
 
 import dagster as dg
@@ -84,15 +84,25 @@ def _labelled(spec: dg.AssetCheckSpec) -> dg.AssetCheckSpec:
     return spec._replace(description=description, metadata={**spec.metadata, "kind": str(kind)})
 
 
-def with_kinds(checks: Iterable[dg.AssetChecksDefinition]) -> list[dg.AssetChecksDefinition]:
-    """The checks with their kind in their description and metadata (what the UI shows)."""
+def with_kinds(checks: Iterable[dg.AssetChecksDefinition],
+               partitions: Mapping[dg.AssetKey, dg.PartitionsDefinition | None] | None = None,
+               ) -> list[dg.AssetChecksDefinition]:
+    """The checks with their kind in their description and metadata (what the UI shows), each
+    partitioned like its asset when ``partitions`` names it.
+
+    Why partitioned: automation's ``all_deps_blocking_checks_passed`` reads an unpartitioned
+    check's latest evaluation against the asset's latest materialization of *any* partition, so
+    two cases whose runs overlap could leave each other's checks "not passed" and stall the
+    pipeline for both. A partitioned check is judged per case."""
+    partitions = partitions or {}
     out = []
     for check in checks:
+        specs = {name: _labelled(spec)._replace(partitions_def=partitions.get(spec.asset_key))
+                 for name, spec in check.check_specs_by_output_name.items()}
         out.append(dg.AssetChecksDefinition.create(
             keys_by_input_name=check.keys_by_input_name,
             node_def=check.node_def,
-            check_specs_by_output_name={name: _labelled(spec) for name, spec
-                                        in check.check_specs_by_output_name.items()},
+            check_specs_by_output_name=specs,
             can_subset=check.can_subset,
             resource_defs=check.resource_defs,
         ))

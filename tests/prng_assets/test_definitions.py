@@ -235,17 +235,30 @@ def _report(instance: dg.DagsterInstance, key: str, *partitions: str,
             checks: bool = True) -> None:
     """A materialisation of each partition, with its checks passed (as a run would record).
 
-    Runless check results share one (empty) run id, so a partition's checks are reported once;
-    a later materialisation keeps that result, which is enough for the automation conditions."""
+    Checks are partitioned like their assets, so automation judges a partition's materialisation
+    by that partition's check results. Runless check results share one (empty) run id, so a
+    partition's checks can be reported once only: report them with the materialisation that
+    matters."""
     asset_key = dg.AssetKey(key)
     names = [c.name for c in defs.resolve_asset_graph().asset_check_keys
              if c.asset_key == asset_key] if checks else []
+    from dagster._core.definitions.asset_checks.asset_check_evaluation import (
+        AssetCheckEvaluationTargetMaterializationData,
+    )
+
     for p in partitions:
         instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=asset_key,
                                                                     partition=p))
+        if not names:
+            continue
+        latest = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=asset_key, asset_partitions=[p]), limit=1).records[0]
+        target = AssetCheckEvaluationTargetMaterializationData(
+            storage_id=latest.storage_id, run_id=latest.run_id, timestamp=latest.timestamp)
         for name in names:
             instance.report_runless_asset_event(dg.AssetCheckEvaluation(
-                asset_key=asset_key, check_name=name, passed=True, partition=p))
+                asset_key=asset_key, check_name=name, passed=True, partition=p,
+                target_materialization_data=target))
 
 
 def test_automation_ranks_a_case_only_after_its_pool_is_rebuilt() -> None:
@@ -260,12 +273,15 @@ def test_automation_ranks_a_case_only_after_its_pool_is_rebuilt() -> None:
         for key in ASSETS:  # both cases fully materialised once
             if key == "survivors":
                 _report(instance, key, *blocks, *(b.replace("a|", "b|") for b in blocks))
+            elif key in ("draw_history", "sieve_settings"):  # a's checks: with its new head
+                _report(instance, key, "b")
+                _report(instance, key, "a", checks=False)
             else:
                 _report(instance, key, "a", "b")
         first = dg.evaluate_automation_conditions(defs=defs, instance=instance)
-        # the inbox sensor's run for a changed file
-        _report(instance, "draw_history", "a", checks=False)
-        _report(instance, "sieve_settings", "a", checks=False)
+        # the inbox sensor's run for a changed file, its checks passed
+        _report(instance, "draw_history", "a")
+        _report(instance, "sieve_settings", "a")
         after_head = dg.evaluate_automation_conditions(defs=defs, instance=instance,
                                                        cursor=first.cursor)
         assert after_head.get_requested_partitions(dg.AssetKey("survivors")) == set(blocks)
@@ -278,3 +294,4 @@ def test_automation_ranks_a_case_only_after_its_pool_is_rebuilt() -> None:
         for key in ("survivor_pool", "optimal_scorer_config", "feature_matrix",
                     "model_xgboost", "model_comparison", "predictions"):
             assert scanned.get_requested_partitions(dg.AssetKey(key)) == {"a"}, key
+
