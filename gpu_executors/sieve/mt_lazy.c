@@ -1,0 +1,178 @@
+/* MT19937 seeded by init_genrand: flag the seeds whose first draws may match.
+
+   The native twin of lanes.mt_lanes (same inputs, same verdicts; see native.py, which builds and
+   loads it). Why C: the seeding recurrence x = 1812433253 * (x ^ x >> 30) + i runs ~400 steps
+   per seed and is all the cost; numba keeps it in 64-bit lanes (8 per AVX-512 vector, and a slow
+   64-bit multiply), where gcc's vector extensions keep 16 32-bit lanes per vector and K vectors
+   in flight to hide the multiply's latency, as php_mt_seed does. Only the state words the needed
+   outputs read are kept (output k reads mt[k], mt[k+1] and mt[k+397], k < 227).
+
+   A draw's value from a word (draws.py's word_value) is computed in double precision so it
+   vectorises; every quantity is an integer below 2^53, so it is exact:
+     r = (w >> shift) & mask, certain = r <= limit, then
+     MOD:    v = r mod m                  (mod, randint, randrange, mt_rand, nextint)
+     MUL:    v = floor(r * m / 2^31)      (nextint of a power of two m)
+     LEGACY: v = trunc(m * (r / 2^31))    (PHP < 7.1 mt_rand: span * (n / 2^31))
+   and v + base is compared with the observed draw. */
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define V 16          /* 32-bit lanes per vector */
+#ifndef K
+#define K 8           /* vectors in flight */
+#endif
+#define G (V * K)     /* seeds per group */
+#define N_STATE 624
+
+typedef uint32_t vu __attribute__((vector_size(V * 4)));
+
+enum { MODE_MOD = 0, MODE_MUL = 1, MODE_LEGACY = 2 };
+
+/* The draw's value parameters: shift, mask, mode, m, base, limit (all int64). */
+typedef struct {
+    uint32_t shift, mask;
+    int64_t mode, m, base, limit;
+} value_t;
+
+/* floor(x) for 0 <= x < 2^51 without libm, so the loops vectorise: round to nearest by adding
+   and removing 2^52, then step down if that rounded up. */
+static inline double floor_pos(double x) {
+    double t = (x + 0x1p52) - 0x1p52;
+    return t > x ? t - 1.0 : t;
+}
+
+static inline uint32_t temper(uint32_t w) {
+    w ^= w >> 11;
+    w ^= (w << 7) & 0x9D2C5680u;
+    w ^= (w << 15) & 0xEFC60000u;
+    w ^= w >> 18;
+    return w;
+}
+
+/* Misses of the lanes at one draw; `lost` marks lanes whose word was rejected earlier.
+   The parameters are copied to locals so gcc can vectorise (it cannot prove the stores below
+   leave *vp alone). */
+static void judge(const uint32_t *restrict w, const value_t *vp, double want,
+                  int32_t *restrict misses, uint8_t *restrict lost) {
+    const double md = (double)vp->m, inv = 1.0 / md, want0 = want - (double)vp->base;
+    const double scale = md / 2147483648.0;
+    const uint32_t shift = vp->shift, mask = vp->mask;
+    const uint32_t lim = vp->limit > 0xFFFFFFFFll ? 0xFFFFFFFFu : (uint32_t)vp->limit;
+    switch (vp->mode) {
+    case MODE_MOD:
+        for (int j = 0; j < G; j++) {
+            uint32_t r = (w[j] >> shift) & mask;
+            double rd = (double)r, q = (rd * inv + 0x1p52) - 0x1p52, v = rd - q * md;
+            /* rd * inv is within 2^-20 of r / m, so rounding gives floor or floor + 1 */
+            v = v < 0 ? v + md : v;
+            lost[j] |= r > lim;
+            misses[j] += !lost[j] & (v != want0);
+        }
+        break;
+    case MODE_MUL:
+        for (int j = 0; j < G; j++) {
+            uint32_t r = (w[j] >> shift) & mask;
+            double v = floor_pos((double)r * scale);
+            lost[j] |= r > lim;
+            misses[j] += !lost[j] & (v != want0);
+        }
+        break;
+    default:
+        for (int j = 0; j < G; j++) {
+            uint32_t r = (w[j] >> shift) & mask;
+            double v = floor_pos(md * ((double)r / 2147483648.0));
+            lost[j] |= r > lim;
+            misses[j] += !lost[j] & (v != want0);
+        }
+    }
+}
+
+/* Seeds start .. start+count-1 (count a multiple of G is not required). p as in prefilters:
+   [off_start, off_stop, gap_min, gap_max, max_misses, n_filter_draws]. need: the sorted state
+   indices kept, slot[i] their row (or -1), top = need[n_need-1]. ks/krow as in prefilters.
+   vparams: shift, mask, mode, m, base, limit. Returns 0, or -1 when scratch memory fails. */
+int mt_lazy_scan(uint64_t start, int64_t count, const int64_t *obs, const int64_t *p,
+                 uint8_t *flags, const int64_t *ks, int64_t n_ks, const int64_t *krow,
+                 const int64_t *slot, int64_t top, int64_t n_need, const int64_t *vparams,
+                 int legacy) {
+    const int64_t off_start = p[0], off_stop = p[1], gap_min = p[2], gap_max = p[3];
+    const int64_t max_misses = p[4], f = p[5];
+    value_t vp = {(uint32_t)vparams[0], (uint32_t)vparams[1], vparams[2], vparams[3],
+                  vparams[4], vparams[5]};
+    uint32_t *rec = aligned_alloc(64, sizeof(uint32_t) * G * (size_t)(n_need > 0 ? n_need : 1));
+    uint32_t *words = aligned_alloc(64, sizeof(uint32_t) * G * (size_t)(n_ks > 0 ? n_ks : 1));
+    if (!rec || !words) {
+        free(rec);
+        free(words);
+        return -1;
+    }
+    int32_t misses[G];
+    uint8_t lost[G], hit[G];
+    const uint32_t one = 0x80000000u, lows = 0x7FFFFFFFu;
+    for (int64_t g0 = 0; g0 < count; g0 += G) {
+        uint32_t first = (uint32_t)(start + (uint64_t)g0);
+        vu x[K];
+        for (int k = 0; k < K; k++)
+            for (int j = 0; j < V; j++) x[k][j] = first + (uint32_t)(k * V + j);
+        if (slot[0] >= 0) memcpy(rec + (size_t)slot[0] * G, x, sizeof x);
+        for (int64_t i = 1; i <= top; i++) {
+            const uint32_t c = (uint32_t)i;
+#pragma GCC unroll 8
+            for (int k = 0; k < K; k++) x[k] = 1812433253u * (x[k] ^ (x[k] >> 30)) + c;
+            if (slot[i] >= 0) memcpy(rec + (size_t)slot[i] * G, x, sizeof x);
+        }
+        for (int64_t r = 0; r < n_ks; r++) {
+            const uint32_t *u = rec + (size_t)slot[ks[r]] * G;
+            const uint32_t *v = rec + (size_t)slot[ks[r] + 1] * G;
+            const uint32_t *m = rec + (size_t)slot[ks[r] + 397] * G;
+            uint32_t *w = words + (size_t)r * G;
+            for (int j = 0; j < G; j++) {
+                uint32_t y = (u[j] & one) | (v[j] & lows);
+                uint32_t low = (legacy ? u[j] : v[j]) & 1u;
+                w[j] = temper(m[j] ^ (y >> 1) ^ ((0u - low) & 0x9908B0DFu));
+            }
+        }
+        memset(hit, 0, sizeof hit);
+        for (int64_t off = off_start; off < off_stop; off++) {
+            for (int64_t gap = gap_min; gap <= gap_max; gap++) {
+                memset(misses, 0, sizeof misses);
+                memset(lost, 0, sizeof lost);
+                for (int64_t i = 0; i < f; i++) {
+                    const uint32_t *w = words + (size_t)krow[off + i * (gap + 1)] * G;
+                    judge(w, &vp, (double)obs[i], misses, lost);
+                    int alive = 0;
+                    for (int j = 0; j < G; j++) alive |= misses[j] <= max_misses;
+                    if (!alive) break; /* no lane can pass this (offset, gap) any more */
+                }
+                for (int j = 0; j < G; j++) hit[j] |= misses[j] <= max_misses;
+            }
+        }
+        int64_t n = count - g0 < G ? count - g0 : G;
+        memcpy(flags + g0, hit, (size_t)n);
+    }
+    free(rec);
+    free(words);
+    return 0;
+}
+
+/* judge() on single words, for the tests to hold against draws.py's word_value: for each word
+   w[j], whether it is rejected (lost[j]) and else whether its draw differs from want[j]. */
+void mt_judge(const uint32_t *w, int64_t n, const int64_t *vparams, const int64_t *want,
+              int32_t *missed, uint8_t *rejected) {
+    value_t vp = {(uint32_t)vparams[0], (uint32_t)vparams[1], vparams[2], vparams[3],
+                  vparams[4], vparams[5]};
+    uint32_t lane[G];
+    int32_t misses[G];
+    uint8_t lost[G];
+    for (int64_t j = 0; j < n; j++) {
+        for (int i = 0; i < G; i++) lane[i] = w[j];
+        memset(lost, 0, sizeof lost);
+        memset(misses, 0, sizeof misses);
+        judge(lane, &vp, (double)want[j], misses, lost);
+        missed[j] = misses[0];
+        rejected[j] = lost[0];
+    }
+}
