@@ -22,7 +22,7 @@
 
 #define V 16          /* 32-bit lanes per vector */
 #ifndef K
-#define K 8           /* vectors in flight */
+#define K 16          /* vectors in flight: 16 measured ~6% faster than 8 or 12 on Zen 4 */
 #endif
 #define G (V * K)     /* seeds per group */
 #define N_STATE 624
@@ -157,6 +157,9 @@ int mt_lazy_scan(uint64_t start, int64_t count, const int64_t *obs, const int64_
     free(words);
     return 0;
 }
+
+/* Seeds per group: the Python side splits ranges between threads on these boundaries. */
+int mt_lazy_group(void) { return G; }
 
 /* judge() on single words, for the tests to hold against draws.py's word_value: for each word
    w[j], whether it is rejected (lost[j]) and else whether its draw differs from want[j]. */

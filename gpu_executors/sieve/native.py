@@ -33,7 +33,6 @@ from gpu_executors.prng.draws import check_compatible, mask_for, parse_draw
 SOURCE = Path(__file__).with_name("mt_lazy.c")
 FLAGS = ("-O3", "-march=native", "-ffp-contract=off", "-shared", "-fPIC", "-std=gnu11")
 ENV_SWITCH = "SEEDSIEVE_NATIVE"  # "0" keeps the numba kernels
-GROUP = 128  # seeds per group in mt_lazy.c (G): threads split the range on these boundaries
 ALWAYS = 1 << 32  # a limit no 32-bit word exceeds: the draw never rejects
 MODE_MOD, MODE_MUL, MODE_LEGACY = 0, 1, 2
 
@@ -96,6 +95,8 @@ def _library() -> tuple[ctypes.CDLL | None, str]:
         ctypes.c_uint64, ctypes.c_int64, _i64, _i64, ctypes.c_void_p, _i64, ctypes.c_int64,
         _i64, _i64, ctypes.c_int64, ctypes.c_int64, _i64, ctypes.c_int,
     ]  # fmt: skip
+    lib.mt_lazy_group.restype = ctypes.c_int
+    lib.mt_lazy_group.argtypes = []
     lib.mt_judge.restype = None
     lib.mt_judge.argtypes = [
         np.ctypeslib.ndpointer(np.uint32, flags="C_CONTIGUOUS"), ctypes.c_int64, _i64, _i64,
@@ -169,6 +170,7 @@ def native_mt_filter(gen: Generator, draw_text: str, needed_words):
     if lib is None or vp is None:
         return None
     legacy = int(gen.mt_legacy_twist)
+    group = lib.mt_lazy_group()  # seeds per group: threads split the range on these boundaries
 
     def run(start, count, obs, p, flags, n_blocks):
         ks, krow = needed_words(p)
@@ -177,9 +179,9 @@ def native_mt_filter(gen: Generator, draw_text: str, needed_words):
         slot[need] = np.arange(len(need))
         obs = np.ascontiguousarray(obs, dtype=np.int64)
         p = np.ascontiguousarray(p, dtype=np.int64)
-        n_groups = (count + GROUP - 1) // GROUP
+        n_groups = (count + group - 1) // group
         parts = max(1, min(numba.get_num_threads(), n_groups))
-        bounds = [min(count, (n_groups * t // parts) * GROUP) for t in range(parts + 1)]
+        bounds = [min(count, (n_groups * t // parts) * group) for t in range(parts + 1)]
         base = flags.ctypes.data
 
         def one(t: int) -> int:
