@@ -40,13 +40,18 @@ _i64 = np.ctypeslib.ndpointer(np.int64, flags="C_CONTIGUOUS")
 
 
 def _cpu_name() -> str:
+    """The CPU's model and instruction-set flags: a ``-march=native`` build is only reused on a
+    CPU with the same ones (a VM's model name alone, e.g. "AMD EPYC", says too little)."""
     try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith(("model name", "flags")):
-                return line
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
     except OSError:
-        pass
-    return platform.processor() or platform.machine()
+        return platform.processor() or platform.machine()
+    keep = {}
+    for line in lines:
+        key = line.split(":", 1)[0].strip()
+        if key in ("model name", "flags") and key not in keep:
+            keep[key] = line
+    return "\n".join(keep.values()) or platform.machine()
 
 
 def _build(folder: Path) -> Path:

@@ -172,3 +172,16 @@ def test_native_flags_match_numba_flags_seed_by_seed() -> None:
     slow(np.uint64(start), count, obs, p, b, 8)
     assert a.sum() > 1000
     assert (a == b).all()
+
+
+def test_without_a_compiler_the_numba_kernel_runs(monkeypatch, tmp_path) -> None:
+    """No C compiler: the reason is given and the scan still finds the seed, with numba's filter."""
+    monkeypatch.setenv("CC", str(tmp_path / "no-such-cc"))
+    native._library.cache_clear()
+    try:
+        assert "no C compiler" in native.why_not_native()
+        result = cpu_scan(planted_scan("php_mt_rand", "mt_rand:0:999", 77_777))
+        assert "mt-lazy" in result.backend and "native" not in result.backend
+        assert 77_777 in result.survivors["seed"].to_list()
+    finally:
+        native._library.cache_clear()
