@@ -20,7 +20,7 @@ from gpu_executors.devices import DeviceReport
 from gpu_executors.prng.bitgen.base import Generator
 from gpu_executors.prng.draws import make_drawer, parse_draw
 from gpu_executors.sieve import walkers
-from gpu_executors.sieve.prefilters import NATIVE_MT, fast_filter, filter_params
+from gpu_executors.sieve.prefilters import NATIVE_MT, NATIVE_MT_ARRAY, fast_filter, filter_params
 from gpu_executors.sieve.spec import (
     Progress,
     ScanMode,
@@ -103,7 +103,7 @@ def cpu_scan(
     state_mode = spec.mode is ScanMode.STATE
     per_seed = spec.candidates // max(spec.n_seeds, 1)
     prefilter = fast_filter(spec)
-    if prefilter is not None and prefilter[1] == NATIVE_MT:
+    if prefilter is not None and prefilter[1] in (NATIVE_MT, NATIVE_MT_ARRAY):
         chunk = chunk or NATIVE_CHUNK  # one byte per seed, and each call starts threads
     chunk = chunk or max(1 << 14, min(1 << 24, (1 << 26) // max(per_seed * size, 1)))
     n_blocks = numba.get_num_threads() * 16

@@ -90,40 +90,89 @@ static void judge(const uint32_t *restrict w, const value_t *vp, double want,
     }
 }
 
+/* init_genrand(first + lane): the state words whose slot is set, into their rows of rec. */
+static void rows_genrand(uint32_t first, uint32_t *rec, const int64_t *slot, int64_t top) {
+    vu x[K];
+    for (int k = 0; k < K; k++)
+        for (int j = 0; j < V; j++) x[k][j] = first + (uint32_t)(k * V + j);
+    if (slot[0] >= 0) memcpy(rec + (size_t)slot[0] * G, x, sizeof x);
+    for (int64_t i = 1; i <= top; i++) {
+        const uint32_t c = (uint32_t)i;
+#pragma GCC unroll 16
+        for (int k = 0; k < K; k++) x[k] = 1812433253u * (x[k] ^ (x[k] >> 30)) + c;
+        if (slot[i] >= 0) memcpy(rec + (size_t)slot[i] * G, x, sizeof x);
+    }
+}
+
+/* CPython's random.seed(first + lane) for seeds below 2^32: init_by_array with a one-word key
+   (bitgen.mt19937._mt_init_by_array). Its first pass runs over i = 1..623 then 1 again, its
+   second over 2..623 then 1, so every final word needs both passes in full (~1250 steps per
+   seed, where slot has top + 1 entries); the first pass's words are kept in `pass1` (N_STATE rows) for the second. `a` holds
+   init_genrand(19650218), the same for every seed. */
+static void rows_by_array(uint32_t first, uint32_t *rec, const int64_t *slot, int64_t top,
+                          uint32_t *pass1, const uint32_t *a) {
+    vu x[K], key[K], m1[K];
+    for (int k = 0; k < K; k++)
+        for (int j = 0; j < V; j++) key[k][j] = first + (uint32_t)(k * V + j);
+    for (int k = 0; k < K; k++) x[k] = (vu){} + a[0];
+    for (int64_t i = 1; i < N_STATE; i++) {
+        const uint32_t ai = a[i];
+#pragma GCC unroll 16
+        for (int k = 0; k < K; k++) x[k] = (ai ^ ((x[k] ^ (x[k] >> 30)) * 1664525u)) + key[k];
+        memcpy(pass1 + (size_t)i * G, x, sizeof x);
+    }
+    /* mt[0] = mt[623], then the pass's last step, at i = 1 again */
+    memcpy(m1, pass1 + G, sizeof m1);
+    for (int k = 0; k < K; k++) x[k] = (m1[k] ^ ((x[k] ^ (x[k] >> 30)) * 1664525u)) + key[k];
+    memcpy(m1, x, sizeof m1);
+    for (int64_t i = 2; i < N_STATE; i++) {
+        const uint32_t c = (uint32_t)i;
+        const vu *old = (const vu *)(pass1 + (size_t)i * G);
+#pragma GCC unroll 16
+        for (int k = 0; k < K; k++) x[k] = (old[k] ^ ((x[k] ^ (x[k] >> 30)) * 1566083941u)) - c;
+        if (i <= top && slot[i] >= 0) memcpy(rec + (size_t)slot[i] * G, x, sizeof x);
+    }
+    for (int k = 0; k < K; k++) x[k] = (m1[k] ^ ((x[k] ^ (x[k] >> 30)) * 1566083941u)) - 1u;
+    if (top >= 1 && slot[1] >= 0) memcpy(rec + (size_t)slot[1] * G, x, sizeof x);
+    for (int k = 0; k < K; k++) x[k] = (vu){} + 0x80000000u;
+    if (slot[0] >= 0) memcpy(rec + (size_t)slot[0] * G, x, sizeof x);
+}
+
 /* Seeds start .. start+count-1 (count a multiple of G is not required). p as in prefilters:
    [off_start, off_stop, gap_min, gap_max, max_misses, n_filter_draws]. need: the sorted state
    indices kept, slot[i] their row (or -1), top = need[n_need-1]. ks/krow as in prefilters.
-   vparams: shift, mask, mode, m, base, limit. Returns 0, or -1 when scratch memory fails. */
+   vparams: shift, mask, mode, m, base, limit. legacy: PHP 5.2.1-7.0's twist. by_array: seeded
+   as CPython's random.seed (seeds below 2^32), else init_genrand. Returns 0, or -1 when scratch
+   memory fails. */
 int mt_lazy_scan(uint64_t start, int64_t count, const int64_t *obs, const int64_t *p,
                  uint8_t *flags, const int64_t *ks, int64_t n_ks, const int64_t *krow,
                  const int64_t *slot, int64_t top, int64_t n_need, const int64_t *vparams,
-                 int legacy) {
+                 int legacy, int by_array) {
     const int64_t off_start = p[0], off_stop = p[1], gap_min = p[2], gap_max = p[3];
     const int64_t max_misses = p[4], f = p[5];
     value_t vp = {(uint32_t)vparams[0], (uint32_t)vparams[1], vparams[2], vparams[3],
                   vparams[4], vparams[5]};
     uint32_t *rec = aligned_alloc(64, sizeof(uint32_t) * G * (size_t)(n_need > 0 ? n_need : 1));
     uint32_t *words = aligned_alloc(64, sizeof(uint32_t) * G * (size_t)(n_ks > 0 ? n_ks : 1));
-    if (!rec || !words) {
+    uint32_t *pass1 = by_array ? aligned_alloc(64, sizeof(uint32_t) * G * N_STATE) : NULL;
+    if (!rec || !words || (by_array && !pass1)) {
         free(rec);
         free(words);
+        free(pass1);
         return -1;
     }
+    uint32_t a[N_STATE]; /* init_genrand(19650218): init_by_array's starting state */
+    a[0] = 19650218u;
+    for (int i = 1; i < N_STATE; i++) a[i] = 1812433253u * (a[i - 1] ^ (a[i - 1] >> 30)) + i;
     int32_t misses[G];
     uint8_t lost[G], hit[G];
     const uint32_t one = 0x80000000u, lows = 0x7FFFFFFFu;
     for (int64_t g0 = 0; g0 < count; g0 += G) {
         uint32_t first = (uint32_t)(start + (uint64_t)g0);
-        vu x[K];
-        for (int k = 0; k < K; k++)
-            for (int j = 0; j < V; j++) x[k][j] = first + (uint32_t)(k * V + j);
-        if (slot[0] >= 0) memcpy(rec + (size_t)slot[0] * G, x, sizeof x);
-        for (int64_t i = 1; i <= top; i++) {
-            const uint32_t c = (uint32_t)i;
-#pragma GCC unroll 8
-            for (int k = 0; k < K; k++) x[k] = 1812433253u * (x[k] ^ (x[k] >> 30)) + c;
-            if (slot[i] >= 0) memcpy(rec + (size_t)slot[i] * G, x, sizeof x);
-        }
+        if (by_array)
+            rows_by_array(first, rec, slot, top, pass1, a);
+        else
+            rows_genrand(first, rec, slot, top);
         for (int64_t r = 0; r < n_ks; r++) {
             const uint32_t *u = rec + (size_t)slot[ks[r]] * G;
             const uint32_t *v = rec + (size_t)slot[ks[r] + 1] * G;
@@ -155,6 +204,7 @@ int mt_lazy_scan(uint64_t start, int64_t count, const int64_t *obs, const int64_
     }
     free(rec);
     free(words);
+    free(pass1);
     return 0;
 }
 

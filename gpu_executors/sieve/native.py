@@ -98,7 +98,7 @@ def _library() -> tuple[ctypes.CDLL | None, str]:
     lib.mt_lazy_scan.restype = ctypes.c_int
     lib.mt_lazy_scan.argtypes = [
         ctypes.c_uint64, ctypes.c_int64, _i64, _i64, ctypes.c_void_p, _i64, ctypes.c_int64,
-        _i64, _i64, ctypes.c_int64, ctypes.c_int64, _i64, ctypes.c_int,
+        _i64, _i64, ctypes.c_int64, ctypes.c_int64, _i64, ctypes.c_int, ctypes.c_int,
     ]  # fmt: skip
     lib.mt_lazy_group.restype = ctypes.c_int
     lib.mt_lazy_group.argtypes = []
@@ -167,9 +167,11 @@ def judge_words(gen: Generator, draw_text: str, words: np.ndarray, want: np.ndar
     return missed, rejected
 
 
-def native_mt_filter(gen: Generator, draw_text: str, needed_words):
+def native_mt_filter(gen: Generator, draw_text: str, needed_words, *, by_array: bool = False):
     """The native filter for this pair (prefilters' ``Filter`` signature), or None when it
-    cannot run here. ``needed_words(p)`` gives the word indices and their rows."""
+    cannot run here. ``needed_words(p)`` gives the word indices and their rows. ``by_array``:
+    seeded as CPython's ``random.seed(n)`` for n < 2^32 (init_by_array with a one-word key),
+    else by init_genrand."""
     lib, _why = _library()
     vp = value_params(gen, draw_text)
     if lib is None or vp is None:
@@ -195,7 +197,7 @@ def native_mt_filter(gen: Generator, draw_text: str, needed_words):
                 return 0
             return lib.mt_lazy_scan(
                 int(start) + lo, hi - lo, obs, p, base + lo, ks, ks.size, krow, slot,
-                need[-1], len(need), vp, legacy,
+                need[-1], len(need), vp, legacy, int(by_array),
             )  # fmt: skip
 
         if parts == 1:

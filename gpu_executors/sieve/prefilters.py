@@ -30,6 +30,7 @@ from gpu_executors.sieve.spec import ScanMode, ScanSpec
 from gpu_executors.specialise import specialise, unbound
 
 NATIVE_MT = "mt-lazy native"  # the filter's name when mt_lazy.c runs it
+NATIVE_MT_ARRAY = "mt-lazy native init_by_array"  # the same for python_random's seeding
 MT_LAZY_WORDS = 227  # words 0..226 of MT19937 need no twisted word, only the seeding's words
 
 # Filter signature: (start, count, obs, params, flags, n_blocks) -> None; flags[j] = 1 marks
@@ -71,6 +72,13 @@ def fast_filter(spec: ScanSpec) -> tuple[Filter, str] | None:
             if native is not None:
                 return native, NATIVE_MT
             return _mt_filter(gen, spec.draw), "mt-lazy"
+        return None
+    if gen.name == "python_random" and spec.stop <= 1 << 32:
+        # one-word keys only; CPython's init_by_array has no numba lazy kernel
+        if spec.last_word(filter_draws(spec)) < MT_LAZY_WORDS:
+            native = native_mt_filter(gen, spec.draw, _needed_words, by_array=True)
+            if native is not None:
+                return native, NATIVE_MT_ARRAY
         return None
     if gen.name == "glibc_rand":
         return _glibc_filter(gen, spec.draw), "glibc-lanes"

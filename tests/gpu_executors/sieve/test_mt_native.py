@@ -185,3 +185,51 @@ def test_without_a_compiler_the_numba_kernel_runs(monkeypatch, tmp_path) -> None
         assert 77_777 in result.survivors["seed"].to_list()
     finally:
         native._library.cache_clear()
+
+
+def generic_and_native(spec: ScanSpec, monkeypatch) -> tuple:
+    """The scan with the native filter, then with it switched off (the generic walk)."""
+    native._library.cache_clear()
+    fast = cpu_scan(spec)
+    monkeypatch.setenv(native.ENV_SWITCH, "0")
+    native._library.cache_clear()
+    try:
+        slow = cpu_scan(spec)
+    finally:
+        monkeypatch.delenv(native.ENV_SWITCH)
+        native._library.cache_clear()
+    return fast, slow
+
+
+@pytest.mark.parametrize(
+    ("draw", "seed", "n_draws"),
+    [
+        ("randrange:1000", 2_900_123_457, 5),
+        ("randrange:4", 1_000_003, 2),  # ~1 seed in 16 survives: many rows to compare
+        ("mod:1000", 2**32 - 5, 4),  # the top of the one-word keys
+        ("randint:6", 3, 3),  # seeds 0.. (random.seed(0) has the key [0])
+    ],
+)
+def test_python_random_init_by_array(draw: str, seed: int, n_draws: int, monkeypatch) -> None:
+    """CPython's random.seed(n), n < 2^32: the native init_by_array filter reports exactly the
+    generic walk's survivors, the planted seed among them."""
+    gen, spec = get_generator("python_random"), parse_draw(draw)
+    draws = tuple(int(v) for v in generate_draws(gen, spec, seed, n_draws))
+    lo = max(0, seed - 1500)
+    scan = ScanSpec("python_random", draw, draws, seed_start=lo, seed_stop=min(2**32, lo + 3001))
+    fast, slow = generic_and_native(scan, monkeypatch)
+    assert "init_by_array" in fast.backend
+    assert "mt-lazy" not in slow.backend
+    rows = fast.survivors.select("seed", "offset", "gap").rows()
+    assert rows == slow.survivors.select("seed", "offset", "gap").rows()
+    assert (seed, 0, 0) in rows
+
+
+def test_python_random_beyond_32_bits_keeps_the_generic_walk() -> None:
+    """Seeds from 2^32 on take two key words: no native filter, the generic walk finds them."""
+    gen, spec = get_generator("python_random"), parse_draw("randrange:1000")
+    seed = 2**32 + 12
+    draws = tuple(int(v) for v in generate_draws(gen, spec, seed, 4))
+    result = cpu_scan(ScanSpec("python_random", "randrange:1000", draws, 2**32 - 30, 2**32 + 30))
+    assert "mt-lazy" not in result.backend
+    assert result.survivors["seed"].to_list() == [seed]
