@@ -52,6 +52,31 @@ static inline uint32_t temper(uint32_t w) {
     return w;
 }
 
+/* A draw's value from r = (w >> shift) & mask, one helper per mode (see the top comment). */
+static inline double v_mod(uint32_t r, double md, double inv) {
+    double rd = (double)r, q = (rd * inv + 0x1p52) - 0x1p52, v = rd - q * md;
+    /* rd * inv is within 2^-20 of r / m, so rounding gives floor or floor + 1 */
+    return v < 0 ? v + md : v;
+}
+static inline double v_mul(uint32_t r, double scale) { return floor_pos((double)r * scale); }
+static inline double v_legacy(uint32_t r, double md) {
+    return floor_pos(md * ((double)r / 2147483648.0));
+}
+static inline uint32_t v_limit(const value_t *vp) {
+    return vp->limit > 0xFFFFFFFFll ? 0xFFFFFFFFu : (uint32_t)vp->limit;
+}
+
+/* One word's draw value (less base) and whether the draw accepts it: the scalar twin of judge's
+   loops, for lanes whose words were rejected (see rescue). */
+static inline double value1(uint32_t w, const value_t *vp, int *certain) {
+    const double md = (double)vp->m;
+    uint32_t r = (w >> vp->shift) & vp->mask;
+    *certain = r <= v_limit(vp);
+    if (vp->mode == MODE_MOD) return v_mod(r, md, 1.0 / md);
+    if (vp->mode == MODE_MUL) return v_mul(r, md / 2147483648.0);
+    return v_legacy(r, md);
+}
+
 /* Misses of the lanes at one draw; `lost` marks lanes whose word was rejected earlier.
    The parameters are copied to locals so gcc can vectorise (it cannot prove the stores below
    leave *vp alone). */
@@ -59,35 +84,64 @@ static void judge(const uint32_t *restrict w, const value_t *vp, double want,
                   int32_t *restrict misses, uint8_t *restrict lost) {
     const double md = (double)vp->m, inv = 1.0 / md, want0 = want - (double)vp->base;
     const double scale = md / 2147483648.0;
-    const uint32_t shift = vp->shift, mask = vp->mask;
-    const uint32_t lim = vp->limit > 0xFFFFFFFFll ? 0xFFFFFFFFu : (uint32_t)vp->limit;
+    const uint32_t shift = vp->shift, mask = vp->mask, lim = v_limit(vp);
     switch (vp->mode) {
     case MODE_MOD:
         for (int j = 0; j < G; j++) {
             uint32_t r = (w[j] >> shift) & mask;
-            double rd = (double)r, q = (rd * inv + 0x1p52) - 0x1p52, v = rd - q * md;
-            /* rd * inv is within 2^-20 of r / m, so rounding gives floor or floor + 1 */
-            v = v < 0 ? v + md : v;
             lost[j] |= r > lim;
-            misses[j] += !lost[j] & (v != want0);
+            misses[j] += !lost[j] & (v_mod(r, md, inv) != want0);
         }
         break;
     case MODE_MUL:
         for (int j = 0; j < G; j++) {
             uint32_t r = (w[j] >> shift) & mask;
-            double v = floor_pos((double)r * scale);
             lost[j] |= r > lim;
-            misses[j] += !lost[j] & (v != want0);
+            misses[j] += !lost[j] & (v_mul(r, scale) != want0);
         }
         break;
     default:
         for (int j = 0; j < G; j++) {
             uint32_t r = (w[j] >> shift) & mask;
-            double v = floor_pos(md * ((double)r / 2147483648.0));
             lost[j] |= r > lim;
-            misses[j] += !lost[j] & (v != want0);
+            misses[j] += !lost[j] & (v_legacy(r, md) != want0);
         }
     }
+}
+
+/* Output word k of lane j, from the state rows kept in rec. */
+static inline uint32_t word_at(const uint32_t *rec, const int64_t *slot, int64_t k, int j,
+                               int legacy) {
+    uint32_t u = rec[(size_t)slot[k] * G + j], v = rec[(size_t)slot[k + 1] * G + j];
+    uint32_t m = rec[(size_t)slot[k + 397] * G + j];
+    uint32_t y = (u & 0x80000000u) | (v & 0x7FFFFFFFu);
+    uint32_t low = (legacy ? u : v) & 1u;
+    return temper(m ^ (y >> 1) ^ ((0u - low) & 0x9908B0DFu));
+}
+
+/* Lane j's exact verdict when a draw rejected a word, following the draw to the next words as
+   the draw does (walkers.const_misses): 1 if some (offset, gap) passes, or if a draw would read
+   past the `avail` words kept (undecided: stay conservative), else 0. */
+static int rescue(const uint32_t *rec, const int64_t *slot, int64_t avail, int j, int legacy,
+                  const value_t *vp, const int64_t *obs, const int64_t *p) {
+    const int64_t max_misses = p[4], f = p[5];
+    for (int64_t off = p[0]; off < p[1]; off++) {
+        for (int64_t gap = p[2]; gap <= p[3]; gap++) {
+            int64_t pos = off, misses = 0;
+            for (int64_t i = 0; i < f && misses <= max_misses; i++) {
+                if (i > 0) pos += gap;
+                int certain = 0;
+                double v = 0;
+                while (!certain) {
+                    if (pos >= avail) return 1;
+                    v = value1(word_at(rec, slot, pos++, j, legacy), vp, &certain);
+                }
+                misses += v + (double)vp->base != (double)obs[i];
+            }
+            if (misses <= max_misses) return 1;
+        }
+    }
+    return 0;
 }
 
 /* init_genrand(first + lane): the state words whose slot is set, into their rows of rec. */
@@ -142,12 +196,14 @@ static void rows_by_array(uint32_t first, uint32_t *rec, const int64_t *slot, in
    [off_start, off_stop, gap_min, gap_max, max_misses, n_filter_draws]. need: the sorted state
    indices kept, slot[i] their row (or -1), top = need[n_need-1]. ks/krow as in prefilters.
    vparams: shift, mask, mode, m, base, limit. legacy: PHP 5.2.1-7.0's twist. by_array: seeded
-   as CPython's random.seed (seeds below 2^32), else init_genrand. Returns 0, or -1 when scratch
-   memory fails. */
+   as CPython's random.seed (seeds below 2^32), else init_genrand. avail: words 0..avail-1 have
+   all their state rows kept, so a lane whose draw rejected a word is judged exactly (rescue)
+   while its draws stay below it; 0 flags such lanes. Returns 0, or -1 when scratch memory
+   fails. */
 int mt_lazy_scan(uint64_t start, int64_t count, const int64_t *obs, const int64_t *p,
                  uint8_t *flags, const int64_t *ks, int64_t n_ks, const int64_t *krow,
                  const int64_t *slot, int64_t top, int64_t n_need, const int64_t *vparams,
-                 int legacy, int by_array) {
+                 int legacy, int by_array, int64_t avail) {
     const int64_t off_start = p[0], off_stop = p[1], gap_min = p[2], gap_max = p[3];
     const int64_t max_misses = p[4], f = p[5];
     value_t vp = {(uint32_t)vparams[0], (uint32_t)vparams[1], vparams[2], vparams[3],
@@ -165,7 +221,7 @@ int mt_lazy_scan(uint64_t start, int64_t count, const int64_t *obs, const int64_
     a[0] = 19650218u;
     for (int i = 1; i < N_STATE; i++) a[i] = 1812433253u * (a[i - 1] ^ (a[i - 1] >> 30)) + i;
     int32_t misses[G];
-    uint8_t lost[G], hit[G];
+    uint8_t lost[G], hit[G], anylost[G];
     const uint32_t one = 0x80000000u, lows = 0x7FFFFFFFu;
     for (int64_t g0 = 0; g0 < count; g0 += G) {
         uint32_t first = (uint32_t)(start + (uint64_t)g0);
@@ -185,6 +241,7 @@ int mt_lazy_scan(uint64_t start, int64_t count, const int64_t *obs, const int64_
             }
         }
         memset(hit, 0, sizeof hit);
+        memset(anylost, 0, sizeof anylost);
         for (int64_t off = off_start; off < off_stop; off++) {
             for (int64_t gap = gap_min; gap <= gap_max; gap++) {
                 memset(misses, 0, sizeof misses);
@@ -197,8 +254,12 @@ int mt_lazy_scan(uint64_t start, int64_t count, const int64_t *obs, const int64_
                     if (!alive) break; /* no lane can pass this (offset, gap) any more */
                 }
                 for (int j = 0; j < G; j++) hit[j] |= misses[j] <= max_misses;
+                for (int j = 0; j < G; j++) anylost[j] |= lost[j];
             }
         }
+        if (avail > 0)
+            for (int j = 0; j < G; j++)
+                if (hit[j] & anylost[j]) hit[j] = rescue(rec, slot, avail, j, legacy, &vp, obs, p);
         int64_t n = count - g0 < G ? count - g0 : G;
         memcpy(flags + g0, hit, (size_t)n);
     }
@@ -212,7 +273,8 @@ int mt_lazy_scan(uint64_t start, int64_t count, const int64_t *obs, const int64_
 int mt_lazy_group(void) { return G; }
 
 /* judge() on single words, for the tests to hold against draws.py's word_value: for each word
-   w[j], whether it is rejected (lost[j]) and else whether its draw differs from want[j]. */
+   w[j], whether it is rejected (lost[j]) and else whether its draw differs from want[j]; -1 in
+   missed[j] when value1 (rescue's scalar twin) disagrees with judge. */
 void mt_judge(const uint32_t *w, int64_t n, const int64_t *vparams, const int64_t *want,
               int32_t *missed, uint8_t *rejected) {
     value_t vp = {(uint32_t)vparams[0], (uint32_t)vparams[1], vparams[2], vparams[3],
@@ -227,5 +289,9 @@ void mt_judge(const uint32_t *w, int64_t n, const int64_t *vparams, const int64_
         judge(lane, &vp, (double)want[j], misses, lost);
         missed[j] = misses[0];
         rejected[j] = lost[0];
+        int certain;
+        double v = value1(w[j], &vp, &certain) + (double)vp.base;
+        if (certain != !lost[0] || (certain && (v != (double)want[j]) != misses[0]))
+            missed[j] = -1;
     }
 }

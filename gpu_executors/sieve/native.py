@@ -34,6 +34,12 @@ SOURCE = Path(__file__).with_name("mt_lazy.c")
 FLAGS = ("-O3", "-march=native", "-ffp-contract=off", "-shared", "-fPIC", "-std=gnu11")
 ENV_SWITCH = "SEEDSIEVE_NATIVE"  # "0" keeps the numba kernels
 ALWAYS = 1 << 32  # a limit no 32-bit word exceeds: the draw never rejects
+MT_LAZY_WORDS = 227  # words 0..226 of MT19937 need no twisted word, only the seeding's words
+# Words kept beyond the last judged one, so a lane whose draw rejected a word is judged exactly
+# (mt_lazy.c's rescue) instead of flagged for the generic walk; only for draws that reject more
+# than REJECT_RARE of their words (randrange:1000 rejects 2.3%, mt_rand:0:999 7e-8).
+EXTRA_WORDS = 16
+REJECT_RARE = 1e-6
 MODE_MOD, MODE_MUL, MODE_LEGACY = 0, 1, 2
 
 _i64 = np.ctypeslib.ndpointer(np.int64, flags="C_CONTIGUOUS")
@@ -99,6 +105,7 @@ def _library() -> tuple[ctypes.CDLL | None, str]:
     lib.mt_lazy_scan.argtypes = [
         ctypes.c_uint64, ctypes.c_int64, _i64, _i64, ctypes.c_void_p, _i64, ctypes.c_int64,
         _i64, _i64, ctypes.c_int64, ctypes.c_int64, _i64, ctypes.c_int, ctypes.c_int,
+        ctypes.c_int64,
     ]  # fmt: skip
     lib.mt_lazy_group.restype = ctypes.c_int
     lib.mt_lazy_group.argtypes = []
@@ -152,6 +159,13 @@ def value_params(gen: Generator, draw_text: str) -> np.ndarray | None:
     return np.array(row, dtype=np.int64)
 
 
+def reject_rate(vp: np.ndarray) -> float:
+    """The share of uniform words the draw rejects (``value_params``' shift, mask and limit)."""
+    shift, mask, _mode, _m, _base, limit = (int(x) for x in vp)
+    top = (0xFFFFFFFF >> shift) & mask
+    return max(0, top - limit) / (top + 1)
+
+
 def judge_words(gen: Generator, draw_text: str, words: np.ndarray, want: np.ndarray):
     """(missed, rejected) per word as the native filter judges it (for the tests)."""
     lib, why = _library()
@@ -177,11 +191,14 @@ def native_mt_filter(gen: Generator, draw_text: str, needed_words, *, by_array: 
     if lib is None or vp is None:
         return None
     legacy = int(gen.mt_legacy_twist)
+    rescues = reject_rate(vp) > REJECT_RARE
     group = lib.mt_lazy_group()  # seeds per group: threads split the range on these boundaries
 
     def run(start, count, obs, p, flags, n_blocks):
         ks, krow = needed_words(p)
-        need = sorted({int(k) + d for k in ks for d in (0, 1, 397)})
+        avail = min(MT_LAZY_WORDS, int(ks[-1]) + 1 + EXTRA_WORDS) if rescues else 0
+        words = {int(k) for k in ks} | set(range(avail))
+        need = sorted({k + d for k in words for d in (0, 1, 397)})
         slot = np.full(need[-1] + 1, -1, np.int64)
         slot[need] = np.arange(len(need))
         obs = np.ascontiguousarray(obs, dtype=np.int64)
@@ -197,7 +214,7 @@ def native_mt_filter(gen: Generator, draw_text: str, needed_words, *, by_array: 
                 return 0
             return lib.mt_lazy_scan(
                 int(start) + lo, hi - lo, obs, p, base + lo, ks, ks.size, krow, slot,
-                need[-1], len(need), vp, legacy, int(by_array),
+                need[-1], len(need), vp, legacy, int(by_array), avail,
             )  # fmt: skip
 
         if parts == 1:

@@ -25,13 +25,12 @@ from gpu_executors.prng.bitgen.go_rand import GO_LAZY_WORDS, RING_POWERS, lazy_r
 from gpu_executors.prng.draws import make_word_value, parse_draw
 from gpu_executors.sieve import lanes
 from gpu_executors.sieve.lanes import LANES
-from gpu_executors.sieve.native import native_mt_filter
+from gpu_executors.sieve.native import MT_LAZY_WORDS, native_mt_filter
 from gpu_executors.sieve.spec import ScanMode, ScanSpec
 from gpu_executors.specialise import specialise, unbound
 
 NATIVE_MT = "mt-lazy native"  # the filter's name when mt_lazy.c runs it
 NATIVE_MT_ARRAY = "mt-lazy native init_by_array"  # the same for python_random's seeding
-MT_LAZY_WORDS = 227  # words 0..226 of MT19937 need no twisted word, only the seeding's words
 
 # Filter signature: (start, count, obs, params, flags, n_blocks) -> None; flags[j] = 1 marks
 # seed start + j as a possible survivor. params = [off_start, off_stop, gap_min, gap_max,

@@ -122,10 +122,19 @@ def test_planted_seed_found_on_both_paths(path: str, gen_name: str, draw: str) -
     assert cpu_scan(small).survivors.select("seed", "offset", "gap").rows() == ref
 
 
-@pytest.mark.parametrize("draw", ["mt_rand:0:999", "randint:1000"])
-def test_offsets_gaps_and_misses_agree_across_paths(draw: str, monkeypatch) -> None:
+@pytest.mark.parametrize(
+    ("gen_name", "draw"),
+    [
+        ("php_mt_rand", "mt_rand:0:999"),
+        ("mt19937", "randint:1000"),
+        # draws rejecting 25% and 41% of words: the C kernel follows them (rescue), numba flags
+        ("mt19937", "randint:6"),
+        ("mt19937", "randrange:600"),
+        ("python_random", "randrange:600"),  # against the generic walk (no numba lazy kernel)
+    ],
+)
+def test_offsets_gaps_and_misses_agree_across_paths(gen_name: str, draw: str, monkeypatch) -> None:
     """A window of offsets and gaps with a miss allowed: both paths report the same rows."""
-    gen_name = "php_mt_rand" if draw.startswith("mt_rand") else "mt19937"
     gen, spec = get_generator(gen_name), parse_draw(draw)
     seed = 123_456_789
     draws = [int(v) for v in generate_draws(gen, spec, seed, 9)][2:]  # offset 2, gap 0
@@ -142,17 +151,31 @@ def test_offsets_gaps_and_misses_agree_across_paths(draw: str, monkeypatch) -> N
         gap_max=1,
         max_misses=1,
     )
-    native._library.cache_clear()
-    fast = cpu_scan(scan)
+    fast, slow = generic_and_native(scan, monkeypatch)
     assert "mt-lazy native" in fast.backend
-    monkeypatch.setenv(native.ENV_SWITCH, "0")
-    native._library.cache_clear()
-    slow = cpu_scan(scan)
-    native._library.cache_clear()
     assert "native" not in slow.backend
     rows = fast.survivors.select("seed", "offset", "gap", "matches").rows()
     assert rows == slow.survivors.select("seed", "offset", "gap", "matches").rows()
-    assert (seed, 2, 0, 6) in rows
+    # offset 2 draws: 2 words, or more where those draws rejected words
+    assert any(r[0] == seed and r[1] >= 2 and r[2] == 0 and r[3] == 6 for r in rows), rows
+
+
+def test_rescue_flags_fewer_seeds_than_numba() -> None:
+    """With a draw that rejects a quarter of the words, the C kernel judges those lanes itself:
+    it flags a subset of numba's flags, far fewer (test_offsets... checks none is lost)."""
+    from gpu_executors.sieve import prefilters
+
+    gen = get_generator("mt19937")
+    draw = "randint:6"
+    obs = np.array([3, 5, 1, 1], np.int64)
+    p = np.array([0, 2, 0, 1, 0, 2], np.int64)
+    count = 50_000
+    a = np.zeros(count, np.uint8)
+    b = np.zeros(count, np.uint8)
+    native.native_mt_filter(gen, draw, prefilters._needed_words)(np.uint64(7), count, obs, p, a, 8)
+    prefilters._mt_filter(gen, draw)(np.uint64(7), count, obs, p, b, 8)
+    assert (a <= b).all()
+    assert 0 < a.sum() < b.sum() / 2
 
 
 def test_native_flags_match_numba_flags_seed_by_seed() -> None:
@@ -233,3 +256,22 @@ def test_python_random_beyond_32_bits_keeps_the_generic_walk() -> None:
     result = cpu_scan(ScanSpec("python_random", "randrange:1000", draws, 2**32 - 30, 2**32 + 30))
     assert "mt-lazy" not in result.backend
     assert result.survivors["seed"].to_list() == [seed]
+
+
+@pytest.mark.parametrize(
+    ("gen_name", "draw"),
+    [("php_mt_rand", "mt_rand:1:1610612736"), ("python_random", "randrange:600")],
+)
+def test_seed_whose_first_draw_rejects_is_found(gen_name: str, draw: str) -> None:
+    """A seed whose first word the draw rejects (25% / 41% of words here) is found by the C
+    kernel's rescue, which follows the draw to its next word (mt_rand with a base of 1)."""
+    gen, spec = get_generator(gen_name), parse_draw(draw)
+    limit = int(native.value_params(gen, draw)[5])
+    shift = int(native.value_params(gen, draw)[0])
+    seed = 1_000_000
+    while int(gen.outputs(seed, 1)[0]) >> shift <= limit:
+        seed += 1
+    draws = tuple(int(v) for v in generate_draws(gen, spec, seed, 4))
+    result = cpu_scan(ScanSpec(gen_name, draw, draws, seed_start=seed - 300, seed_stop=seed + 300))
+    assert "mt-lazy native" in result.backend
+    assert seed in result.survivors["seed"].to_list()
