@@ -1,14 +1,16 @@
 """The native MT19937 pre-filter: ``mt_lazy.c``, built with gcc on first use, loaded with ctypes.
 
-Why C: the lazy MT filter's cost is the init_genrand recurrence (~400 steps per seed), which
-numba runs in 64-bit lanes; gcc's vector extensions run it in 32-bit lanes, 16 per AVX-512
-vector, several vectors in flight (measured ~3x numba's rate; see bench/peer_bench.py). The
+Why C: the lazy MT filter's cost is the seeding recurrence (~400 steps per seed for
+init_genrand, ~1250 for CPython's init_by_array), which numba runs in 64-bit lanes; gcc's
+vector extensions run it in 32-bit lanes, 16 per AVX-512 vector, 16 vectors in flight (measured
+~3x numba's rate single-threaded; bench/peer_bench.py compares it with php_mt_seed). The
 library is compiled with ``-O3 -march=native`` into the kernel cache's folder, named by a digest
 of the source, the flags, the compiler and the CPU, so it is built once per machine and code.
 Anything missing (no gcc, a failed build, ``SEEDSIEVE_NATIVE=0``) leaves the numba kernel
-(``lanes.mt_lanes``) in charge: same inputs, same verdicts, and ``why_not_native`` says why.
-Threads: the range is split over ``numba.get_num_threads()`` Python threads; ctypes releases
-the GIL for each call.
+(``lanes.mt_lanes``) in charge, which flags what the C kernel flags and more (seeds whose draws
+reject a word, which the C kernel follows), and ``why_not_native`` says why. python_random has
+no numba lazy kernel: without the C one it keeps the generic walk. Threads: the range is split
+over ``numba.get_num_threads()`` Python threads; ctypes releases the GIL for each call.
 """
 
 from __future__ import annotations
@@ -195,6 +197,8 @@ def native_mt_filter(gen: Generator, draw_text: str, needed_words, *, by_array: 
     group = lib.mt_lazy_group()  # seeds per group: threads split the range on these boundaries
 
     def run(start, count, obs, p, flags, n_blocks):
+        if flags.dtype != np.uint8 or not flags.flags.c_contiguous or flags.size < count:
+            raise ValueError("flags must be a contiguous uint8 array of at least count bytes")
         ks, krow = needed_words(p)
         avail = min(MT_LAZY_WORDS, int(ks[-1]) + 1 + EXTRA_WORDS) if rescues else 0
         words = {int(k) for k in ks} | set(range(avail))
