@@ -1,10 +1,11 @@
-/* MT19937 seeded by init_genrand: flag the seeds whose first draws may match.
+/* MT19937 seeded by init_genrand (or CPython's init_by_array): flag the seeds whose first draws
+   may match.
 
-   The native twin of lanes.mt_lanes (same inputs, same verdicts; see native.py, which builds and
-   loads it). Why C: the seeding recurrence x = 1812433253 * (x ^ x >> 30) + i runs ~400 steps
-   per seed and is all the cost; numba keeps it in 64-bit lanes (8 per AVX-512 vector, and a slow
-   64-bit multiply), where gcc's vector extensions keep 16 32-bit lanes per vector and K vectors
-   in flight to hide the multiply's latency, as php_mt_seed does. Only the state words the needed
+   The native twin of lanes.mt_lanes (same inputs; see native.py, which builds and loads it).
+   Why C: the seeding recurrence x = 1812433253 * (x ^ x >> 30) + i runs ~400 steps per seed and
+   is all the cost; numba keeps it in 64-bit lanes (8 per AVX-512 vector, and a slow 64-bit
+   multiply), where gcc's vector extensions keep 16 32-bit lanes per vector and K vectors in
+   flight to hide the multiply's latency, as php_mt_seed does. Only the state words the needed
    outputs read are kept (output k reads mt[k], mt[k+1] and mt[k+397], k < 227).
 
    A draw's value from a word (draws.py's word_value) is computed in double precision so it
@@ -13,7 +14,9 @@
      MOD:    v = r mod m                  (mod, randint, randrange, mt_rand, nextint)
      MUL:    v = floor(r * m / 2^31)      (nextint of a power of two m)
      LEGACY: v = trunc(m * (r / 2^31))    (PHP < 7.1 mt_rand: span * (n / 2^31))
-   and v + base is compared with the observed draw. */
+   and v + base is compared with the observed draw. Where a draw rejects a word, numba's kernel
+   flags the seed; this one follows the draw to its next words (rescue), as far as the words
+   kept reach, so it flags a subset of numba's flags and never drops a seed that survives. */
 
 #include <math.h>
 #include <stdint.h>
