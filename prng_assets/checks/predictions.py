@@ -49,16 +49,16 @@ def _draws(pool: pl.DataFrame, rows: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
-def _sources(artefacts: ArtefactStore, evidence: np.ndarray, alpha: float, top_k: int
+def _sources(artefacts: ArtefactStore, matrix: pl.DataFrame, alpha: float, top_k: int
              ) -> dict[str, np.ndarray]:
     """The rows each source stands on: every row whose outside-window evidence is significant
     on its own (Bonferroni over the rows), and the winner's top test rows by the scores its
     reloaded model file gives."""
+    evidence = matrix["outside_window_evidence"].to_numpy()
     sources = {"confirmed": np.flatnonzero(evidence >= -math.log10(alpha / max(len(evidence), 1)))}
     winner = artefacts.read_json(*COMPARISON).get("winner")
     if winner is not None:
         car = artefacts.read_record(ModelSidecar, *model_sidecar(winner))
-        matrix, _features, _record = load_matrix(artefacts)
         scores = load_model(winner, car.model_path).predict(
             matrix.select(car.features).to_numpy().astype(np.float64))
         test = np.asarray(car.test_rows, dtype=np.int64)
@@ -93,8 +93,7 @@ def predictions_backtest_reproduced(
     holdout = history.values[n_train:]
     chance = 1.0 / history.modulus
     rederived, disagree = {}, []
-    sources = _sources(artefacts, matrix["outside_window_evidence"].to_numpy(), asked.alpha,
-                       asked.top_k)
+    sources = _sources(artefacts, matrix, asked.alpha, asked.top_k)
     for name, rows in sources.items():
         hits = int((_draws(pool, rows, n_all)[:, n_train:] == holdout).sum()) if len(rows) else 0
         n = len(rows) * len(holdout)
