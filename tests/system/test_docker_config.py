@@ -204,20 +204,51 @@ def _dockerfile() -> list[tuple[str, str]]:
     return logical
 
 
-def test_dockerfile_builds_the_code_location_image() -> None:
-    steps = _dockerfile()
-    instrs = [i for i, _ in steps]
-    assert steps[0] == ("FROM", "python:3.11-slim")
-    args = dict(a.split("=", 1) for i, a in steps if i == "ARG")
+def _stages() -> dict[str, list[tuple[str, str]]]:
+    """The Dockerfile's instructions per stage (``FROM x AS name``), the global ARGs under ''."""
+    stages: dict[str, list[tuple[str, str]]] = {"": []}
+    current = ""
+    for instr, rest in _dockerfile():
+        if instr == "FROM":
+            current = rest.split(" AS ")[-1].strip()
+            stages[current] = []
+        stages[current].append((instr, rest))
+    return stages
+
+
+def test_dockerfile_builds_the_code_location_images() -> None:
+    """Both targets: the full image (default, last) and the scan image without torch."""
+    stages = _stages()
+    assert stages[""] == [("ARG", "BASE_IMAGE=python:3.11-slim")]  # users keep the slim base
+    assert stages["python"][0] == ("FROM", "${BASE_IMAGE} AS python")
+    assert list(stages)[-1] == "full"  # `docker build .` builds the full image
+    full_deps = stages["full-deps"]
+    args = dict(a.split("=", 1) for i, a in full_deps if i == "ARG" and "=" in a)
     assert "/whl/cpu" in args["TORCH_INDEX"] and args["TORCH_SPEC"].strip('"').startswith("torch")
-    runs = [a for i, a in steps if i == "RUN"]
-    torch_run = next(k for k, r in enumerate(runs) if "${TORCH_SPEC}" in r)
-    assert '--index-url "${TORCH_INDEX}"' in runs[torch_run]
-    pkg_run = next(k for k, r in enumerate(runs) if r.strip() == "pip install .")
-    assert torch_run < pkg_run  # torch first, so pip never swaps in the default build
-    copies = [a for i, a in steps if i == "COPY"]
+    (torch_run,) = [a for i, a in full_deps if i == "RUN"]
+    assert torch_run.index("${TORCH_SPEC}") < torch_run.index("models > ")  # torch first
+    assert "--mount=type=secret,id=pip_cert" in torch_run
+    assert not any("torch" in a for i, a in stages["scan-deps"] if i == "RUN")
+    for target in ("scan", "full"):
+        steps = stages[target]
+        runs = [a for i, a in steps if i == "RUN"]
+        assert any(r.startswith("python -m pip install --no-deps .") for r in runs)
+        env = next(a for i, a in steps if i == "ENV")
+        assert "SEEDSIEVE_KERNEL_CACHE=/opt/seedsieve/kernels" in env
+        assert "DAGSTER_CURRENT_IMAGE=${IMAGE_NAME}" in env
+        user = steps.index(("USER", "seedsieve"))  # not root at run time; kernels warmed as it
+        warm = next(k for k, (i, a) in enumerate(steps) if i == "RUN" and "seedsieve warm" in a)
+        assert warm > user
+        assert ("EXPOSE", "4000") in steps
+        cmd = json.loads(next(a for i, a in steps if i == "CMD"))
+        assert cmd == ["dagster", "code-server", "start", "-m", "prng_assets.definitions",
+                       "-h", "0.0.0.0", "-p", "4000"]
+    assert any("pip check" in a for i, a in stages["full"] if i == "RUN")
+    copies = [a for st in stages.values() for i, a in st if i == "COPY"]
     assert any("dagster.yaml" in c and "workspace.yaml" in c for c in copies)
     for c in copies:  # every source exists and is not excluded by .dockerignore
+        if c.startswith("--from="):
+            continue
         *sources, _dest = shlex.split(c)
         for src in sources:
             assert (ROOT / src).exists(), src
@@ -228,25 +259,24 @@ def test_dockerfile_builds_the_code_location_image() -> None:
     }
     assert {".venv", ".git", "artefacts", ".dagster_home"} <= ignored
     assert not ignored & {"prng_assets", "resources", "gpu_executors", "pyproject.toml", "deploy"}
-    assert ("EXPOSE", "4000") in steps
-    # Kernels warmed at build time, as the user the containers run as, into the cache they read.
-    env = next(a for i, a in steps if i == "ENV")
-    assert "SEEDSIEVE_KERNEL_CACHE=/opt/seedsieve/kernels" in env
-    user = steps.index(("USER", "seedsieve"))
-    assert steps.index(("RUN", "seedsieve warm")) > user
-    cmd = json.loads(next(a for i, a in steps if i == "CMD"))
-    assert cmd == [
-        "dagster",
-        "code-server",
-        "start",
-        "-m",
-        "prng_assets.definitions",
-        "-h",
-        "0.0.0.0",
-        "-p",
-        "4000",
-    ]
-    assert instrs.index("USER") > instrs.index("RUN")  # not root at run time
+
+
+def test_the_scan_image_leaves_out_exactly_the_model_libraries() -> None:
+    """deploy/docker/requirements.py splits pyproject's list; nothing is lost or doubled."""
+    import tomllib
+
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+
+    def listed(which: str) -> list[str]:
+        done = subprocess.run([sys.executable, str(ROOT / "deploy" / "docker" / "requirements.py"),
+                               str(ROOT / "pyproject.toml"), which],
+                              capture_output=True, text=True, check=True)
+        return done.stdout.split()
+
+    scan, models = listed("scan"), listed("models")
+    assert not any(r.startswith(("torch", "lightgbm", "xgboost", "catboost", "scikit"))
+                   for r in scan)
+    assert sorted(scan + models + [d for d in deps if d.startswith("torch")]) == sorted(deps)
 
 
 def test_compose_matches_the_launcher() -> None:
@@ -262,9 +292,11 @@ def test_compose_matches_the_launcher() -> None:
         assert compose["volumes"][name]["name"] == name
     for svc in ("seedsieve_webserver", "seedsieve_daemon"):
         assert "/var/run/docker.sock:/var/run/docker.sock" in services[svc]["volumes"]
-    env = services["seedsieve_daemon"]["environment"]
-    forwarded = {v.split("=")[0] for v in launcher["env_vars"]}
-    assert {k for k in forwarded if k.startswith("SEEDSIEVE_PG_")} <= set(env)
+    # A variable forwarded by name must be set in the launching container, or every launch
+    # fails ("Tried to load environment variable ..., but it was not set"): seen for real.
+    by_name = {v for v in launcher["env_vars"] if "=" not in v}
+    for svc in ("seedsieve_daemon", "seedsieve_webserver"):
+        assert by_name <= set(services[svc]["environment"]), (svc, by_name)
 
 
 
