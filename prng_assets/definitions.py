@@ -17,7 +17,7 @@ from prng_assets.checks import predictions as predictions_checks
 from prng_assets.checks import scorer as scorer_checks
 from prng_assets.checks import sieve as sieve_checks
 from prng_assets.checks import sieve_search as sieve_search_checks
-from prng_assets.jobs import JOBS, gpu_scan_job
+from prng_assets.jobs import JOBS, docker_scan_job, gpu_scan_job
 from prng_assets.sensors import draw_file_sensor
 from resources.artefacts import ArtefactStore
 from resources.compute import ComputeResource
@@ -27,7 +27,7 @@ from resources.optuna_storage import OptunaStorage
 ARTEFACTS_ENV = "SEEDSIEVE_ARTEFACTS"
 OPTUNA_URL_ENV = "SEEDSIEVE_OPTUNA_URL"
 BACKEND_ENV = "SEEDSIEVE_BACKEND"
-DOCKER_JOBS_ENV = "SEEDSIEVE_DOCKER_JOBS"  # set in the Docker image: adds the GPU scan job
+DOCKER_JOBS_ENV = "SEEDSIEVE_DOCKER_JOBS"  # set in the Docker image: adds the container scan jobs
 
 ASSET_MODULES = [ingest, sieve, scorer, features, models, predictions]
 CHECK_MODULES = [ingest_checks, sieve_checks, sieve_search_checks, scorer_checks, features_checks,
@@ -40,7 +40,7 @@ def build_defs(
     """The whole code location over one artefact root (tests pass a temporary one)."""
     jobs = list(JOBS)
     if os.environ.get(DOCKER_JOBS_ENV) == "1":  # the docker executor needs a Docker engine
-        jobs.append(gpu_scan_job())
+        jobs += [docker_scan_job(), gpu_scan_job()]
     assets = dg.load_assets_from_modules(ASSET_MODULES)
     partitions = {key: a.partitions_def for a in assets
                   if isinstance(a, dg.AssetsDefinition) for key in a.keys}

@@ -30,10 +30,21 @@ GPU_VENDORS = ("cuda", "rocm")
 # (deploy/docker/dagster.yaml mounts the same ones on the run container).
 ARTEFACTS_IN_CONTAINER = "/opt/seedsieve/artefacts"
 DATA_IN_CONTAINER = "/opt/seedsieve/data"
-VOLUMES = [
+NAMED_VOLUMES = [
     f"seedsieve-artefacts:{ARTEFACTS_IN_CONTAINER}",
     f"seedsieve-data:{DATA_IN_CONTAINER}",
 ]
+# Another set (host folders bound at the same paths, as the Docker test does): comma-separated.
+VOLUMES_ENV = "SEEDSIEVE_DOCKER_VOLUMES"
+
+
+def volumes() -> list[str]:
+    """The step containers' mounts: ``SEEDSIEVE_DOCKER_VOLUMES``, else the named volumes."""
+    chosen = os.environ.get(VOLUMES_ENV, "").strip()
+    return [v.strip() for v in chosen.split(",") if v.strip()] if chosen else list(NAMED_VOLUMES)
+
+
+VOLUMES = volumes()
 # Forwarded from the run container to each step container (the launcher forwards them too).
 ENV_VARS = [
     "SEEDSIEVE_PG_HOST",
@@ -46,6 +57,8 @@ ENV_VARS = [
     "SEEDSIEVE_SPACE_BITS",
     "SEEDSIEVE_BLOCK_BITS",
     "SEEDSIEVE_ALERT_WEBHOOK",
+    VOLUMES_ENV,
+    "SEEDSIEVE_IMAGE",  # the instance's DockerRunLauncher reads it when a step loads it
     f"SEEDSIEVE_ARTEFACTS={ARTEFACTS_IN_CONTAINER}",
 ]
 # What docker-py's containers.create() needs to hand a container the GPUs.

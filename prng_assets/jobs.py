@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from prng_assets.executors import gpu_job
+from prng_assets.executors import cpu_docker_executor, gpu_job
 from prng_assets.hooks import RETRY_POLICY, failure_alert, max_runtime_tags
 
 HEAD = dg.AssetSelection.groups("ingest") | dg.AssetSelection.assets("sieve_settings")
@@ -44,3 +44,12 @@ JOBS = [prepare_job, scan_job, pool_job, ml_job]
 def gpu_scan_job() -> dg.UnresolvedAssetJobDefinition:
     """The seed-block scan in GPU containers (the docker executor needs a Docker engine)."""
     return gpu_job(SCAN, name="scan_seed_blocks_gpu")
+
+
+def docker_scan_job() -> dg.UnresolvedAssetJobDefinition:
+    """The seed-block scan with a container per step (a backfill of it spreads the blocks over
+    containers; the docker executor needs a Docker engine). Runs the automation starts stay
+    in-process in their run container: a step container costs seconds of start-up per step."""
+    return dg.define_asset_job(
+        "scan_seed_blocks_docker", selection=SCAN, executor_def=cpu_docker_executor,
+        hooks={failure_alert}, op_retry_policy=RETRY_POLICY, tags=max_runtime_tags(24 * 3600))
