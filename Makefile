@@ -8,7 +8,7 @@ TORCH_SPEC ?= torch==2.13.0
 TORCH_INDEX ?=
 export DAGSTER_HOME := $(CURDIR)/.dagster_home
 
-.PHONY: demo warm test test-fast lint ui bench clean
+.PHONY: demo warm test test-fast docker-test lint ui bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,11 @@ test: $(VENV)/.installed-dev $(DAGSTER_HOME)/dagster.yaml
 # they use.
 test-fast: $(VENV)/.installed-dev $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/python -m pytest -q -m "not slow" --durations=10
+
+# Docker for real (scripts/docker_test.sh): builds the images, then a case through the run
+# launcher, the docker executor and the daemon, with containers killed. Root starts dockerd.
+docker-test: $(VENV)/.installed-dev
+	PYTHON=$(BIN)/python scripts/docker_test.sh
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
