@@ -116,6 +116,14 @@ class SieveSettings:
         if n_train is not None and self.window > n_train:
             raise ValueError(f"window {self.window} is longer than the train split "
                              f"({n_train} draws)")
+        if self.mode == "linear":
+            from gpu_executors.sieve.linear import check_linear_pair  # the solver, on demand
+
+            check_linear_pair(self.generator, self.draw)
+            if n_train is not None and self.window >= n_train:
+                raise ValueError(f"mode linear solves from the first window draws and holds "
+                                 f"the rest of the train split back to confirm the state: "
+                                 f"window {self.window} leaves none of the {n_train}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -125,6 +133,8 @@ class SieveSettings:
 
     def scan_spec(self, train: np.ndarray, lo: int, hi: int) -> ScanSpec | None:
         """The scan of seeds ``[lo, hi)`` clipped to the settings and the seed width."""
+        if self.mode == "linear":  # the state is solved (survivor_pool), no seed is scanned
+            return None
         width = get_generator(self.generator).seed_bits
         lo, hi = max(lo, self.seed_start), min(hi, self.seed_stop, 1 << width)
         if lo >= hi:

@@ -26,6 +26,7 @@ from gpu_executors.sieve.identify import (
     draws_for_modulus,
     identify,
 )
+from gpu_executors.sieve.linear import solve_pool
 from gpu_executors.sieve.records import PoolStats, SettingsSearch, SieveSettingsRecord
 from gpu_executors.sieve.settings import (
     SearchBounds,
@@ -38,6 +39,7 @@ from gpu_executors.sieve.settings import (
 )
 from prng_assets import lineage
 from prng_assets.artefact_keys import (
+    LINEAR_STATE,
     POOL_STATS,
     POOL_TABLE,
     SIEVE_SETTINGS,
@@ -75,7 +77,12 @@ class SieveSettingsConfig(dg.Config):
         description="Draw function NAME[:PARAM...], or auto: every draw function of the "
         "history's modulus (with a generator list or auto).",
     )
-    mode: Literal["seed", "state"] = "seed"
+    mode: Literal["seed", "state", "linear"] = Field(
+        default="seed",
+        description="seed: scan seeds; state: scan states at the anchor draw; linear: solve "
+        "the state from the first `window` train draws by linear algebra (mt19937 and its "
+        "users, the xorshifts; search: false), the rest of the train split held back to "
+        "confirm it.")
     seed_start: int = Field(default=0, description="Scan only seeds >= this.")
     seed_stop: int = Field(default=2**64, description="Scan only seeds < this.")
     search: bool = Field(default=True, description="False: use the settings below as given.")
@@ -127,6 +134,10 @@ class SieveSettingsConfig(dg.Config):
 
     @model_validator(mode="after")
     def _check(self) -> "SieveSettingsConfig":
+        if self.mode == "linear" and (self.search or self.choosing):
+            raise ValueError("mode linear solves the state of one given generator and draw "
+                             "function: set search = false, a generator and a draw (not auto "
+                             "or a list), and window = the train draws to solve from")
         if self.choosing:
             unknown = [n for n in self.generators() or [] if n not in GENERATORS]
             if unknown:
@@ -435,8 +446,10 @@ def _scan_block(
     device: dict = {}
     if spec is None:
         table = merge_pool([])
+        why = ("linear mode: survivor_pool solves the state" if settings.mode == "linear"
+               else "block outside the seed range")
         stats = {"candidates_scanned": 0, "null_expected": 0.0, "seconds": 0.0,
-                 "backend": "none (block outside the seed range)", "survivors": 0}
+                 "backend": f"none ({why})", "survivors": 0}
     else:
         result = compute.scan(spec, progress=progress)
         table = result.survivors.with_columns(pl.lit(key).alias("block"))
@@ -490,12 +503,18 @@ def survivor_pool(
     digest = now.scan_digest
     scanned = [k for k in BLOCKS.partition_keys() if artefacts.exists(*block_stats(digest, k))]
     blocks = [artefacts.read_json(*block_stats(digest, k)) for k in scanned]
-    pool = merge_pool([artefacts.read_parquet(*block_table(digest, k)) for k in scanned])
-    candidates = sum(s["candidates_scanned"] for s in blocks)
-    tiers = tier_nulls(settings, load_train(artefacts), candidates) if candidates else {}
-    stats = PoolStats.build(pool_stats(pool, blocks, BLOCKS.count, tiers), settings, blocks)
+    linear: dict | None = None
+    if settings.mode == "linear":
+        pool, stats, linear = _linear_pool(settings, load_train(artefacts), blocks)
+    else:
+        pool = merge_pool([artefacts.read_parquet(*block_table(digest, k)) for k in scanned])
+        candidates = sum(s["candidates_scanned"] for s in blocks)
+        tiers = tier_nulls(settings, load_train(artefacts), candidates) if candidates else {}
+        stats = PoolStats.build(pool_stats(pool, blocks, BLOCKS.count, tiers), settings, blocks)
     artefacts.write_parquet(pool, *POOL_TABLE)
     artefacts.write_record(stats, *POOL_STATS)
+    if linear is not None:
+        artefacts.write_json(linear, *LINEAR_STATE)
     lineage.stamp(artefacts, POOL_TABLE[:1], now)
     top = pool.head(5).select(["seed", "offset", "gap", "matches"]).to_dicts()
     if not stats.significant:
@@ -513,5 +532,35 @@ def survivor_pool(
             "history_digest": now.history,
             "top_candidates": dg.MetadataValue.json(top),
             "match_rate_vs_null": _pool_plot(pool, stats),
+            **(_linear_metadata(linear) if linear is not None else {}),
         }
     )
+
+
+def _linear_pool(settings: SieveSettings, train: np.ndarray,
+                 blocks: list[dict]) -> tuple[pl.DataFrame, PoolStats, dict]:
+    """Linear mode: the state solved from the window, one pool row if recovered."""
+    try:
+        found = solve_pool(settings.generator, settings.draw, train, settings.window,
+                           BLOCKS.count)
+    except ValueError as exc:
+        raise dg.Failure(description=f"survivor_pool: {exc}", allow_retries=False) from exc
+    figures = {**found.figures, "partitions_covered": len(blocks),
+               "partitions_missing": BLOCKS.count - len(blocks)}
+    return found.table, PoolStats.build(figures, settings, blocks), found.record
+
+
+def _linear_metadata(record: dict) -> dict:
+    """What the solve found: rank, the states left, the held-back check."""
+    return {
+        "linear_solved": record["solved"],
+        "linear_reason": record["reason"] or "recovered",
+        "linear_rank": f"{record['rank']} of {record['unknowns']} unknowns",
+        "linear_states_remaining": record["states_remaining"],
+        "linear_undetermined_bits": record["undetermined_bits"],
+        "linear_words_assumed_rejected": record["rejected_words"],
+        "linear_solved_from_draws": record["window"] - record["first_draw"],
+        "linear_held_back_draws": record["held_back_draws"],
+        "linear_held_back_matched": record.get("held_back_matched", 0),
+        "linear_record": dg.MetadataValue.path("/".join(LINEAR_STATE)),
+    }

@@ -206,3 +206,54 @@ def settings_differences(
             if not lo <= rec[name] <= hi:
                 differ(name, f"within [{lo}, {hi}]")
     return names, differing
+
+
+@dataclass
+class LinearRecomputation:
+    """Linear mode: the solve re-run from the stored window draws, held against the pool."""
+
+    pool_rows: int = 0
+    solved: bool = False
+    state_resolved: bool | None = None  # the re-run solve leaves one state (None: unsolved)
+    train_draws_replayed: int = 0
+    mismatches: list[dict[str, Any]] = field(default_factory=list)
+
+
+def recompute_linear(settings: SieveSettings, train: np.ndarray,
+                     pool: pl.DataFrame) -> LinearRecomputation:
+    """Re-run the linear solve from ``train[:window]`` (the stored draws and settings only) and
+    replay every pool row against the whole train split: the pool must hold exactly the state
+    the solve gives, and that state must replay every window draw from the draw it stands at."""
+    from gpu_executors.linear.replay import replay_draws
+    from gpu_executors.sieve.linear import solve_pool
+
+    out = LinearRecomputation(pool_rows=pool.height)
+    again = solve_pool(settings.generator, settings.draw, train, settings.window, 1)
+    out.solved = bool(again.record["solved"])
+    out.state_resolved = again.record["free_bits"] == 0 if out.solved else None
+    if pool.height != again.table.height:
+        out.mismatches.append({"problem": f"the pool holds {pool.height} state(s), the solve "
+                                          f"gives {again.table.height}"})
+    for i, row in enumerate(pool.iter_rows(named=True)):
+        try:
+            got = replay_draws(settings.generator, settings.draw, int(row["state_model"]),
+                               bytes(row["state"]), int(row["state_draw"]), len(train))
+        except ValueError as exc:
+            out.mismatches.append({"row": i, "problem": f"unreadable state: {exc}"})
+            continue
+        out.train_draws_replayed += len(train)
+        hits = got == np.asarray(train, dtype=np.int64)
+        window = settings.window - int(row["state_draw"])
+        if int(hits[:settings.window].sum()) != window or row["matches"] != window:
+            out.mismatches.append({"row": i, "problem": f"the stored state replays "
+                                   f"{int(hits[:settings.window].sum())} of the {window} window "
+                                   f"draws it was solved from (matches recorded: "
+                                   f"{row['matches']})"})
+        if i < again.table.height:
+            want = again.table.row(i, named=True)
+            same = (want["state_model"], want["state_draw"]) == (row["state_model"],
+                                                                 row["state_draw"])
+            if not same or (out.state_resolved and bytes(want["state"]) != bytes(row["state"])):
+                out.mismatches.append({"row": i, "problem": "not the state the solve gives "
+                                       "from the stored window draws"})
+    return out
