@@ -153,3 +153,13 @@ def test_linear_settings_refuse_what_the_route_cannot_do(settings, message) -> N
 def test_a_window_leaving_nothing_held_back_is_refused() -> None:
     with pytest.raises(ValueError, match="leaves none of the 800"):
         SieveSettings(GEN, DRAW, mode="linear", window=800).validate(800)
+
+
+def test_too_few_draws_leave_an_empty_pool_with_the_reason() -> None:
+    from gpu_executors.sieve.linear import solve_pool
+
+    values, _truth = planted_history(GEN, DRAW, 11, 600)
+    found = solve_pool(GEN, DRAW, values, 500, 16)
+    assert found.table.height == 0 and not found.figures["significant"]
+    assert not found.record["solved"] and "not enough draws" in found.record["reason"]
+    assert found.record["free_bits"] > 0
