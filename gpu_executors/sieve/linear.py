@@ -72,7 +72,7 @@ def solve_pool(generator: str, draw: str, train: np.ndarray, window: int,
         hit = got == np.asarray(train, dtype=np.int64)
         window_hits = int(hit[:window].sum())
         record.update(held_back_matched=int(hit[window:].sum()), model_index=sol.model_index,
-                      state=res.state)
+                      pool_row=0, state=res.state)
         rows.append({"seed": 0, "generator": generator, "draw": draw, "offset": 0, "gap": 0,
                      "gaps": [], "forward_matches": window_hits, "reverse_matches": 0,
                      "matches": window_hits, "match_rate": window_hits / window,

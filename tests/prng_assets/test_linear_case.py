@@ -81,7 +81,7 @@ def test_the_pool_holds_the_recovered_state(linear) -> None:
     assert record["solved"] and record["rank"] == record["unknowns"] == 19_968
     assert (record["window"], record["held_back_draws"], record["held_back_matched"]) == (
         700, 100, 100)
-    assert record["states_remaining"] == "2^0"
+    assert record["states_remaining"] == "2^0" and record["pool_row"] == 0
     # the readable state is CPython's own: setstate reproduces the planted draws
     import random
 
