@@ -83,9 +83,8 @@ def test_a_reader_runs_beside_any_count_and_blocks_a_change() -> None:
 
 @pytest.mark.parametrize("bad", [0, -1, True])
 def test_bad_count_is_refused(bad) -> None:
-    with pytest.raises(ValueError, match="threads must be"):
-        with SameThreads().hold(bad):
-            pass
+    with pytest.raises(ValueError, match="threads must be"), SameThreads().hold(bad):
+        pass
 
 
 class _Recording(SameThreads):
