@@ -14,6 +14,11 @@ together: that is its normal cost for this job, and it is counted.
 
     python bench/peer_bench.py                    # the full 2^32 (minutes)
     python bench/peer_bench.py --seeds-bits 28    # 1/16 of it, quick
+    python bench/peer_bench.py --repeats 3        # alternating runs, medians (a loaded machine)
+
+With ``--repeats N`` the two tools run in turn N times (peer first, then seedsieve, and so on,
+so a change in the machine's load falls on both), every run is printed, and the summary rows are
+the medians of each column; the ratios are those of the medians.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import platform
 import random
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -165,6 +171,35 @@ def run_seedsieve(draws: list[int], planted: int, seeds: int, python: str) -> Ru
     return Run("seedsieve crack", wall, cpu, rss, seeds, planted in found, found, note)
 
 
+def median_run(runs: list[Run]) -> Run:
+    """Each column's median over one tool's repeats (seeds and tool are the same in all)."""
+    first = runs[0]
+    if len(runs) == 1:
+        return first
+    return Run(
+        first.tool,
+        statistics.median(r.wall_s for r in runs),
+        statistics.median(r.cpu_s for r in runs),
+        statistics.median(r.peak_rss_mb for r in runs),
+        first.seeds,
+        all(r.planted_found for r in runs),
+        first.found,
+        f"median of {len(runs)}; {first.note}",
+    )
+
+
+def print_rows(runs: list[Run]) -> None:
+    print(
+        f"{'tool':<16} {'wall s':>8} {'CPU s':>8} {'M seeds/CPU-s':>14} {'peak RSS MB':>12}  "
+        "planted found  note"
+    )
+    for r in runs:
+        print(
+            f"{r.tool:<16} {r.wall_s:>8.1f} {r.cpu_s:>8.1f} {r.per_cpu_s / 1e6:>14.1f} "
+            f"{r.peak_rss_mb:>12.1f}  {r.planted_found!s:<13}  {r.note}"
+        )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds-bits", type=int, default=32, help="scan [0, 2^BITS) (24..32)")
@@ -173,9 +208,12 @@ def main() -> int:
     parser.add_argument("--python", default=sys.executable, help="runs seedsieve's CLI")
     parser.add_argument("--skip-peer", action="store_true", help="seedsieve only")
     parser.add_argument("--json", type=Path, help="also write the rows here")
+    parser.add_argument("--repeats", type=int, default=1, help="alternating runs; medians")
     args = parser.parse_args()
     if not 24 <= args.seeds_bits <= 32:
         parser.error("--seeds-bits must be in [24, 32]")
+    if args.repeats < 1:
+        parser.error("--repeats must be >= 1")
     seeds = 1 << args.seeds_bits
     planted = random.randrange(seeds) if args.seed is None else args.seed
     if not 0 <= planted < seeds:
@@ -190,26 +228,28 @@ def main() -> int:
         f"# job: mt_srand({planted}); 4 x mt_rand({LOW}, {HIGH}) = {draws}; "
         f"seeds [0, 2^{args.seeds_bits})"
     )
-    runs: list[Run] = []
+    peer_runs: list[Run] = []
+    our_runs: list[Run] = []
     with tempfile.TemporaryDirectory(prefix="peer_bench-") as tmp:
+        binary = None
         if args.skip_peer:
             print("# php_mt_seed: skipped (--skip-peer)")
         else:
             binary, note = build_peer(args.peer_dir, Path(tmp), args.seeds_bits)
             if binary is None:
                 print(f"# php_mt_seed: {note}")
-            else:
-                runs.append(run_peer(binary, draws, planted, seeds, note))
-        runs.append(run_seedsieve(draws, planted, seeds, args.python))
-    print(
-        f"{'tool':<16} {'wall s':>8} {'CPU s':>8} {'M seeds/CPU-s':>14} {'peak RSS MB':>12}  "
-        "planted found  note"
-    )
-    for r in runs:
-        print(
-            f"{r.tool:<16} {r.wall_s:>8.1f} {r.cpu_s:>8.1f} {r.per_cpu_s / 1e6:>14.1f} "
-            f"{r.peak_rss_mb:>12.1f}  {r.planted_found!s:<13}  {r.note}"
-        )
+        for i in range(args.repeats):
+            if binary is not None:
+                peer_runs.append(run_peer(binary, draws, planted, seeds, note))
+            our_runs.append(run_seedsieve(draws, planted, seeds, args.python))
+            if args.repeats > 1:
+                print(f"# repeat {i + 1}, load average {os.getloadavg()[0]:.2f}")
+                print_rows([*peer_runs[-1:], our_runs[-1]])
+    every = [*peer_runs, *our_runs]
+    runs = [median_run(r) for r in (peer_runs, our_runs) if r]
+    if args.repeats > 1:
+        print(f"# medians of {args.repeats}")
+    print_rows(runs)
     ratios = {}
     if len(runs) == 2:
         peer, ours = runs
@@ -224,9 +264,12 @@ def main() -> int:
     print(f"# load average at the end {os.getloadavg()[0]:.2f}")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        rows = [{**asdict(r), "per_cpu_s": r.per_cpu_s} for r in runs]
-        args.json.write_text(json.dumps({"planted": planted, "runs": rows, "ratios": ratios}))
-    return 0 if all(r.planted_found for r in runs) else 1
+        rows = [{**asdict(r), "per_cpu_s": r.per_cpu_s} for r in every]
+        medians = [{**asdict(r), "per_cpu_s": r.per_cpu_s} for r in runs]
+        args.json.write_text(
+            json.dumps({"planted": planted, "runs": rows, "medians": medians, "ratios": ratios})
+        )
+    return 0 if all(r.planted_found for r in every) else 1
 
 
 if __name__ == "__main__":
