@@ -20,7 +20,7 @@ from gpu_executors.devices import DeviceReport
 from gpu_executors.prng.bitgen.base import Generator
 from gpu_executors.prng.draws import make_drawer, parse_draw
 from gpu_executors.sieve import walkers
-from gpu_executors.sieve.prefilters import fast_filter, filter_params
+from gpu_executors.sieve.prefilters import NATIVE_MT, NATIVE_MT_ARRAY, fast_filter, filter_params
 from gpu_executors.sieve.spec import (
     Progress,
     ScanMode,
@@ -32,6 +32,7 @@ from gpu_executors.sieve.spec import (
 from gpu_executors.specialise import specialise, unbound
 
 U64 = np.uint64
+NATIVE_CHUNK = 1 << 22  # seeds per call of the native MT filter: ~0.1 s, so Ctrl-C stays quick
 
 
 class Walkers(NamedTuple):
@@ -101,11 +102,13 @@ def cpu_scan(
     p = walk_params(spec)
     state_mode = spec.mode is ScanMode.STATE
     per_seed = spec.candidates // max(spec.n_seeds, 1)
+    prefilter = fast_filter(spec)
+    if prefilter is not None and prefilter[1] in (NATIVE_MT, NATIVE_MT_ARRAY):
+        chunk = chunk or NATIVE_CHUNK  # one byte per seed, and each call starts threads
     chunk = chunk or max(1 << 14, min(1 << 24, (1 << 26) // max(per_seed * size, 1)))
     n_blocks = numba.get_num_threads() * 16
     n_draws = obs.shape[0]
     cols = empty_columns()
-    prefilter = fast_filter(spec)
     fparams = filter_params(spec)
     no_records = (*(np.empty(0, np.int64),) * 3, np.empty((0, max(n_draws - 1, 0)), np.int64))
     t_compile = time.perf_counter()
