@@ -90,6 +90,59 @@ def step(s, STEP: tl.constexpr):
 
 
 @jit_later
+def unshift_right(y, SHIFT: tl.constexpr, BITS: tl.constexpr):
+    """Invert ``y = x ^ (x >> SHIFT)`` on a BITS-wide word (``base.unxorshift_right``)."""
+    x = y
+    for _ in tl.static_range((BITS - 1) // SHIFT):
+        x = y ^ (x >> SHIFT)
+    return x
+
+
+@jit_later
+def unshift_left(y, SHIFT: tl.constexpr, MASK: tl.constexpr):
+    """Invert ``y = (x ^ (x << SHIFT)) & MASK`` (``base.unxorshift_left``)."""
+    x = y
+    for _ in tl.static_range(63 // SHIFT):
+        x = (y ^ (x << SHIFT)) & MASK
+    return x
+
+
+@jit_later
+def xorshift64_unshifts(x):
+    x = unshift_right(x, 27, 64)
+    x = unshift_left(x, 25, 0xFFFFFFFFFFFFFFFF)
+    return unshift_right(x, 12, 64)
+
+
+@jit_later
+def back(s, STEP: tl.constexpr):
+    """The registry's ``prev``: the state one ``step`` earlier (the inverse step of state scans).
+
+    The multiplicative inverses are the ``*_A_INV``/``*_MULT_INV`` constants of ``bitgen``
+    (``tests/.../test_triton_modes`` checks them against ``pow(a, -1, m)``).
+    """
+    if STEP == "java48":
+        s = ((s - 0xB) * 0xDFE05BCB1365) & 0xFFFFFFFFFFFF
+    elif STEP == "lcg32":
+        s = mod_mersenne31(mod_mersenne31(s + 0x7FFFFFFF - 12345) * 0x7D760645)
+    elif STEP == "minstd":
+        s = mod_mersenne31(s * 0x713CEE3F)
+    elif STEP == "msvc":
+        s = ((s - 2531011) * 0xB9B33155) & 0xFFFFFFFF
+    elif STEP == "xorshift32":
+        x = unshift_left(s, 5, 0xFFFFFFFF)
+        x = unshift_right(x, 17, 32)
+        s = unshift_left(x, 13, 0xFFFFFFFF)
+    elif STEP == "xorshift64star":
+        s = xorshift64_unshifts(s)
+    elif STEP == "xorshift64mul":
+        s = xorshift64_unshifts(s * 0x59071D96D81ECD35)
+    else:  # "pcg32"
+        s = (s - 1442695040888963407) * 0xC097EF87329E28A5
+    return s
+
+
+@jit_later
 def mt_partial(a, b, LEGACY: tl.constexpr):
     """The part of twisted word k known from mt[k] = a and mt[k+1] = b (uint32 in, uint64 out)."""
     y = ((a >> 31) << 31) | (b & 0x7FFFFFFF)
@@ -149,8 +202,61 @@ def draw_value(w, p0, p1, p2, DRAW: tl.constexpr, SHIFT: tl.constexpr, WORD32: t
         r = w.to(tl.uint32)
         rej = r > p2.to(tl.uint32)  # p2 = PHP's rejection limit
         v = p0 + (r % p1.to(tl.uint32)).to(tl.int64)
+    elif DRAW == "randrange":  # CPython getrandbits(k) >> (32 - k), rejected while >= n
+        r = (w & 0xFFFFFFFF) >> p1.to(tl.uint64)  # p0 = n, p1 = 32 - k
+        rej = r >= p0.to(tl.uint64)
+        v = r.to(tl.int64)
     else:  # "mt_rand_legacy": MIN + (long)(span * (n / 2^31)), n = word >> 1, in float64
         n = (w.to(tl.uint32) >> 1).to(tl.float64)
         v = p0 + (p1.to(tl.float64) * (n * 4.656612873077393e-10)).to(tl.int64)
     return v, rej
+
+
+
+@jit_later
+def draw_step(
+    st,
+    live,
+    p0,
+    p1,
+    p2,
+    STEP: tl.constexpr,
+    DRAW: tl.constexpr,
+    SHIFT: tl.constexpr,
+    WORD32: tl.constexpr,
+    REJECT: tl.constexpr,
+    NO_WORD: tl.constexpr,
+    RETRIES: tl.constexpr,
+):
+    """One draw from state ``st`` as ``draws.make_drawer`` takes it: (state after, value, unsure).
+
+    A rejected word is retried exactly on ``live`` lanes (the lane takes the next word, as the
+    CPU does); a lane still rejecting after RETRIES tries comes back unsure.
+    """
+    unsure = live != live  # all False
+    if NO_WORD:  # randint:1 consumes no word
+        v = (st & 0).to(tl.int64)
+    else:
+        st, w = step(st, STEP)
+        v, rej = draw_value(w, p0, p1, p2, DRAW, SHIFT, WORD32)
+        if REJECT:
+            retry = rej & live
+            tries = 0
+            while (tl.max(retry.to(tl.int32), axis=0) > 0) & (tries < RETRIES):
+                st2, w2 = step(st, STEP)
+                v2, rej2 = draw_value(w2, p0, p1, p2, DRAW, SHIFT, WORD32)
+                st = tl.where(retry, st2, st)
+                v = tl.where(retry, v2, v)
+                retry = retry & rej2
+                tries += 1
+            unsure = retry
+    return st, v, unsure
+
+
+@jit_later
+def skip(st, n, STEP: tl.constexpr):
+    """``n`` words discarded (a runtime count, the same for every lane)."""
+    for _ in range(n):
+        st, _w = step(st, STEP)
+    return st
 

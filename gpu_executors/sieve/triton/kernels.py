@@ -29,9 +29,11 @@ from gpu_executors.sieve.triton.device import (
     mt_partial,
     mt_temper,
     seed_state,
+    skip,
     step,
 )
 from gpu_executors.sieve.triton.lazy import jit_later
+from gpu_executors.sieve.triton.walks import const_walk, greedy_walk, reverse_walk
 
 tl: Any = None  # triton.language, bound by lazy.jit_marked()
 
@@ -65,6 +67,7 @@ def seed_kernel(
     gap_min,
     n_gap,
     max_misses,
+    anchor,
     SEEDING: tl.constexpr,
     STEP: tl.constexpr,
     DRAW: tl.constexpr,
@@ -73,51 +76,52 @@ def seed_kernel(
     REJECT: tl.constexpr,
     NO_WORD: tl.constexpr,
     RETRIES: tl.constexpr,
+    MODE: tl.constexpr,
+    GAPS: tl.constexpr,
     BLOCK: tl.constexpr,
 ):
-    """One-word-state generators: flag[c, lane] = 0 fail, 1 pass, 2 unsure (conservative pass)."""
+    """One-word-state generators: flag[c, lane] = 0 fail, 1 pass, 2 unsure (conservative pass).
+
+    MODE "seed": lane = seed, candidate c = (offset, gap) or, with variable gaps, the offset;
+    MODE "state": lane = the state before draw ``anchor`` (n_off = 1), candidate c = the gap.
+    GAPS "constant", or a variable-gap rule (``launch.VARIABLE_GAP_RULES``).
+    """
     lane = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
     valid = lane < n_seeds
     base = tl.load(prm_ptr).to(tl.uint64, bitcast=True)
     p0 = tl.load(prm_ptr + 1)
     p1 = tl.load(prm_ptr + 2)
     p2 = tl.load(prm_ptr + 3)
-    st0 = seed_state(base + lane.to(tl.uint64), SEEDING)
-    for _ in range(off_start):
-        st0, _w = step(st0, STEP)
+    if MODE == "state":
+        st0 = base + lane.to(tl.uint64)  # a one-word state unpacks to itself
+    else:
+        st0 = skip(seed_state(base + lane.to(tl.uint64), SEEDING), off_start, STEP)
     # Lanes past the batch start dead, so they never hold the program's early exit open.
     fresh = tl.where(valid, 0, max_misses + 1)
     for oi in range(n_off):
-        for gi in range(n_gap):
-            gap = gap_min + gi
-            st = st0
-            misses = fresh
-            unsure = lane < 0
-            i = 0
-            while (i < n_draws) & (tl.min(misses, axis=0) <= max_misses):
-                want = tl.load(obs_ptr + i)
-                if NO_WORD:  # randint:1 consumes no word
-                    v = tl.zeros([BLOCK], tl.int64)
+        if GAPS == "constant":
+            for gi in range(n_gap):
+                gap = gap_min + gi
+                if MODE == "state":
+                    misses, unsure = const_walk(st0, fresh, obs_ptr, anchor, n_draws, gap,
+                                                max_misses, p0, p1, p2, STEP, DRAW, SHIFT,
+                                                WORD32, REJECT, NO_WORD, RETRIES)
+                    misses, unsure = reverse_walk(st0, misses, unsure, obs_ptr, anchor, gap,
+                                                  max_misses, p0, p1, p2, STEP, DRAW, SHIFT,
+                                                  WORD32, REJECT, NO_WORD, RETRIES)
                 else:
-                    st, w = step(st, STEP)
-                    v, rej = draw_value(w, p0, p1, p2, DRAW, SHIFT, WORD32)
-                    if REJECT:
-                        retry = rej & (misses <= max_misses) & ~unsure
-                        tries = 0
-                        while (tl.max(retry.to(tl.int32), axis=0) > 0) & (tries < RETRIES):
-                            st2, w2 = step(st, STEP)
-                            v2, rej2 = draw_value(w2, p0, p1, p2, DRAW, SHIFT, WORD32)
-                            st = tl.where(retry, st2, st)
-                            v = tl.where(retry, v2, v)
-                            retry = retry & rej2
-                            tries += 1
-                        unsure = unsure | retry
-                misses += ((v != want) & ~unsure).to(tl.int32)
-                for _ in range(gap):
-                    st, _w = step(st, STEP)
-                i += 1
+                    misses, unsure = const_walk(st0, fresh, obs_ptr, 0, n_draws, gap,
+                                                max_misses, p0, p1, p2, STEP, DRAW, SHIFT,
+                                                WORD32, REJECT, NO_WORD, RETRIES)
+                flag = tl.where(misses <= max_misses, tl.where(unsure, 2, 1), 0)
+                c = oi * n_gap + gi
+                tl.store(flag_ptr + c * n_seeds + lane, flag.to(tl.int8), mask=valid)
+        else:  # "greedy", the one variable-gap rule so far
+            misses, unsure = greedy_walk(st0, fresh, obs_ptr, n_draws, gap_min, n_gap,
+                                         max_misses, p0, p1, p2, STEP, DRAW, SHIFT, WORD32,
+                                         REJECT, NO_WORD, RETRIES)
             flag = tl.where(misses <= max_misses, tl.where(unsure, 2, 1), 0)
-            tl.store(flag_ptr + (oi * n_gap + gi) * n_seeds + lane, flag.to(tl.int8), mask=valid)
+            tl.store(flag_ptr + oi * n_seeds + lane, flag.to(tl.int8), mask=valid)
         st0, _w = step(st0, STEP)
 
 

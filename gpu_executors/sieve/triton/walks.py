@@ -1,0 +1,147 @@
+"""Device side of the scan modes: the walks of one candidate per lane, as ``sieve.walkers`` does.
+
+Each walk takes the lanes' states and miss counts and returns (misses, unsure): a lane is unsure
+once a rejection draw kept rejecting past ``RETRIES`` words (see ``kernels``), after which its
+draws count as potential matches. Walks stop early once every lane has failed.
+
+- ``const_walk``: draws ``start..n_draws-1`` with a constant gap (seed scans; the forward half
+  of a state scan from the anchor);
+- ``reverse_walk``: draws ``anchor-1..0`` stepping back with the inverse step (state scans);
+- ``greedy_walk``: variable gaps by ``walkers.variable_misses``'s rule (the smallest gap in
+  ``[gap_min, gap_max]`` whose draw matches; on none a miss at ``gap_min``). Another variable-gap
+  rule is another walk here and a name in ``launch.VARIABLE_GAP_RULES``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gpu_executors.sieve.triton.device import back, draw_step, skip, step
+from gpu_executors.sieve.triton.lazy import jit_later
+
+tl: Any = None  # triton.language, bound by lazy.jit_marked()
+
+
+@jit_later
+def const_walk(
+    st,
+    misses,
+    obs_ptr,
+    start,
+    n_draws,
+    gap,
+    max_misses,
+    p0,
+    p1,
+    p2,
+    STEP: tl.constexpr,
+    DRAW: tl.constexpr,
+    SHIFT: tl.constexpr,
+    WORD32: tl.constexpr,
+    REJECT: tl.constexpr,
+    NO_WORD: tl.constexpr,
+    RETRIES: tl.constexpr,
+):
+    """Draws ``start..n_draws-1`` from ``st``, ``gap`` words discarded between two draws."""
+    unsure = misses < 0  # all False
+    i = start
+    while (i < n_draws) & (tl.min(misses, axis=0) <= max_misses):
+        want = tl.load(obs_ptr + i)
+        live = (misses <= max_misses) & ~unsure
+        st, v, u = draw_step(st, live, p0, p1, p2, STEP, DRAW, SHIFT, WORD32, REJECT, NO_WORD,
+                             RETRIES)
+        unsure = unsure | u
+        misses += ((v != want) & ~unsure).to(tl.int32)
+        st = skip(st, gap, STEP)
+        i += 1
+    return misses, unsure
+
+
+@jit_later
+def reverse_walk(
+    st,
+    misses,
+    unsure,
+    obs_ptr,
+    anchor,
+    gap,
+    max_misses,
+    p0,
+    p1,
+    p2,
+    STEP: tl.constexpr,
+    DRAW: tl.constexpr,
+    SHIFT: tl.constexpr,
+    WORD32: tl.constexpr,
+    REJECT: tl.constexpr,
+    NO_WORD: tl.constexpr,
+    RETRIES: tl.constexpr,
+):
+    """Draws ``anchor-1..0`` before the anchor state ``st``: ``gap + 1`` inverse steps back to
+    each draw's state, then the draw forward from a copy (``walkers.reverse_misses``)."""
+    i = anchor - 1
+    while (i >= 0) & (tl.min(misses, axis=0) <= max_misses):
+        for _ in range(gap + 1):
+            st = back(st, STEP)
+        want = tl.load(obs_ptr + i)
+        live = (misses <= max_misses) & ~unsure
+        _probe, v, u = draw_step(st, live, p0, p1, p2, STEP, DRAW, SHIFT, WORD32, REJECT,
+                                 NO_WORD, RETRIES)
+        unsure = unsure | u
+        misses += ((v != want) & ~unsure).to(tl.int32)
+        i -= 1
+    return misses, unsure
+
+
+@jit_later
+def greedy_walk(
+    st,
+    misses,
+    obs_ptr,
+    n_draws,
+    gap_min,
+    n_gap,
+    max_misses,
+    p0,
+    p1,
+    p2,
+    STEP: tl.constexpr,
+    DRAW: tl.constexpr,
+    SHIFT: tl.constexpr,
+    WORD32: tl.constexpr,
+    REJECT: tl.constexpr,
+    NO_WORD: tl.constexpr,
+    RETRIES: tl.constexpr,
+):
+    """Variable gaps, ``walkers.variable_misses``'s rule, lane by lane."""
+    want = tl.load(obs_ptr)
+    st, v, unsure = draw_step(st, misses <= max_misses, p0, p1, p2, STEP, DRAW, SHIFT, WORD32,
+                              REJECT, NO_WORD, RETRIES)
+    misses += ((v != want) & ~unsure).to(tl.int32)
+    i = 1
+    while (i < n_draws) & (tl.min(misses, axis=0) <= max_misses):
+        want = tl.load(obs_ptr + i)
+        live = (misses <= max_misses) & ~unsure
+        trial = skip(st, gap_min, STEP)
+        found = ~live  # dead and unsure lanes search nothing
+        chosen = st
+        g = 0
+        while (g < n_gap) & (tl.min(found.to(tl.int32), axis=0) == 0):
+            probe, v, u = draw_step(trial, ~found, p0, p1, p2, STEP, DRAW, SHIFT, WORD32, REJECT,
+                                    NO_WORD, RETRIES)
+            hit = ~found & (v == want) & ~u
+            unsure = unsure | (~found & u)
+            chosen = tl.where(hit, probe, chosen)
+            found = found | hit | u
+            trial, _w = step(trial, STEP)
+            g += 1
+        missed = ~found
+        misses += missed.to(tl.int32)
+        # No gap matched: the CPU steps gap_min words and takes the draw there.
+        alt = skip(st, gap_min, STEP)
+        alt, _v, u = draw_step(alt, missed & (misses <= max_misses), p0, p1, p2, STEP, DRAW,
+                               SHIFT, WORD32, REJECT, NO_WORD, RETRIES)
+        unsure = unsure | (missed & u)
+        st = tl.where(missed, alt, chosen)
+        i += 1
+    return misses, unsure
