@@ -254,6 +254,52 @@ def draw_step(
 
 
 @jit_later
+def mt_draw(
+    rows,
+    pos,
+    live,
+    n_words,
+    p0,
+    p1,
+    p2,
+    DRAW: tl.constexpr,
+    WORD32: tl.constexpr,
+    REJECT: tl.constexpr,
+    NO_WORD: tl.constexpr,
+    RETRIES: tl.constexpr,
+    BLOCK: tl.constexpr,
+):
+    """``draw_step`` over lazy MT19937's scratch rows: the lane's state is its word position.
+
+    A word past ``n_words`` (not computed) makes the lane unsure, as do RETRIES rejections.
+    """
+    unsure = live != live
+    if NO_WORD:
+        v = (pos * 0).to(tl.int64)
+    else:
+        known = pos < n_words
+        w = load_u32(rows + pos * BLOCK, known)
+        unsure = ~known
+        pos += 1
+        v, rej = draw_value(w, p0, p1, p2, DRAW, 1, WORD32)
+        if REJECT:
+            retry = rej & live & ~unsure
+            tries = 0
+            while (tl.max(retry.to(tl.int32), axis=0) > 0) & (tries < RETRIES):
+                known = pos < n_words
+                unsure = unsure | (retry & ~known)
+                retry = retry & known
+                w2 = load_u32(rows + pos * BLOCK, retry)
+                v2, rej2 = draw_value(w2, p0, p1, p2, DRAW, 1, WORD32)
+                pos = tl.where(retry, pos + 1, pos)
+                v = tl.where(retry, v2, v)
+                retry = retry & rej2
+                tries += 1
+            unsure = unsure | retry
+    return pos, v, unsure
+
+
+@jit_later
 def skip(st, n, STEP: tl.constexpr):
     """``n`` words discarded (a runtime count, the same for every lane)."""
     for _ in range(n):

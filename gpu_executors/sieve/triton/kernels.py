@@ -24,7 +24,6 @@ from typing import Any
 
 from gpu_executors.sieve.triton import lazy
 from gpu_executors.sieve.triton.device import (
-    draw_value,
     load_u32,
     mt_partial,
     mt_temper,
@@ -33,7 +32,13 @@ from gpu_executors.sieve.triton.device import (
     step,
 )
 from gpu_executors.sieve.triton.lazy import jit_later
-from gpu_executors.sieve.triton.walks import const_walk, greedy_walk, reverse_walk
+from gpu_executors.sieve.triton.walks import (
+    const_walk,
+    greedy_walk,
+    mt_const_walk,
+    mt_greedy_walk,
+    reverse_walk,
+)
 
 tl: Any = None  # triton.language, bound by lazy.jit_marked()
 
@@ -145,6 +150,7 @@ def mt_kernel(
     REJECT: tl.constexpr,
     NO_WORD: tl.constexpr,
     RETRIES: tl.constexpr,
+    GAPS: tl.constexpr,
     BLOCK: tl.constexpr,
 ):
     """Lazy MT19937: tempered words 0..n_words-1 of each seed into scratch, then the candidates.
@@ -179,38 +185,20 @@ def mt_kernel(
 
     fresh = tl.where(valid, 0, max_misses + 1)
     for oi in range(n_off):
-        for gi in range(n_gap):
-            gap = gap_min + gi
+        if GAPS == "constant":
+            for gi in range(n_gap):
+                gap = gap_min + gi
+                pos = tl.zeros([BLOCK], tl.int32) + (off_start + oi)
+                misses, unsure = mt_const_walk(rows, pos, fresh, obs_ptr, n_draws, gap,
+                                               max_misses, n_words, p0, p1, p2, DRAW, WORD32,
+                                               REJECT, NO_WORD, RETRIES, BLOCK)
+                flag = tl.where(misses <= max_misses, tl.where(unsure, 2, 1), 0)
+                c = oi * n_gap + gi
+                tl.store(flag_ptr + c * n_seeds + lane, flag.to(tl.int8), mask=valid)
+        else:  # "greedy"
             pos = tl.zeros([BLOCK], tl.int32) + (off_start + oi)
-            misses = fresh
-            unsure = lane < 0
-            i = 0
-            while (i < n_draws) & (tl.min(misses, axis=0) <= max_misses):
-                want = tl.load(obs_ptr + i)
-                if NO_WORD:
-                    v = tl.zeros([BLOCK], tl.int64)
-                else:
-                    known = pos < n_words
-                    w = load_u32(rows + pos * BLOCK, known)
-                    unsure = unsure | ~known
-                    pos += 1
-                    v, rej = draw_value(w, p0, p1, p2, DRAW, 1, WORD32)
-                    if REJECT:
-                        retry = rej & (misses <= max_misses) & ~unsure
-                        tries = 0
-                        while (tl.max(retry.to(tl.int32), axis=0) > 0) & (tries < RETRIES):
-                            known = pos < n_words
-                            unsure = unsure | (retry & ~known)
-                            retry = retry & known
-                            w2 = load_u32(rows + pos * BLOCK, retry)
-                            v2, rej2 = draw_value(w2, p0, p1, p2, DRAW, 1, WORD32)
-                            pos = tl.where(retry, pos + 1, pos)
-                            v = tl.where(retry, v2, v)
-                            retry = retry & rej2
-                            tries += 1
-                        unsure = unsure | retry
-                misses += ((v != want) & ~unsure).to(tl.int32)
-                pos += gap
-                i += 1
+            misses, unsure = mt_greedy_walk(rows, pos, fresh, obs_ptr, n_draws, gap_min, n_gap,
+                                            max_misses, n_words, p0, p1, p2, DRAW, WORD32,
+                                            REJECT, NO_WORD, RETRIES, BLOCK)
             flag = tl.where(misses <= max_misses, tl.where(unsure, 2, 1), 0)
-            tl.store(flag_ptr + (oi * n_gap + gi) * n_seeds + lane, flag.to(tl.int8), mask=valid)
+            tl.store(flag_ptr + oi * n_seeds + lane, flag.to(tl.int8), mask=valid)

@@ -98,11 +98,6 @@ def cpu_route(spec: ScanSpec) -> str | None:
     if spec.generator in LAZY_MT:
         if spec.mode is ScanMode.STATE:
             return f"{spec.generator}: no state scan (624-word state, no inverse step)"
-        if spec.variable_gap:
-            return (
-                f"{spec.generator}: variable gaps are not ported to the lazy MT19937 kernel yet "
-                "(the one-word kernel runs them)"
-            )
         last = spec.last_word()
         if last >= MT_LAZY_WORDS:
             return (

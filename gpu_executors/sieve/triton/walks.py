@@ -9,14 +9,17 @@ draws count as potential matches. Walks stop early once every lane has failed.
 - ``reverse_walk``: draws ``anchor-1..0`` stepping back with the inverse step (state scans);
 - ``greedy_walk``: variable gaps by ``walkers.variable_misses``'s rule (the smallest gap in
   ``[gap_min, gap_max]`` whose draw matches; on none a miss at ``gap_min``). Another variable-gap
-  rule is another walk here and a name in ``launch.VARIABLE_GAP_RULES``.
+  rule is another walk here and a name in ``routing.VARIABLE_GAP_RULES``.
+
+The ``mt_*`` walks are the same over lazy MT19937's precomputed words, where a lane's state is
+its position in the scratch rows (``kernels.mt_kernel``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from gpu_executors.sieve.triton.device import back, draw_step, skip, step
+from gpu_executors.sieve.triton.device import back, draw_step, mt_draw, skip, step
 from gpu_executors.sieve.triton.lazy import jit_later
 
 tl: Any = None  # triton.language, bound by lazy.jit_marked()
@@ -143,5 +146,93 @@ def greedy_walk(
                                SHIFT, WORD32, REJECT, NO_WORD, RETRIES)
         unsure = unsure | (missed & u)
         st = tl.where(missed, alt, chosen)
+        i += 1
+    return misses, unsure
+
+
+@jit_later
+def mt_const_walk(
+    rows,
+    pos,
+    misses,
+    obs_ptr,
+    n_draws,
+    gap,
+    max_misses,
+    n_words,
+    p0,
+    p1,
+    p2,
+    DRAW: tl.constexpr,
+    WORD32: tl.constexpr,
+    REJECT: tl.constexpr,
+    NO_WORD: tl.constexpr,
+    RETRIES: tl.constexpr,
+    BLOCK: tl.constexpr,
+):
+    """``const_walk`` over lazy MT words: draws from word ``pos``, ``gap`` words between two."""
+    unsure = misses < 0
+    i = 0
+    while (i < n_draws) & (tl.min(misses, axis=0) <= max_misses):
+        want = tl.load(obs_ptr + i)
+        live = (misses <= max_misses) & ~unsure
+        pos, v, u = mt_draw(rows, pos, live, n_words, p0, p1, p2, DRAW, WORD32, REJECT, NO_WORD,
+                            RETRIES, BLOCK)
+        unsure = unsure | u
+        misses += ((v != want) & ~unsure).to(tl.int32)
+        pos += gap
+        i += 1
+    return misses, unsure
+
+
+@jit_later
+def mt_greedy_walk(
+    rows,
+    pos,
+    misses,
+    obs_ptr,
+    n_draws,
+    gap_min,
+    n_gap,
+    max_misses,
+    n_words,
+    p0,
+    p1,
+    p2,
+    DRAW: tl.constexpr,
+    WORD32: tl.constexpr,
+    REJECT: tl.constexpr,
+    NO_WORD: tl.constexpr,
+    RETRIES: tl.constexpr,
+    BLOCK: tl.constexpr,
+):
+    """``greedy_walk`` over lazy MT words."""
+    want = tl.load(obs_ptr)
+    pos, v, unsure = mt_draw(rows, pos, misses <= max_misses, n_words, p0, p1, p2, DRAW, WORD32,
+                             REJECT, NO_WORD, RETRIES, BLOCK)
+    misses += ((v != want) & ~unsure).to(tl.int32)
+    i = 1
+    while (i < n_draws) & (tl.min(misses, axis=0) <= max_misses):
+        want = tl.load(obs_ptr + i)
+        live = (misses <= max_misses) & ~unsure
+        trial = pos + gap_min
+        found = ~live
+        chosen = pos
+        g = 0
+        while (g < n_gap) & (tl.min(found.to(tl.int32), axis=0) == 0):
+            probe, v, u = mt_draw(rows, trial, ~found, n_words, p0, p1, p2, DRAW, WORD32, REJECT,
+                                  NO_WORD, RETRIES, BLOCK)
+            hit = ~found & (v == want) & ~u
+            unsure = unsure | (~found & u)
+            chosen = tl.where(hit, probe, chosen)
+            found = found | hit | u
+            trial += 1
+            g += 1
+        missed = ~found
+        misses += missed.to(tl.int32)
+        alt, _v, u = mt_draw(rows, pos + gap_min, missed & (misses <= max_misses), n_words, p0,
+                             p1, p2, DRAW, WORD32, REJECT, NO_WORD, RETRIES, BLOCK)
+        unsure = unsure | (missed & u)
+        pos = tl.where(missed, alt, chosen)
         i += 1
     return misses, unsure
