@@ -49,9 +49,9 @@ def _survivors_metadata(tmp_path: Path, instance, generator: str, draw: str) -> 
 
 
 def test_metadata_records_the_cpu_routing_reason(tmp_path: Path, instance) -> None:
-    meta = _survivors_metadata(tmp_path, instance, "xoshiro256pp", "mod:1000")
+    meta = _survivors_metadata(tmp_path, instance, "sfc64", "mod:1000")
     assert meta["pool"] == "sieve"
-    assert meta["cpu_routing"].startswith("generator xoshiro256pp: a multi-word state")
+    assert meta["cpu_routing"].startswith("generator sfc64: numpy's SFC64 seeds through")
     assert meta["device_report"]["cpu_routing"] == meta["cpu_routing"]
     assert meta["device_report"]["backend"] == "cpu"
     assert meta["device_report"]["gpu_skipped_because"] == "backend cpu requested"
@@ -75,10 +75,10 @@ def test_run_scan_routes_uncovered_scans_to_the_cpu(monkeypatch: pytest.MonkeyPa
 
     monkeypatch.setattr(backends, "gpu_status", lambda backend: (True, "fake GPU"))
     monkeypatch.setattr(backends, "triton_scan", no_triton)
-    spec = ScanSpec("xorshift128", "mod:10", (1, 2, 3), seed_stop=64)
+    spec = ScanSpec("python_random", "mod:1000", (1, 2, 3), seed_stop=64)
     result = backends.run_scan(spec, "auto")
     assert result.device.backend == "cpu"
-    assert result.device.cpu_routing.startswith("generator xorshift128")
+    assert result.device.cpu_routing.startswith("generator python_random: MT19937 seeded by")
     assert result.device.gpu_skipped_because.startswith("routed to the CPU executor")
     with pytest.raises(NotImplementedError, match="routed to the CPU executor"):
         backends.run_scan(spec, "cuda")

@@ -1,8 +1,10 @@
 """Device side of the GPU executor: the generators and draw functions, in Triton.
 
 Each is the registry's (``gpu_executors.prng``) bit for bit, with all arithmetic in
-``tl.uint64``/``tl.uint32``, which wrap like numba's ``uint64``. One-word states step through
-``seed_state``/``step`` (the variant picked by constexpr names, see ``launch.STEPPED``);
+``tl.uint64``/``tl.uint32``, which wrap like numba's ``uint64``. States of up to four words
+step through ``seed4``/``step4`` (the variant picked by constexpr names, see
+``routing.STEPPED``; one-word states through ``seed_state``/``step``, with ``back``, the inverse
+step of state scans);
 MT19937 is computed lazily by the kernel from ``mt_partial``/``mt_temper``. ``draw_value``
 maps one word to a draw as ``draws.make_drawer`` does, flagging words a rejection draw refuses.
 """
@@ -87,6 +89,110 @@ def step(s, STEP: tl.constexpr):
         rot = (old >> 59).to(tl.uint32)
         w = ((xs >> rot) | (xs << ((32 - rot) & 31))).to(tl.uint64)
     return s, w
+
+
+@jit_later
+def rotl64(x, K: tl.constexpr):
+    return (x << K) | (x >> (64 - K))
+
+
+@jit_later
+def splitmix64(x):
+    """(next state, output) of splitmix64 (``xoshiro._splitmix64``)."""
+    x = x + 0x9E3779B97F4A7C15
+    z = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EB
+    return x, z ^ (z >> 31)
+
+
+@jit_later
+def philox_block(c0, c1, c2, c3, k0, k1):
+    """Random123's philox4x32-10 on one counter block (``philox.philox4x32_10``)."""
+    for _ in tl.static_range(10):
+        p0 = c0 * 0xD2511F53
+        p1 = c2 * 0xCD9E8D57
+        c0, c1, c2, c3 = (
+            (p1 >> 32) ^ c1 ^ k0,
+            p1 & 0xFFFFFFFF,
+            (p0 >> 32) ^ c3 ^ k1,
+            p0 & 0xFFFFFFFF,
+        )
+        k0 = (k0 + 0x9E3779B9) & 0xFFFFFFFF
+        k1 = (k1 + 0xBB67AE85) & 0xFFFFFFFF
+    return c0, c1, c2, c3
+
+
+@jit_later
+def seed4(seed, SEEDING: tl.constexpr):
+    """The registry's seeding as four uint64 words; one-word states use the first.
+
+    Philox keeps (key, index of the next word): its word n is word n % 4 of the block of
+    counter n // 4, recomputed per word rather than buffered (registers are the scarce part).
+    """
+    z = seed & 0
+    s1 = z
+    s2 = z
+    s3 = z
+    if SEEDING == "xorshift128":
+        s0 = seed & 0xFFFFFFFF
+        s1 = z + 362436069
+        s2 = z + 521288629
+        s3 = z + 88675123
+    elif SEEDING == "splitmix64":  # xoshiro256pp: four splitmix64 outputs
+        x, s0 = splitmix64(seed)
+        x, s1 = splitmix64(x)
+        x, s2 = splitmix64(x)
+        x, s3 = splitmix64(x)
+    elif SEEDING == "fill3":  # the original's xoshiro256pp: s0 = seed, then FILL1..3
+        s0 = seed
+        s1 = z + 0x9E3779B97F4A7C15
+        s2 = z + 0x6A09E667F3BCC908
+        s3 = z + 0xBB67AE8584CAA73B
+    elif SEEDING == "sfc_fill":  # the original's sfc64: a = seed, b = FILL1, c = FILL2, w = 1
+        s0 = seed
+        s1 = z + 0x9E3779B97F4A7C15
+        s2 = z + 0x6A09E667F3BCC908
+        s3 = z + 1
+    elif SEEDING == "philox":  # key = seed, next word 0
+        s0 = seed
+    else:
+        s0 = seed_state(seed, SEEDING)
+    return s0, s1, s2, s3
+
+
+@jit_later
+def step4(s0, s1, s2, s3, STEP: tl.constexpr):
+    """``step`` over four-word states: returns (s0, s1, s2, s3, output word)."""
+    if STEP == "xorshift128":
+        t = (s0 ^ (s0 << 11)) & 0xFFFFFFFF
+        w = s3 ^ (s3 >> 19) ^ (t ^ (t >> 8))
+        s0, s1, s2, s3 = s1, s2, s3, w
+    elif STEP == "xoshiro256pp":
+        w = rotl64(s0 + s3, 23) + s0
+        t = s1 << 17
+        s2 ^= s0
+        s3 ^= s1
+        s1 ^= s2
+        s0 ^= s3
+        s2 ^= t
+        s3 = rotl64(s3, 45)
+    elif STEP == "sfc64":
+        w = s0 + s1 + s3
+        s0, s1, s2, s3 = s1 ^ (s1 >> 11), s2 + (s2 << 3), rotl64(s2, 24) + w, s3 + 1
+    elif STEP == "philox":
+        n = s1 >> 2
+        z = n & 0
+        c0, c1, c2, c3 = philox_block(n & 0xFFFFFFFF, n >> 32, z, z, s0 & 0xFFFFFFFF, s0 >> 32)
+        j = s1 & 3
+        w = tl.where(j == 0, c0, tl.where(j == 1, c1, tl.where(j == 2, c2, c3)))
+        s1 = s1 + 1
+    elif STEP == "philox_original":  # word i is lane 0 of the block of counter (i mod 2^32, 0)
+        z = s1 & 0
+        w, _c1, _c2, _c3 = philox_block(s1 & 0xFFFFFFFF, z, z, z, s0 & 0xFFFFFFFF, s0 >> 32)
+        s1 = s1 + 1
+    else:
+        s0, w = step(s0, STEP)
+    return s0, s1, s2, s3, w
 
 
 @jit_later
@@ -212,10 +318,12 @@ def draw_value(w, p0, p1, p2, DRAW: tl.constexpr, SHIFT: tl.constexpr, WORD32: t
     return v, rej
 
 
-
 @jit_later
 def draw_step(
-    st,
+    s0,
+    s1,
+    s2,
+    s3,
     live,
     p0,
     p1,
@@ -228,29 +336,32 @@ def draw_step(
     NO_WORD: tl.constexpr,
     RETRIES: tl.constexpr,
 ):
-    """One draw from state ``st`` as ``draws.make_drawer`` takes it: (state after, value, unsure).
+    """One draw from the state as ``draws.make_drawer`` takes it: (state after, value, unsure).
 
     A rejected word is retried exactly on ``live`` lanes (the lane takes the next word, as the
     CPU does); a lane still rejecting after RETRIES tries comes back unsure.
     """
     unsure = live != live  # all False
     if NO_WORD:  # randint:1 consumes no word
-        v = (st & 0).to(tl.int64)
+        v = (s0 & 0).to(tl.int64)
     else:
-        st, w = step(st, STEP)
+        s0, s1, s2, s3, w = step4(s0, s1, s2, s3, STEP)
         v, rej = draw_value(w, p0, p1, p2, DRAW, SHIFT, WORD32)
         if REJECT:
             retry = rej & live
             tries = 0
             while (tl.max(retry.to(tl.int32), axis=0) > 0) & (tries < RETRIES):
-                st2, w2 = step(st, STEP)
+                t0, t1, t2, t3, w2 = step4(s0, s1, s2, s3, STEP)
                 v2, rej2 = draw_value(w2, p0, p1, p2, DRAW, SHIFT, WORD32)
-                st = tl.where(retry, st2, st)
+                s0 = tl.where(retry, t0, s0)
+                s1 = tl.where(retry, t1, s1)
+                s2 = tl.where(retry, t2, s2)
+                s3 = tl.where(retry, t3, s3)
                 v = tl.where(retry, v2, v)
                 retry = retry & rej2
                 tries += 1
             unsure = retry
-    return st, v, unsure
+    return s0, s1, s2, s3, v, unsure
 
 
 @jit_later
@@ -300,9 +411,8 @@ def mt_draw(
 
 
 @jit_later
-def skip(st, n, STEP: tl.constexpr):
+def skip(s0, s1, s2, s3, n, STEP: tl.constexpr):
     """``n`` words discarded (a runtime count, the same for every lane)."""
     for _ in range(n):
-        st, _w = step(st, STEP)
-    return st
-
+        s0, s1, s2, s3, _w = step4(s0, s1, s2, s3, STEP)
+    return s0, s1, s2, s3

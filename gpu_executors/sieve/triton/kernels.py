@@ -1,6 +1,7 @@
 """The two Triton kernels and their one-time build.
 
-``seed_kernel`` runs one-word-state generators; ``mt_kernel`` runs MT19937 lazily: after
+``seed_kernel`` runs stepping generators (states of up to four words, ``device.step4``);
+``mt_kernel`` runs MT19937 lazily: after
 ``init_genrand`` the first twist's word ``k < 227`` needs only init words ``k``, ``k + 1`` and
 ``k + 397``, so a seed's first 227 outputs cost one pass of the init recurrence, not a full twist.
 
@@ -27,9 +28,9 @@ from gpu_executors.sieve.triton.device import (
     load_u32,
     mt_partial,
     mt_temper,
-    seed_state,
+    seed4,
     skip,
-    step,
+    step4,
 )
 from gpu_executors.sieve.triton.lazy import jit_later
 from gpu_executors.sieve.triton.walks import (
@@ -85,7 +86,8 @@ def seed_kernel(
     GAPS: tl.constexpr,
     BLOCK: tl.constexpr,
 ):
-    """One-word-state generators: flag[c, lane] = 0 fail, 1 pass, 2 unsure (conservative pass).
+    """Stepping generators (states of up to four words): flag[c, lane] = 0 fail, 1 pass,
+    2 unsure (conservative pass).
 
     MODE "seed": lane = seed, candidate c = (offset, gap) or, with variable gaps, the offset;
     MODE "state": lane = the state before draw ``anchor`` (n_off = 1), candidate c = the gap.
@@ -98,9 +100,13 @@ def seed_kernel(
     p1 = tl.load(prm_ptr + 2)
     p2 = tl.load(prm_ptr + 3)
     if MODE == "state":
-        st0 = base + lane.to(tl.uint64)  # a one-word state unpacks to itself
+        s0 = base + lane.to(tl.uint64)  # a one-word state unpacks to itself
+        s1 = s0 & 0
+        s2 = s1
+        s3 = s1
     else:
-        st0 = skip(seed_state(base + lane.to(tl.uint64), SEEDING), off_start, STEP)
+        s0, s1, s2, s3 = seed4(base + lane.to(tl.uint64), SEEDING)
+        s0, s1, s2, s3 = skip(s0, s1, s2, s3, off_start, STEP)
     # Lanes past the batch start dead, so they never hold the program's early exit open.
     fresh = tl.where(valid, 0, max_misses + 1)
     for oi in range(n_off):
@@ -108,26 +114,99 @@ def seed_kernel(
             for gi in range(n_gap):
                 gap = gap_min + gi
                 if MODE == "state":
-                    misses, unsure = const_walk(st0, fresh, obs_ptr, anchor, n_draws, gap,
-                                                max_misses, p0, p1, p2, STEP, DRAW, SHIFT,
-                                                WORD32, REJECT, NO_WORD, RETRIES)
-                    misses, unsure = reverse_walk(st0, misses, unsure, obs_ptr, anchor, gap,
-                                                  max_misses, p0, p1, p2, STEP, DRAW, SHIFT,
-                                                  WORD32, REJECT, NO_WORD, RETRIES)
+                    misses, unsure = const_walk(
+                        s0,
+                        s1,
+                        s2,
+                        s3,
+                        fresh,
+                        obs_ptr,
+                        anchor,
+                        n_draws,
+                        gap,
+                        max_misses,
+                        p0,
+                        p1,
+                        p2,
+                        STEP,
+                        DRAW,
+                        SHIFT,
+                        WORD32,
+                        REJECT,
+                        NO_WORD,
+                        RETRIES,
+                    )
+                    misses, unsure = reverse_walk(
+                        s0,
+                        misses,
+                        unsure,
+                        obs_ptr,
+                        anchor,
+                        gap,
+                        max_misses,
+                        p0,
+                        p1,
+                        p2,
+                        STEP,
+                        DRAW,
+                        SHIFT,
+                        WORD32,
+                        REJECT,
+                        NO_WORD,
+                        RETRIES,
+                    )
                 else:
-                    misses, unsure = const_walk(st0, fresh, obs_ptr, 0, n_draws, gap,
-                                                max_misses, p0, p1, p2, STEP, DRAW, SHIFT,
-                                                WORD32, REJECT, NO_WORD, RETRIES)
+                    misses, unsure = const_walk(
+                        s0,
+                        s1,
+                        s2,
+                        s3,
+                        fresh,
+                        obs_ptr,
+                        0,
+                        n_draws,
+                        gap,
+                        max_misses,
+                        p0,
+                        p1,
+                        p2,
+                        STEP,
+                        DRAW,
+                        SHIFT,
+                        WORD32,
+                        REJECT,
+                        NO_WORD,
+                        RETRIES,
+                    )
                 flag = tl.where(misses <= max_misses, tl.where(unsure, 2, 1), 0)
                 c = oi * n_gap + gi
                 tl.store(flag_ptr + c * n_seeds + lane, flag.to(tl.int8), mask=valid)
         else:  # "greedy", the one variable-gap rule so far
-            misses, unsure = greedy_walk(st0, fresh, obs_ptr, n_draws, gap_min, n_gap,
-                                         max_misses, p0, p1, p2, STEP, DRAW, SHIFT, WORD32,
-                                         REJECT, NO_WORD, RETRIES)
+            misses, unsure = greedy_walk(
+                s0,
+                s1,
+                s2,
+                s3,
+                fresh,
+                obs_ptr,
+                n_draws,
+                gap_min,
+                n_gap,
+                max_misses,
+                p0,
+                p1,
+                p2,
+                STEP,
+                DRAW,
+                SHIFT,
+                WORD32,
+                REJECT,
+                NO_WORD,
+                RETRIES,
+            )
             flag = tl.where(misses <= max_misses, tl.where(unsure, 2, 1), 0)
             tl.store(flag_ptr + oi * n_seeds + lane, flag.to(tl.int8), mask=valid)
-        st0, _w = step(st0, STEP)
+        s0, s1, s2, s3, _w = step4(s0, s1, s2, s3, STEP)
 
 
 @jit_later
@@ -189,16 +268,49 @@ def mt_kernel(
             for gi in range(n_gap):
                 gap = gap_min + gi
                 pos = tl.zeros([BLOCK], tl.int32) + (off_start + oi)
-                misses, unsure = mt_const_walk(rows, pos, fresh, obs_ptr, n_draws, gap,
-                                               max_misses, n_words, p0, p1, p2, DRAW, WORD32,
-                                               REJECT, NO_WORD, RETRIES, BLOCK)
+                misses, unsure = mt_const_walk(
+                    rows,
+                    pos,
+                    fresh,
+                    obs_ptr,
+                    n_draws,
+                    gap,
+                    max_misses,
+                    n_words,
+                    p0,
+                    p1,
+                    p2,
+                    DRAW,
+                    WORD32,
+                    REJECT,
+                    NO_WORD,
+                    RETRIES,
+                    BLOCK,
+                )
                 flag = tl.where(misses <= max_misses, tl.where(unsure, 2, 1), 0)
                 c = oi * n_gap + gi
                 tl.store(flag_ptr + c * n_seeds + lane, flag.to(tl.int8), mask=valid)
         else:  # "greedy"
             pos = tl.zeros([BLOCK], tl.int32) + (off_start + oi)
-            misses, unsure = mt_greedy_walk(rows, pos, fresh, obs_ptr, n_draws, gap_min, n_gap,
-                                            max_misses, n_words, p0, p1, p2, DRAW, WORD32,
-                                            REJECT, NO_WORD, RETRIES, BLOCK)
+            misses, unsure = mt_greedy_walk(
+                rows,
+                pos,
+                fresh,
+                obs_ptr,
+                n_draws,
+                gap_min,
+                n_gap,
+                max_misses,
+                n_words,
+                p0,
+                p1,
+                p2,
+                DRAW,
+                WORD32,
+                REJECT,
+                NO_WORD,
+                RETRIES,
+                BLOCK,
+            )
             flag = tl.where(misses <= max_misses, tl.where(unsure, 2, 1), 0)
             tl.store(flag_ptr + oi * n_seeds + lane, flag.to(tl.int8), mask=valid)

@@ -26,24 +26,24 @@ STEPPED: dict[str, tuple[str, str]] = {
     "xorshift64_original": ("identity", "xorshift64mul"),
     "pcg32": ("pcg32", "pcg32"),
     "pcg32_original": ("identity", "pcg32"),
+    # Four-word states (``device.step4``): seed scans only, as on the CPU (no unpack).
+    "xorshift128": ("xorshift128", "xorshift128"),
+    "xoshiro256pp": ("splitmix64", "xoshiro256pp"),
+    "xoshiro256pp_original": ("fill3", "xoshiro256pp"),
+    "sfc64_original": ("sfc_fill", "sfc64"),
+    "philox4x32": ("philox", "philox"),
+    "philox4x32_original": ("philox", "philox_original"),
 }
 # Lazy MT19937: registry name -> legacy twist (PHP 5.2.1-7.0 takes the low bit of mt[k]).
 LAZY_MT: dict[str, bool] = {g.name: g.mt_legacy_twist for g in GENERATORS.values() if g.mt_genrand}
 TRITON_GENERATORS: tuple[str, ...] = (*STEPPED, *LAZY_MT)
 
-_NOT_PORTED = (
-    "a multi-word state ({words}) that would fit a lane's registers, but the kernels hold one "
-    "word per lane so far: not ported yet"
-)
 # Generators the kernels do not run, and why.
 CPU_GENERATORS: dict[str, str] = {
-    "xorshift128": _NOT_PORTED.format(words="4 x 32 bits"),
-    "xoshiro256pp": _NOT_PORTED.format(words="4 x 64 bits"),
-    "xoshiro256pp_original": _NOT_PORTED.format(words="4 x 64 bits"),
-    "sfc64_original": _NOT_PORTED.format(words="4 x 64 bits"),
-    "sfc64": _NOT_PORTED.format(words="4 x 64 bits, seeded through numpy's SeedSequence hash"),
-    "philox4x32": _NOT_PORTED.format(words="counter, key and a 4-word output block"),
-    "philox4x32_original": _NOT_PORTED.format(words="counter, key and a 4-word output block"),
+    "sfc64": (
+        "numpy's SFC64 seeds through SeedSequence (a hash of the seed into six words, then 12 "
+        "warm-up rounds): the hash is not ported to Triton; sfc64_original runs on the GPU"
+    ),
     "python_random": (
         "MT19937 seeded by init_by_array: the key is mixed through all 624 words before the "
         "first output, so no lane can compute its early words lazily (as the init_genrand "

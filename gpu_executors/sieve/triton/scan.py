@@ -68,7 +68,14 @@ class _Verifier:
                 U64(seed), self.obs, self.p, base, st, probe, rec_gap, rec_fwd, rec_rev
             )
         return self.walkers.walk_seed(
-            U64(seed), self.obs, self.p, *self._states, self._gaps_out, rec_off, rec_gap, rec_fwd,
+            U64(seed),
+            self.obs,
+            self.p,
+            *self._states,
+            self._gaps_out,
+            rec_off,
+            rec_gap,
+            rec_fwd,
             self._rec_gaps,
         )
 

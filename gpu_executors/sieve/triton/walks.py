@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gpu_executors.sieve.triton.device import back, draw_step, mt_draw, skip, step
+from gpu_executors.sieve.triton.device import back, draw_step, mt_draw, skip, step4
 from gpu_executors.sieve.triton.lazy import jit_later
 
 tl: Any = None  # triton.language, bound by lazy.jit_marked()
@@ -27,7 +27,10 @@ tl: Any = None  # triton.language, bound by lazy.jit_marked()
 
 @jit_later
 def const_walk(
-    st,
+    s0,
+    s1,
+    s2,
+    s3,
     misses,
     obs_ptr,
     start,
@@ -45,17 +48,18 @@ def const_walk(
     NO_WORD: tl.constexpr,
     RETRIES: tl.constexpr,
 ):
-    """Draws ``start..n_draws-1`` from ``st``, ``gap`` words discarded between two draws."""
+    """Draws ``start..n_draws-1`` from the state, ``gap`` words discarded between two draws."""
     unsure = misses < 0  # all False
     i = start
     while (i < n_draws) & (tl.min(misses, axis=0) <= max_misses):
         want = tl.load(obs_ptr + i)
         live = (misses <= max_misses) & ~unsure
-        st, v, u = draw_step(st, live, p0, p1, p2, STEP, DRAW, SHIFT, WORD32, REJECT, NO_WORD,
-                             RETRIES)
+        s0, s1, s2, s3, v, u = draw_step(
+            s0, s1, s2, s3, live, p0, p1, p2, STEP, DRAW, SHIFT, WORD32, REJECT, NO_WORD, RETRIES
+        )
         unsure = unsure | u
         misses += ((v != want) & ~unsure).to(tl.int32)
-        st = skip(st, gap, STEP)
+        s0, s1, s2, s3 = skip(s0, s1, s2, s3, gap, STEP)
         i += 1
     return misses, unsure
 
@@ -80,16 +84,19 @@ def reverse_walk(
     NO_WORD: tl.constexpr,
     RETRIES: tl.constexpr,
 ):
-    """Draws ``anchor-1..0`` before the anchor state ``st``: ``gap + 1`` inverse steps back to
-    each draw's state, then the draw forward from a copy (``walkers.reverse_misses``)."""
+    """Draws ``anchor-1..0`` before the anchor state ``st`` (one word: state scans unpack one
+    word): ``gap + 1`` inverse steps back to each draw's state, then the draw forward from a
+    copy (``walkers.reverse_misses``)."""
+    z = st & 0
     i = anchor - 1
     while (i >= 0) & (tl.min(misses, axis=0) <= max_misses):
         for _ in range(gap + 1):
             st = back(st, STEP)
         want = tl.load(obs_ptr + i)
         live = (misses <= max_misses) & ~unsure
-        _probe, v, u = draw_step(st, live, p0, p1, p2, STEP, DRAW, SHIFT, WORD32, REJECT,
-                                 NO_WORD, RETRIES)
+        _a, _b, _c, _d, v, u = draw_step(
+            st, z, z, z, live, p0, p1, p2, STEP, DRAW, SHIFT, WORD32, REJECT, NO_WORD, RETRIES
+        )
         unsure = unsure | u
         misses += ((v != want) & ~unsure).to(tl.int32)
         i -= 1
@@ -98,7 +105,10 @@ def reverse_walk(
 
 @jit_later
 def greedy_walk(
-    st,
+    s0,
+    s1,
+    s2,
+    s3,
     misses,
     obs_ptr,
     n_draws,
@@ -118,34 +128,85 @@ def greedy_walk(
 ):
     """Variable gaps, ``walkers.variable_misses``'s rule, lane by lane."""
     want = tl.load(obs_ptr)
-    st, v, unsure = draw_step(st, misses <= max_misses, p0, p1, p2, STEP, DRAW, SHIFT, WORD32,
-                              REJECT, NO_WORD, RETRIES)
+    s0, s1, s2, s3, v, unsure = draw_step(
+        s0,
+        s1,
+        s2,
+        s3,
+        misses <= max_misses,
+        p0,
+        p1,
+        p2,
+        STEP,
+        DRAW,
+        SHIFT,
+        WORD32,
+        REJECT,
+        NO_WORD,
+        RETRIES,
+    )
     misses += ((v != want) & ~unsure).to(tl.int32)
     i = 1
     while (i < n_draws) & (tl.min(misses, axis=0) <= max_misses):
         want = tl.load(obs_ptr + i)
         live = (misses <= max_misses) & ~unsure
-        trial = skip(st, gap_min, STEP)
+        t0, t1, t2, t3 = skip(s0, s1, s2, s3, gap_min, STEP)
         found = ~live  # dead and unsure lanes search nothing
-        chosen = st
+        c0, c1, c2, c3 = s0, s1, s2, s3  # the chosen gap's state after its draw
         g = 0
         while (g < n_gap) & (tl.min(found.to(tl.int32), axis=0) == 0):
-            probe, v, u = draw_step(trial, ~found, p0, p1, p2, STEP, DRAW, SHIFT, WORD32, REJECT,
-                                    NO_WORD, RETRIES)
+            q0, q1, q2, q3, v, u = draw_step(
+                t0,
+                t1,
+                t2,
+                t3,
+                ~found,
+                p0,
+                p1,
+                p2,
+                STEP,
+                DRAW,
+                SHIFT,
+                WORD32,
+                REJECT,
+                NO_WORD,
+                RETRIES,
+            )
             hit = ~found & (v == want) & ~u
             unsure = unsure | (~found & u)
-            chosen = tl.where(hit, probe, chosen)
+            c0 = tl.where(hit, q0, c0)
+            c1 = tl.where(hit, q1, c1)
+            c2 = tl.where(hit, q2, c2)
+            c3 = tl.where(hit, q3, c3)
             found = found | hit | u
-            trial, _w = step(trial, STEP)
+            t0, t1, t2, t3, _w = step4(t0, t1, t2, t3, STEP)
             g += 1
         missed = ~found
         misses += missed.to(tl.int32)
         # No gap matched: the CPU steps gap_min words and takes the draw there.
-        alt = skip(st, gap_min, STEP)
-        alt, _v, u = draw_step(alt, missed & (misses <= max_misses), p0, p1, p2, STEP, DRAW,
-                               SHIFT, WORD32, REJECT, NO_WORD, RETRIES)
+        a0, a1, a2, a3 = skip(s0, s1, s2, s3, gap_min, STEP)
+        a0, a1, a2, a3, _v, u = draw_step(
+            a0,
+            a1,
+            a2,
+            a3,
+            missed & (misses <= max_misses),
+            p0,
+            p1,
+            p2,
+            STEP,
+            DRAW,
+            SHIFT,
+            WORD32,
+            REJECT,
+            NO_WORD,
+            RETRIES,
+        )
         unsure = unsure | (missed & u)
-        st = tl.where(missed, alt, chosen)
+        s0 = tl.where(missed, a0, c0)
+        s1 = tl.where(missed, a1, c1)
+        s2 = tl.where(missed, a2, c2)
+        s3 = tl.where(missed, a3, c3)
         i += 1
     return misses, unsure
 
@@ -176,8 +237,9 @@ def mt_const_walk(
     while (i < n_draws) & (tl.min(misses, axis=0) <= max_misses):
         want = tl.load(obs_ptr + i)
         live = (misses <= max_misses) & ~unsure
-        pos, v, u = mt_draw(rows, pos, live, n_words, p0, p1, p2, DRAW, WORD32, REJECT, NO_WORD,
-                            RETRIES, BLOCK)
+        pos, v, u = mt_draw(
+            rows, pos, live, n_words, p0, p1, p2, DRAW, WORD32, REJECT, NO_WORD, RETRIES, BLOCK
+        )
         unsure = unsure | u
         misses += ((v != want) & ~unsure).to(tl.int32)
         pos += gap
@@ -208,8 +270,21 @@ def mt_greedy_walk(
 ):
     """``greedy_walk`` over lazy MT words."""
     want = tl.load(obs_ptr)
-    pos, v, unsure = mt_draw(rows, pos, misses <= max_misses, n_words, p0, p1, p2, DRAW, WORD32,
-                             REJECT, NO_WORD, RETRIES, BLOCK)
+    pos, v, unsure = mt_draw(
+        rows,
+        pos,
+        misses <= max_misses,
+        n_words,
+        p0,
+        p1,
+        p2,
+        DRAW,
+        WORD32,
+        REJECT,
+        NO_WORD,
+        RETRIES,
+        BLOCK,
+    )
     misses += ((v != want) & ~unsure).to(tl.int32)
     i = 1
     while (i < n_draws) & (tl.min(misses, axis=0) <= max_misses):
@@ -220,8 +295,21 @@ def mt_greedy_walk(
         chosen = pos
         g = 0
         while (g < n_gap) & (tl.min(found.to(tl.int32), axis=0) == 0):
-            probe, v, u = mt_draw(rows, trial, ~found, n_words, p0, p1, p2, DRAW, WORD32, REJECT,
-                                  NO_WORD, RETRIES, BLOCK)
+            probe, v, u = mt_draw(
+                rows,
+                trial,
+                ~found,
+                n_words,
+                p0,
+                p1,
+                p2,
+                DRAW,
+                WORD32,
+                REJECT,
+                NO_WORD,
+                RETRIES,
+                BLOCK,
+            )
             hit = ~found & (v == want) & ~u
             unsure = unsure | (~found & u)
             chosen = tl.where(hit, probe, chosen)
@@ -230,8 +318,21 @@ def mt_greedy_walk(
             g += 1
         missed = ~found
         misses += missed.to(tl.int32)
-        alt, _v, u = mt_draw(rows, pos + gap_min, missed & (misses <= max_misses), n_words, p0,
-                             p1, p2, DRAW, WORD32, REJECT, NO_WORD, RETRIES, BLOCK)
+        alt, _v, u = mt_draw(
+            rows,
+            pos + gap_min,
+            missed & (misses <= max_misses),
+            n_words,
+            p0,
+            p1,
+            p2,
+            DRAW,
+            WORD32,
+            REJECT,
+            NO_WORD,
+            RETRIES,
+            BLOCK,
+        )
         unsure = unsure | (missed & u)
         pos = tl.where(missed, alt, chosen)
         i += 1

@@ -338,7 +338,7 @@ def test_no_gpu_device_is_known_without_importing_torch() -> None:
     ("kw", "match"),
     [
         ({"generator": "glibc_rand"}, "routed to the CPU executor: generator glibc_rand: random_r"),
-        ({"generator": "xoshiro256pp"}, "not ported yet"),
+        ({"generator": "sfc64"}, "SeedSequence"),
         ({"generator": "python_random"}, "init_by_array"),
         ({"draw": "randrange:4294967296"}, "two words per try"),
         ({"generator": "go_rand", "draw": "intn:10"}, "generator go_rand"),
@@ -380,12 +380,17 @@ def test_kernels_compile_for_cuda_and_hip() -> None:
                       ("mt_rand_pow2", False)]
         if full:
             draws += [("randrange", True)]
-        steps = list(STEPPED.values()) if full else [("pcg32", "pcg32"), ("lcg32", "lcg32")]
+        steps = list(STEPPED.values()) if full else [("pcg32", "pcg32"), ("lcg32", "lcg32"),
+                                                      ("philox", "philox"),
+                                                      ("splitmix64", "xoshiro256pp")]
+        one_word = {"pcg32", "lcg32", "java48", "minstd", "msvc", "xorshift32",
+                    "xorshift64star", "xorshift64mul"}
         variants = [(seed, {"SEEDING": a, "STEP": b, "SHIFT": 1, "DRAW": "nextint",
                             "REJECT": True, "MODE": mode, "GAPS": gaps})
                     for a, b in steps
                     for mode, gaps in (("seed", "constant"), ("seed", "greedy"),
-                                       ("state", "constant"))]
+                                       ("state", "constant"))
+                    if mode == "seed" or b in one_word]
         for draw, rej in draws:
             variants.append((seed, {"SEEDING": "java_scramble", "STEP": "java48", "SHIFT": 1,
                                     "DRAW": draw, "REJECT": rej, "MODE": "seed"}))
