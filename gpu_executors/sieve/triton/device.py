@@ -123,6 +123,83 @@ def philox_block(c0, c1, c2, c3, k0, k1):
 
 
 @jit_later
+def ss_hashmix(value, hc):
+    """SeedSequence's hashmix: (mixed value, next hash constant) (``seed_sequence``)."""
+    value = (value ^ hc) & 0xFFFFFFFF
+    hc = (hc * 0x931E8875) & 0xFFFFFFFF
+    value = (value * hc) & 0xFFFFFFFF
+    return value ^ (value >> 16), hc
+
+
+@jit_later
+def ss_mix(x, y):
+    r = (x * 0xCA01F9DD - y * 0x4973F715) & 0xFFFFFFFF
+    return r ^ (r >> 16)
+
+
+@jit_later
+def ss_output(p, h):
+    """One generate_state word from pool word ``p`` and hash ``h``: (word, next hash)."""
+    v = p ^ h
+    h = (h * 0x58F38DED) & 0xFFFFFFFF
+    v = (v * h) & 0xFFFFFFFF
+    return v ^ (v >> 16), h
+
+
+@jit_later
+def seed_sequence_sfc64(seed):
+    """numpy's SFC64(seed): SeedSequence(seed).generate_state(6, uint32) as three 64-bit words,
+    counter 1, then 12 rounds (``sfc._sfc64_seed``). The entropy is (seed & M32, seed >> 32),
+    whose second word is 0 exactly when numpy's entropy has one word, so one path serves all."""
+    z = seed & 0
+    hc = z + 0x43B0D7E5
+    p0, hc = ss_hashmix(seed & 0xFFFFFFFF, hc)
+    p1, hc = ss_hashmix(seed >> 32, hc)
+    p2, hc = ss_hashmix(z, hc)
+    p3, hc = ss_hashmix(z, hc)
+    # Every pool word mixed into every other, sources in order (walked out by hand: the pool
+    # is four registers, not an indexable array).
+    m, hc = ss_hashmix(p0, hc)
+    p1 = ss_mix(p1, m)
+    m, hc = ss_hashmix(p0, hc)
+    p2 = ss_mix(p2, m)
+    m, hc = ss_hashmix(p0, hc)
+    p3 = ss_mix(p3, m)
+    m, hc = ss_hashmix(p1, hc)
+    p0 = ss_mix(p0, m)
+    m, hc = ss_hashmix(p1, hc)
+    p2 = ss_mix(p2, m)
+    m, hc = ss_hashmix(p1, hc)
+    p3 = ss_mix(p3, m)
+    m, hc = ss_hashmix(p2, hc)
+    p0 = ss_mix(p0, m)
+    m, hc = ss_hashmix(p2, hc)
+    p1 = ss_mix(p1, m)
+    m, hc = ss_hashmix(p2, hc)
+    p3 = ss_mix(p3, m)
+    m, hc = ss_hashmix(p3, hc)
+    p0 = ss_mix(p0, m)
+    m, hc = ss_hashmix(p3, hc)
+    p1 = ss_mix(p1, m)
+    m, hc = ss_hashmix(p3, hc)
+    p2 = ss_mix(p2, m)
+    h = z + 0x8B51F9DD
+    w0, h = ss_output(p0, h)
+    w1, h = ss_output(p1, h)
+    w2, h = ss_output(p2, h)
+    w3, h = ss_output(p3, h)
+    w4, h = ss_output(p0, h)
+    w5, h = ss_output(p1, h)
+    s0 = w0 | (w1 << 32)
+    s1 = w2 | (w3 << 32)
+    s2 = w4 | (w5 << 32)
+    s3 = z + 1
+    for _ in tl.static_range(12):
+        s0, s1, s2, s3, _w = step4(s0, s1, s2, s3, "sfc64")
+    return s0, s1, s2, s3
+
+
+@jit_later
 def seed4(seed, SEEDING: tl.constexpr):
     """The registry's seeding as four uint64 words; one-word states use the first.
 
@@ -155,6 +232,8 @@ def seed4(seed, SEEDING: tl.constexpr):
         s3 = z + 1
     elif SEEDING == "philox":  # key = seed, next word 0
         s0 = seed
+    elif SEEDING == "seed_sequence_sfc64":
+        s0, s1, s2, s3 = seed_sequence_sfc64(seed)
     else:
         s0 = seed_state(seed, SEEDING)
     return s0, s1, s2, s3

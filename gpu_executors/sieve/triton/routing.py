@@ -30,6 +30,7 @@ STEPPED: dict[str, tuple[str, str]] = {
     "xorshift128": ("xorshift128", "xorshift128"),
     "xoshiro256pp": ("splitmix64", "xoshiro256pp"),
     "xoshiro256pp_original": ("fill3", "xoshiro256pp"),
+    "sfc64": ("seed_sequence_sfc64", "sfc64"),
     "sfc64_original": ("sfc_fill", "sfc64"),
     "philox4x32": ("philox", "philox"),
     "philox4x32_original": ("philox", "philox_original"),
@@ -40,10 +41,6 @@ TRITON_GENERATORS: tuple[str, ...] = (*STEPPED, *LAZY_MT)
 
 # Generators the kernels do not run, and why.
 CPU_GENERATORS: dict[str, str] = {
-    "sfc64": (
-        "numpy's SFC64 seeds through SeedSequence (a hash of the seed into six words, then 12 "
-        "warm-up rounds): the hash is not ported to Triton; sfc64_original runs on the GPU"
-    ),
     "python_random": (
         "MT19937 seeded by init_by_array: the key is mixed through all 624 words before the "
         "first output, so no lane can compute its early words lazily (as the init_genrand "

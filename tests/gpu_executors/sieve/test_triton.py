@@ -338,7 +338,7 @@ def test_no_gpu_device_is_known_without_importing_torch() -> None:
     ("kw", "match"),
     [
         ({"generator": "glibc_rand"}, "routed to the CPU executor: generator glibc_rand: random_r"),
-        ({"generator": "sfc64"}, "SeedSequence"),
+        ({"generator": "dotnet_random", "draw": "dotnet_next:10"}, "56-word"),
         ({"generator": "python_random"}, "init_by_array"),
         ({"draw": "randrange:4294967296"}, "two words per try"),
         ({"generator": "go_rand", "draw": "intn:10"}, "generator go_rand"),
@@ -382,7 +382,8 @@ def test_kernels_compile_for_cuda_and_hip() -> None:
             draws += [("randrange", True)]
         steps = list(STEPPED.values()) if full else [("pcg32", "pcg32"), ("lcg32", "lcg32"),
                                                       ("philox", "philox"),
-                                                      ("splitmix64", "xoshiro256pp")]
+                                                      ("splitmix64", "xoshiro256pp"),
+                                                      ("seed_sequence_sfc64", "sfc64")]
         one_word = {"pcg32", "lcg32", "java48", "minstd", "msvc", "xorshift32",
                     "xorshift64star", "xorshift64mul"}
         variants = [(seed, {"SEEDING": a, "STEP": b, "SHIFT": 1, "DRAW": "nextint",

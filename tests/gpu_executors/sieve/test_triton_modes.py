@@ -49,6 +49,7 @@ MODES = ("seed", "variable", "state")
 OFFSET, GAP, ANCHOR, N_DRAWS = 2, 1, 3, 8
 VARIABLE_GAPS = (0, 2, 1, 0, 2, 1, 1)
 SEED = 3_000_017
+SEED_64 = (1 << 40) + 98_765  # where seeds are wider than 32 bits: the 64-bit seeding paths
 
 
 def _compatible(gen_name: str, draw: str) -> bool:
@@ -92,7 +93,8 @@ def _planted(gen_name: str, draw: str, mode: str) -> tuple[ScanSpec, tuple[int, 
     """A tiny scan around a planted candidate, and the candidate as (seed, offset, gap)."""
     gen = get_generator(gen_name)
     drawer = make_drawer(gen, parse_draw(draw))
-    state = gen.seeded(SEED)
+    seed = SEED_64 if gen.seed_bits > 32 else SEED
+    state = gen.seeded(seed)
     for _ in range(OFFSET):
         gen.next(state)
     gaps = VARIABLE_GAPS if mode == "variable" else (GAP,) * (N_DRAWS - 1)
@@ -110,10 +112,10 @@ def _planted(gen_name: str, draw: str, mode: str) -> tuple[ScanSpec, tuple[int, 
         spec = ScanSpec(**common, seed_start=lo, seed_stop=lo + 32, mode="state", anchor=ANCHOR)
         return spec, (anchor_state, 0, GAP)
     spec = ScanSpec(
-        **common, seed_start=SEED - 20, seed_stop=SEED + 12, offset_stop=4,
+        **common, seed_start=seed - 20, seed_stop=seed + 12, offset_stop=4,
         variable_gap=mode == "variable",
     )
-    return spec, (SEED, OFFSET, -1 if mode == "variable" else GAP)
+    return spec, (seed, OFFSET, -1 if mode == "variable" else GAP)
 
 
 def _flag_set(spec: ScanSpec, flags: np.ndarray) -> set[tuple[int, int, int]]:
