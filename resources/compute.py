@@ -60,6 +60,7 @@ class ComputeResource(dg.ConfigurableResource):
             "pinning": self.device_env(),
             "sieve_on_gpu": use_gpu,
             "sieve_reason": reason,
+            "scan_pool": self.scan_pool(),
             "torch_device": self.torch_device(),
             **device_description(),
         }

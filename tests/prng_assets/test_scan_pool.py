@@ -31,6 +31,7 @@ def test_scan_pool_follows_the_backend(tmp_path: Path, monkeypatch: pytest.Monke
     monkeypatch.setattr(compute_module, "gpu_status", lambda backend: (True, "fake GPU"))
     assert _pool(tmp_path, "auto") == "gpu"
     assert _pool(tmp_path, "cpu") == "sieve"
+    assert compute_module.ComputeResource(backend="auto").device_report()["scan_pool"] == "gpu"
 
 
 def _survivors_metadata(tmp_path: Path, instance, generator: str, draw: str) -> dict:
