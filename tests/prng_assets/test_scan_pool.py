@@ -52,7 +52,7 @@ def _survivors_metadata(tmp_path: Path, instance, generator: str, draw: str) -> 
 def test_metadata_records_the_cpu_routing_reason(tmp_path: Path, instance) -> None:
     meta = _survivors_metadata(tmp_path, instance, "glibc_rand", "mod:1000")
     assert meta["pool"] == "sieve"
-    assert meta["cpu_routing"].startswith("generator glibc_rand: random_r's 34-word additive")
+    assert meta["cpu_routing"].startswith("generator glibc_rand: random_r's 31-word additive")
     assert meta["device_report"]["cpu_routing"] == meta["cpu_routing"]
     assert meta["device_report"]["backend"] == "cpu"
     assert meta["device_report"]["gpu_skipped_because"] == "backend cpu requested"

@@ -42,24 +42,28 @@ TRITON_GENERATORS: tuple[str, ...] = (*STEPPED, *LAZY_MT)
 # Generators the kernels do not run, and why.
 CPU_GENERATORS: dict[str, str] = {
     "python_random": (
-        "MT19937 seeded by init_by_array: the key is mixed through all 624 words before the "
-        "first output, so no lane can compute its early words lazily (as the init_genrand "
-        "kernel does), and 624 words per lane do not fit a GPU's registers"
+        "MT19937 seeded by init_by_array: the key is mixed through all 624 words in two "
+        "sequential passes (about 1,250 steps) before the first output, so no lane can compute "
+        "its early words lazily as the init_genrand kernel does; a lane would need the whole "
+        "state (2.5 KB) in scratch memory and a full twist per seed. Not ported; the CPU "
+        "runs it"
     ),
     "glibc_rand": (
-        "random_r's 34-word additive table, 310 words discarded per seed: a lane would carry "
-        "34 words and index them by a running position, which Triton's register tensors "
-        "cannot do; the CPU's glibc-lanes prefilter covers it"
+        "random_r's 31-word additive ring, 310 words discarded per seed: a lane indexes its ring "
+        "by a running position, so the ring would live in per-lane scratch memory (as lazy "
+        "MT19937's words do) for 341 + window words per seed; not ported yet, and the CPU's "
+        "glibc-lanes prefilter covers it"
     ),
     "go_rand": (
-        "Go's rngSource: a 607-word lagged-Fibonacci ring seeded through 780 rounds of "
-        "seedrand; too large for registers, and the CPU's go-lanes prefilter already "
-        "computes only the early words"
+        "Go's rngSource: a 607-word ring of Park-Miller values XORed with a 607-word constant "
+        "table; its early words have a lazy form (the CPU's go-lazy prefilter computes only "
+        "them) that a kernel could take from the table in global memory, but it is not ported "
+        "yet"
     ),
     "dotnet_random": (
         ".NET Random's 56-word subtractive table, mixed by four passes over all 55 words at "
-        "seeding: every word depends on every other, too large for a lane's registers; the "
-        "CPU's dotnet-lanes prefilter covers it"
+        "seeding (every word depends on every other) and then read at running positions: per-"
+        "lane scratch memory, not ported yet; the CPU's dotnet-lanes prefilter covers it"
     ),
 }
 

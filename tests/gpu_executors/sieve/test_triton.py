@@ -338,6 +338,7 @@ def test_no_gpu_device_is_known_without_importing_torch() -> None:
     ("kw", "match"),
     [
         ({"generator": "glibc_rand"}, "routed to the CPU executor: generator glibc_rand: random_r"),
+        ({"generator": "go_rand", "draw": "mod:10"}, "not ported yet"),
         ({"generator": "dotnet_random", "draw": "dotnet_next:10"}, "56-word"),
         ({"generator": "python_random"}, "init_by_array"),
         ({"draw": "randrange:4294967296"}, "two words per try"),
