@@ -1,4 +1,5 @@
-"""Host side of one launch: what the kernels cover, the per-scan plan, and one batch of seeds.
+"""Host side of one launch: the per-scan plan and one batch of seeds (what the kernels cover
+is ``routing``'s, enforced by ``check_supported``).
 
 A plan fixes everything that does not change from batch to batch (kernel, constexprs, observed
 draws on the device, batch size); ``launch`` runs one batch and returns its per-candidate flags.
