@@ -59,7 +59,7 @@ from prng_assets.partitions import BLOCKS, case_and_blocks, case_blocks, cases, 
 from prng_assets.plots import figure_metadata
 from prng_assets.run_tags import settings_metadata
 from resources.artefacts import ArtefactStore
-from resources.compute import ComputeResource
+from resources.compute import SIEVE_POOL, ComputeResource
 from resources.optuna_storage import OptunaStorage
 
 
@@ -375,20 +375,34 @@ def sieve_settings(
     return dg.MaterializeResult(metadata=meta)
 
 
-@dg.asset(
-    group_name="sieve",
-    partitions_def=case_blocks,
-    backfill_policy=scan_backfill_policy,
-    deps=[sieve_settings, draw_history],
-    kinds={"numba", "triton"},
-    pool="sieve",
-    automation_condition=AUTOMATION,
-)
-def survivors(
-    context: dg.AssetExecutionContext, artefacts: ArtefactStore, compute: ComputeResource
+def survivors_asset(pool: str = SIEVE_POOL) -> dg.AssetsDefinition:
+    """The survivors asset with its step in ``pool``: ``build_defs`` passes ``gpu`` when the
+    scan runs on a GPU (``ComputeResource.scan_pool``), so GPU scans queue on the GPU pool."""
+
+    @dg.asset(
+        name="survivors",
+        group_name="sieve",
+        partitions_def=case_blocks,
+        backfill_policy=scan_backfill_policy,
+        deps=[sieve_settings, draw_history],
+        kinds={"numba", "triton"},
+        pool=pool,
+        automation_condition=AUTOMATION,
+    )
+    def survivors(
+        context: dg.AssetExecutionContext, artefacts: ArtefactStore, compute: ComputeResource
+    ) -> dg.MaterializeResult:
+        """Candidates of the run's seed blocks of a case (one, or a backfill's range) consistent
+        with the train window; each block's survivors and figures are stored apart."""
+        return _survivors(context, artefacts, compute, pool)
+
+    return survivors
+
+
+def _survivors(
+    context: dg.AssetExecutionContext, artefacts: ArtefactStore, compute: ComputeResource,
+    pool: str,
 ) -> dg.MaterializeResult:
-    """Candidates of the run's seed blocks of a case (one, or a backfill's range) consistent with
-    the train window; each block's survivors and figures are stored apart."""
     try:
         case, names = case_and_blocks(context.partition_keys)
     except ValueError as exc:
@@ -412,6 +426,9 @@ def survivors(
             "device": first["device"].get("device_name", "none (block not scanned)"),
             "backend": first["backend"],
             "device_report": dg.MetadataValue.json(first["device"]),
+            "cpu_routing": first["device"].get("cpu_routing")
+            or "none (the GPU kernels cover this scan)",
+            "pool": pool,
             "seconds": seconds,
             "seed_range": f"[{blocks[0]['seed_range'][0]:#x}, {blocks[-1]['seed_range'][1]:#x})",
             "blocks": len(blocks),
@@ -421,6 +438,9 @@ def survivors(
             "scan_digest": now.scan_digest,
         }
     )
+
+
+survivors = survivors_asset()
 
 
 def _scan_block(
