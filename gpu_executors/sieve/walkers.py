@@ -94,6 +94,12 @@ def best_strategy(st, base, obs, p, trial, probe, gaps_out, best_gaps):
     gap_min, gap_max, max_misses, n_strat = p[2], p[3], p[5], p[7]
     best_m = max_misses + 1
     best_k = -1
+    # Draw 0 is the same for every strategy: a miss there with no miss allowed fails them all
+    # (most candidates), at once rather than once per strategy.
+    if max_misses == 0:
+        copy_into(st, base)
+        if draw(st) != obs[0]:
+            return best_m, best_k
     for k in range(n_strat):
         copy_into(st, base)
         m = variable_misses(st, obs, gap_min, gap_max, max_misses, p[8 + 2 * k], p[9 + 2 * k],
