@@ -372,3 +372,24 @@ def test_gap_mode_names_in_run_config_are_the_enum_values() -> None:
     from prng_assets.assets.sieve import GapModeName
 
     assert list(get_args(GapModeName)) == [m.value for m in GapMode]
+
+
+def test_both_gap_modes_scan_and_pool_together(defs, instance, demo_history: Path,
+                                               tmp_path: Path) -> None:
+    """Gap mode "both": each block is scanned with a constant and with variable gaps; the
+    planted constant-gap seed is in the pool as both kinds of row, and the reference rescan of
+    the pool (both scans) agrees with it."""
+    seed = DEMO["seed"]
+    assert _prepare(defs, instance, demo_history, search=False, window=10, offset_max=4,
+                    gap_max=3, gap_mode="both", seed_start=seed - 2000,
+                    seed_stop=seed + 2000).success
+    _scan(defs, instance, ["b"])  # the planted seed's block
+    checks = _pool(defs, instance)
+    pool = pl.read_parquet(_case_dir(tmp_path) / "survivor_pool" / "pool.parquet")
+    rows = pool.filter(pl.col("seed") == seed).select("offset", "gap", "strategy").rows()
+    assert (3, 2, None) in rows
+    assert any(gap == -1 and strategy for _, gap, strategy in rows), rows
+    assert checks["truth_recovered"].passed
+    assert checks["pool_survivors_recomputed"].passed
+    stats = json.loads((_case_dir(tmp_path) / "survivor_pool" / "stats.json").read_text())
+    assert stats["settings"]["gap_mode"] == "both"
