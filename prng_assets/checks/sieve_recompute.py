@@ -38,7 +38,8 @@ ROW_COLUMNS = ("generator", "draw", "offset", "gap", "gaps", "strategy", "forwar
 
 
 def _key(row: dict[str, Any]) -> RowKey:
-    return tuple(tuple(row[c]) if c == "gaps" else row[c] for c in ROW_COLUMNS)
+    # .get: a pool written before gap strategies has no strategy column (constant: None)
+    return tuple(tuple(row[c]) if c == "gaps" else row.get(c) for c in ROW_COLUMNS)
 
 
 def draws_per_seed(settings: SieveSettings) -> int:
