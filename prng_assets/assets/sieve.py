@@ -19,6 +19,7 @@ from pydantic import Field, model_validator
 from gpu_executors.io.hashing import json_digest
 from gpu_executors.prng.draws import parse_draw
 from gpu_executors.prng.generators import GENERATORS
+from gpu_executors.prng.null_model import survivor_p_value
 from gpu_executors.sieve.identify import (
     Identification,
     PairScan,
@@ -36,6 +37,12 @@ from gpu_executors.sieve.settings import (
     scan_blocks,
     suggest_settings,
     tier_nulls,
+)
+from gpu_executors.sieve.strategies import (
+    ALL_STRATEGIES,
+    GapMode,
+    parse_mode,
+    parse_strategies,
 )
 from prng_assets import lineage
 from prng_assets.artefact_keys import (
@@ -61,6 +68,12 @@ from prng_assets.run_tags import settings_metadata
 from resources.artefacts import ArtefactStore
 from resources.compute import SIEVE_POOL, ComputeResource
 from resources.optuna_storage import OptunaStorage
+
+_DEFAULT_BOUNDS = SearchBounds()
+# Run config names the gap mode by its value (a Dagster enum would want the member's name); a
+# test holds this to ``GapMode``. Lists of names are checked by ``parse_strategies`` /
+# ``parse_mode`` (Dagster config has no list of literals).
+GapModeName = Literal["constant", "variable", "both"]
 
 
 class SieveSettingsConfig(dg.Config):
@@ -91,14 +104,24 @@ class SieveSettingsConfig(dg.Config):
     offset_max: int = 0
     gap_min: int = 0
     gap_max: int = 0
-    variable_gap: bool = False
+    gap_mode: GapModeName = Field(default="constant", description="constant: one gap per "
+                                  "candidate; variable: each gap found by the strategies; "
+                                  "both: the two scans together.")
+    gap_strategies: list[str] = Field(
+        default_factory=lambda: [s.value for s in ALL_STRATEGIES],
+        description="Variable gaps: the strategies each candidate tries (the best is kept).")
     max_misses: int = 0
     anchor: int = 0
-    window_bounds: list[int] = Field(default_factory=lambda: [6, 16])
-    offset_bounds: list[int] = Field(default_factory=lambda: [0, 8])
-    gap_bounds: list[int] = Field(default_factory=lambda: [0, 4])
-    max_misses_bounds: list[int] = Field(default_factory=lambda: [0, 1])
-    anchor_bounds: list[int] = Field(default_factory=lambda: [0, 0])
+    window_bounds: list[int] = Field(default_factory=lambda: list(_DEFAULT_BOUNDS.window))
+    offset_bounds: list[int] = Field(default_factory=lambda: list(_DEFAULT_BOUNDS.offset))
+    gap_bounds: list[int] = Field(default_factory=lambda: list(_DEFAULT_BOUNDS.gap))
+    max_misses_bounds: list[int] = Field(
+        default_factory=lambda: list(_DEFAULT_BOUNDS.max_misses))
+    anchor_bounds: list[int] = Field(default_factory=lambda: list(_DEFAULT_BOUNDS.anchor))
+    gap_mode_choices: list[str] = Field(
+        default_factory=lambda: [m.value for m in _DEFAULT_BOUNDS.gap_modes],
+        description="The gap modes the search tries (a searched dimension; state scans: "
+                    "constant only).")
     n_trials: int = Field(default=16, description="Optuna trials (a resumed study tops up).")
     sample_blocks: int = Field(default=0, description="Seed blocks per trial; 0 = all blocks.")
     study_name: str | None = Field(default=None, description="Resume this study by name.")
@@ -119,8 +142,9 @@ class SieveSettingsConfig(dg.Config):
         return SieveSettings(
             generator=self.generator, draw=self.draw, mode=self.mode, window=self.window,
             offset_min=self.offset_min, offset_max=self.offset_max, gap_min=self.gap_min,
-            gap_max=self.gap_max, variable_gap=self.variable_gap, max_misses=self.max_misses,
+            gap_max=self.gap_max, gap_mode=GapMode(self.gap_mode), max_misses=self.max_misses,
             anchor=self.anchor, seed_start=self.seed_start, seed_stop=self.seed_stop,
+            gap_strategies=parse_strategies(self.gap_strategies),
         )
 
     def bounds(self) -> SearchBounds:
@@ -130,7 +154,8 @@ class SieveSettingsConfig(dg.Config):
         for name, pair in pairs.items():
             if len(pair) != 2:
                 raise ValueError(f"{name}_bounds must be [lo, hi], got {pair}")
-        return SearchBounds(**{k: (v[0], v[1]) for k, v in pairs.items()})
+        return SearchBounds(**{k: (v[0], v[1]) for k, v in pairs.items()},
+                            gap_modes=tuple(parse_mode(m) for m in self.gap_mode_choices))
 
     @model_validator(mode="after")
     def _check(self) -> "SieveSettingsConfig":
@@ -258,7 +283,10 @@ def _previous_best(artefacts: ArtefactStore, bounds: SearchBounds) -> dict | Non
               "max_misses": (bounds.max_misses[0], min(bounds.max_misses[1],
                                                        best.get("window", 1) - 1)),
               "anchor": bounds.anchor}
-    inside = all(k in limits and limits[k][0] <= v <= limits[k][1] for k, v in best.items())
+    modes = [m.value for m in bounds.gap_modes]
+    inside = all(v in modes if k == "gap_mode"
+                 else k in limits and limits[k][0] <= v <= limits[k][1]
+                 for k, v in best.items())
     return best if inside else None
 
 
@@ -312,9 +340,12 @@ def sieve_settings(
             trial.set_user_attr("settings", settings.to_dict())
             for k, v in stats.items():
                 trial.set_user_attr(k, v)
+            per_mode = ", ".join(f"{m} {f['survivors']} vs {f['null_expected']:.3g}"
+                                 for m, f in stats["by_mode"].items())
             context.log.info(
                 f"trial {trial.number}: evidence {stats['evidence']:.2f} "
-                f"({stats['survivors']} survivors vs {stats['null_expected']:.3g} expected) "
+                f"({stats['survivors']} survivors vs {stats['null_expected']:.3g} expected; "
+                f"{per_mode}) "
                 f"{trial.params} "
                 f"[{time.perf_counter() - t0:.1f} s]"
             )
@@ -331,7 +362,7 @@ def sieve_settings(
             raise dg.Failure(description=f"sieve_settings: no trial of study {name!r} completed "
                                          "for this history, pair, bounds and sample blocks")
         best = best_trial(ran)
-        settings = SieveSettings(**best.user_attrs["settings"])
+        settings = SieveSettings.from_dict(best.user_attrs["settings"])
         if not complete:
             context.log.warning("sieve_settings: nothing survived any trial: the choice of "
                                 "settings is arbitrary (the strictest was kept); check the "
@@ -454,7 +485,7 @@ def _scan_block(
 ) -> dict:
     """Scan one block; its survivors and stats are written under the scan digest."""
     lo, hi = BLOCKS.seed_range(key)
-    spec = settings.scan_spec(train, lo, hi)
+    specs = settings.scan_specs(train, lo, hi)
     last = [0.0]
 
     def progress(done: int, total: int, found: int) -> None:
@@ -464,22 +495,50 @@ def _scan_block(
             context.log.info(f"block {key}: {done:,}/{total:,} candidates, {found} survivors")
 
     device: dict = {}
-    if spec is None:
+    if not specs:
         table = merge_pool([])
         why = ("linear mode: survivor_pool solves the state" if settings.mode == "linear"
                else "block outside the seed range")
         stats = {"candidates_scanned": 0, "null_expected": 0.0, "seconds": 0.0,
                  "backend": f"none ({why})", "survivors": 0}
     else:
-        result = compute.scan(spec, progress=progress)
-        table = result.survivors.with_columns(pl.lit(key).alias("block"))
-        stats = result.stats()
-        device = result.device.as_dict()
+        # gap mode "both": the constant and the variable scan, their rows and figures together
+        results = [compute.scan(spec, progress=progress) for spec in specs]
+        table = pl.concat([r.survivors for r in results]).with_columns(pl.lit(key).alias("block"))
+        stats = _merged_stats([r.stats() for r in results])
+        stats.update(
+            survivors=table.height,
+            candidates_scanned=sum(r.candidates_scanned for r in results),
+            null_expected=sum(r.null_expected for r in results),
+            seconds=sum(r.seconds for r in results),
+            backend=" + ".join(dict.fromkeys(r.backend for r in results)),
+            complete=all(r.complete for r in results),
+            candidates_by_mode={("variable" if r.spec.variable_gap else "constant"):
+                                r.candidates_scanned for r in results})
+        stats["candidates_per_second"] = (stats["candidates_scanned"] / stats["seconds"]
+                                          if stats["seconds"] else float("nan"))
+        stats["p_value"] = survivor_p_value(table.height, stats["null_expected"])
+        device = results[0].device.as_dict()
     stats.update(block=key, seed_range=[lo, hi], settings=settings.to_dict(),
                  digest=settings.digest(), lineage=now.to_dict())
     artefacts.write_parquet(table, *block_table(now.scan_digest, key))
     artefacts.write_json(stats, *block_stats(now.scan_digest, key))
     return {**stats, "survivors": table.height, "device": device}
+
+
+def _merged_stats(each: list[dict]) -> dict:
+    """One block's figures from its scans: counts add, flags must all hold, the rest is the
+    first scan's (the caller sets the joint totals)."""
+    out = dict(each[0])
+    for stats in each[1:]:
+        for k, v in stats.items():
+            if k not in out:
+                out[k] = v
+            elif isinstance(v, bool):
+                out[k] = out[k] and v
+            elif isinstance(v, int | float) and isinstance(out[k], int | float):
+                out[k] = out[k] + v
+    return out
 
 
 def _blocks_table(blocks: list[dict]) -> str:
@@ -529,7 +588,13 @@ def survivor_pool(
     else:
         pool = merge_pool([artefacts.read_parquet(*block_table(digest, k)) for k in scanned])
         candidates = sum(s["candidates_scanned"] for s in blocks)
-        tiers = tier_nulls(settings, load_train(artefacts), candidates) if candidates else {}
+        by_mode = {False: 0, True: 0}
+        for s in blocks:
+            for mode, n in s.get("candidates_by_mode", {}).items():
+                by_mode[mode == "variable"] += n
+        if not any(by_mode.values()):  # blocks scanned before gap modes: one scan each
+            by_mode = {settings.variable_gap: candidates}
+        tiers = tier_nulls(settings, load_train(artefacts), by_mode) if candidates else {}
         stats = PoolStats.build(pool_stats(pool, blocks, BLOCKS.count, tiers), settings, blocks)
     artefacts.write_parquet(pool, *POOL_TABLE)
     artefacts.write_record(stats, *POOL_STATS)

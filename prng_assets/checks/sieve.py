@@ -169,7 +169,9 @@ def truth_recovered(
         return _linear_truth(artefacts, settings, pool, truth)
     hit = pool.filter(pl.col("seed") == truth.seed)
     gap = truth.gaps[0] if truth.gaps and len(set(truth.gaps)) == 1 else -1
-    found = hit.filter((pl.col("offset") == truth.offset) & (pl.col("gap") == gap)).height > 0
+    # a constant planted gap is also found as a variable-gap row (gap modes variable, both)
+    found = hit.filter((pl.col("offset") == truth.offset)
+                       & ((pl.col("gap") == gap) | (pl.col("gap") == -1))).height > 0
     # The scanned scope is the seed blocks cut to the settings' seed range; the rest of the
     # settings (window, offsets, gaps) decide strictness, and missing the truth by them fails.
     in_scope = (settings.generator == truth.generator and settings.draw == truth.draw

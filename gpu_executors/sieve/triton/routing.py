@@ -96,6 +96,12 @@ def cpu_route(spec: ScanSpec) -> str | None:
         return f"draw {draw.text}: {why}"
     if draw.kind == "randrange" and draw.params[0].bit_length() > 32:
         return RANDRANGE_TWO_WORDS.format(n=draw.params[0])
+    if spec.variable_gap:
+        missing = [s.value for s in spec.gap_strategies if s.value not in VARIABLE_GAP_RULES]
+        if missing:
+            return (f"variable gaps: the Triton kernels walk the {', '.join(VARIABLE_GAP_RULES)} "
+                    f"rule only; strategies {', '.join(missing)} run on the CPU "
+                    f"(gpu_executors.sieve.strategies)")
     if spec.generator in LAZY_MT:
         if spec.mode is ScanMode.STATE:
             return f"{spec.generator}: no state scan (624-word state, no inverse step)"

@@ -95,6 +95,8 @@ class _Verifier:
         self.cols["offset"] += rec_off[:n].tolist()
         self.cols["gap"] += rec_gap[:n].tolist()
         self.cols["gaps"] += self._rec_gaps[:n].tolist() if sp.variable_gap else [[]] * n
+        # routing.cpu_route sends every strategy but the kernels' one (greedy) to the CPU
+        self.cols["strategy"] += [sp.gap_strategies[0].value if sp.variable_gap else None] * n
         self.cols["forward_matches"] += rec_fwd[:n].tolist()
         self.cols["reverse_matches"] += rec_rev[:n].tolist()
 

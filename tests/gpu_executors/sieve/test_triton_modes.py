@@ -114,6 +114,8 @@ def _planted(gen_name: str, draw: str, mode: str) -> tuple[ScanSpec, tuple[int, 
     spec = ScanSpec(
         **common, seed_start=seed - 20, seed_stop=seed + 12, offset_stop=4,
         variable_gap=mode == "variable",
+        # the kernels walk the greedy rule only (routing.VARIABLE_GAP_RULES)
+        gap_strategies=("greedy",),
     )
     return spec, (seed, OFFSET, -1 if mode == "variable" else GAP)
 

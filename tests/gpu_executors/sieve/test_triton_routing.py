@@ -88,4 +88,8 @@ def test_cpu_route_of_claimed_generators_beyond_the_kernels() -> None:
     assert "words 0..226" in cpu_route(late)
     assert cpu_route(ScanSpec("mt19937", "mod:10", (1, 2), offset_stop=200)) is None
     assert cpu_route(ScanSpec("pcg32", "mod:10", (1, 2), mode="state", anchor=1)) is None
-    assert cpu_route(ScanSpec("minstd", "mod:10", (1, 2), variable_gap=True, gap_max=3)) is None
+    assert cpu_route(ScanSpec("minstd", "mod:10", (1, 2), variable_gap=True, gap_max=3,
+                              gap_strategies=("greedy",))) is None
+    # every strategy (the default): the stricter ones are CPU-only, and it says so
+    why = cpu_route(ScanSpec("minstd", "mod:10", (1, 2), variable_gap=True, gap_max=3))
+    assert why is not None and "steady, drift, wide run on the CPU" in why
