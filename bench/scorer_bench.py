@@ -46,6 +46,7 @@ def build(pool_rows: int, n_draws: int, seed: int = 0) -> tuple[pl.DataFrame, Hi
     matches[0] = 10
     pool = pl.DataFrame({"seed": seeds, "generator": ["java_lcg"] * n, "draw": ["mod:1000"] * n,
                          "offset": offsets, "gap": gaps, "gaps": [[]] * n,
+                         "strategy": [None] * n,
                          "forward_matches": matches, "reverse_matches": np.zeros(n, np.int64),
                          "matches": matches, "match_rate": matches / 10},
                         schema=SURVIVOR_SCHEMA)

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numba
+import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -41,6 +42,17 @@ class Case:
     space: int
     target_s: float | None  # the target for the full space, seconds
     baseline: str  # what we compare with
+    # gap scans: offsets 0..offsets-1, gaps gap_min..gap_max, constant or variable (every
+    # strategy); the planted seed uses ``planted_gaps`` at offset 1
+    offsets: int = 1
+    gap_max: int = 0
+    variable: bool = False
+    planted_gaps: tuple[int, ...] = ()
+    slice_bits: int | None = None  # a smaller slice than --slice (slower scans)
+
+
+# A gap sequence that drifts by at most one: the STEADY strategy's pattern.
+DRIFT_GAPS = (2, 3, 3, 2, 1, 2, 3)
 
 
 CASES = [
@@ -54,23 +66,37 @@ CASES = [
          ">= 200 M seeds/s"),
     Case("glibc_rand mod:1000 x8, 2^32", "glibc_rand", "mod:1000", 8, 1 << 32, 120.0,
          "untwister ~30 min (2.4 M/s) here; target < 2 min"),
+    # Gap scans side by side: the same window, offsets and gap range, constant vs variable.
+    Case("xorshift32 x8 off 0-3 gap 0-4 constant", "xorshift32", "mod:1000", 8, 1 << 32, None,
+         "the constant-gap row next to it", offsets=4, gap_max=4, planted_gaps=(2,) * 7,
+         slice_bits=24),
+    Case("xorshift32 x8 off 0-3 gap 0-4 variable", "xorshift32", "mod:1000", 8, 1 << 32, None,
+         "the constant-gap row above (4 strategies)", offsets=4, gap_max=4, variable=True,
+         planted_gaps=DRIFT_GAPS, slice_bits=24),
 ]
 
 
 def run_case(case: Case, slice_size: int, repeats: int, full: bool) -> dict:
     gen, spec = get_generator(case.generator), parse_draw(case.draw)
+    if case.slice_bits is not None:
+        slice_size = min(slice_size, 1 << case.slice_bits)
     planted = (case.space // 3) | 1 if full else slice_size // 2 + 12345
-    draws = tuple(int(v) for v in generate_draws(gen, spec, planted, case.n_draws))
-    cpu_scan(ScanSpec(case.generator, case.draw, draws, planted - 1000, planted + 1000))  # compile
+    offset = 1 if case.offsets > 1 else 0
+    gaps = np.asarray(case.planted_gaps or 0, dtype=np.int64)
+    draws = tuple(int(v) for v in generate_draws(gen, spec, planted, case.n_draws, offset, gaps))
+    window = {"offset_stop": case.offsets, "gap_max": case.gap_max,
+              "variable_gap": case.variable}
+    cpu_scan(ScanSpec(case.generator, case.draw, draws, planted - 1000, planted + 1000,
+                      **window))  # compile
     size = case.space if full else slice_size
     rates, seconds, found = [], [], None
     for _ in range(1 if full else repeats):
-        result = cpu_scan(ScanSpec(case.generator, case.draw, draws, 0, size))
+        result = cpu_scan(ScanSpec(case.generator, case.draw, draws, 0, size, **window))
         rates.append(result.rate)
         seconds.append(result.seconds)
         found = result.survivors["seed"].to_list()
         backend = result.backend
-    median_rate = statistics.median(rates)
+    median_rate = statistics.median(rates) * size / result.candidates_scanned  # seeds/s
     full_s = case.space / median_rate
     return {
         "case": case.name,

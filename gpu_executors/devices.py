@@ -46,6 +46,9 @@ class DeviceReport:
     pinning: dict[str, str] = field(default_factory=dict)  # the visible-devices vars in effect
     fallback_events: list[GpuEvent] = field(default_factory=list)  # see run_with_fallback
     gpu_skipped_because: str | None = None
+    # Why the GPU kernels do not cover this scan (set whether or not a GPU was present), so a
+    # CPU-only run records the same routing a GPU machine would have taken.
+    cpu_routing: str | None = None
 
     @classmethod
     def on_cpu(cls, device_name: str = "cpu") -> DeviceReport:

@@ -268,6 +268,7 @@ def _survivor_rows(result) -> list[dict]:
             "offset": r["offset"],
             "gap": r["gap"] if r["gap"] >= 0 else None,
             "gaps": r["gaps"] or None,
+            "strategy": r.get("strategy"),
             "matches": r["matches"],
             "match_rate": r["match_rate"],
         }
@@ -277,7 +278,8 @@ def _survivor_rows(result) -> list[dict]:
 
 def _print_survivors(result, n_draws: int) -> None:
     for r in result.survivors.to_dicts():
-        gap_txt = f"gap {r['gap']}" if r["gap"] >= 0 else f"gaps {r['gaps']}"
+        gap_txt = (f"gap {r['gap']}" if r["gap"] >= 0
+                   else f"gaps {r['gaps']} ({r.get('strategy')})")
         print(
             f"seed = {r['seed']}  offset {r['offset']}  {gap_txt}  "
             f"matches {r['matches']}/{n_draws}"

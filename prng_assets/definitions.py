@@ -41,7 +41,11 @@ def build_defs(
     jobs = list(JOBS)
     if os.environ.get(DOCKER_JOBS_ENV) == "1":  # the docker executor needs a Docker engine
         jobs += [docker_scan_job(), gpu_scan_job()]
-    assets = dg.load_assets_from_modules(ASSET_MODULES)
+    compute = ComputeResource(backend=backend)
+    # The scan's step runs in the GPU pool when it runs on a GPU (a pool is fixed per definition).
+    scan = sieve.survivors_asset(compute.scan_pool())
+    assets = [scan if isinstance(a, dg.AssetsDefinition) and a.key == scan.key else a
+              for a in dg.load_assets_from_modules(ASSET_MODULES)]
     partitions = {key: a.partitions_def for a in assets
                   if isinstance(a, dg.AssetsDefinition) for key in a.keys}
     return dg.Definitions(
@@ -53,7 +57,7 @@ def build_defs(
         sensors=[draw_file_sensor, *ALERT_SENSORS],
         resources={
             "artefacts": ArtefactStore(root=artefact_root),
-            "compute": ComputeResource(backend=backend),
+            "compute": compute,
             "optuna_storage": OptunaStorage(url=optuna_url, root=artefact_root),
             "notifications": Notifier.from_env(),
         },

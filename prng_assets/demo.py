@@ -72,8 +72,8 @@ def run_demo(
                else "given directly, search: false")
         lines.append(
             f"sieve_settings: {s['generator']} {s['draw']}, window {s['window']}, offsets "
-            f"{s['offset_min']}..{s['offset_max']}, gaps {s['gap_min']}..{s['gap_max']}, "
-            f"max_misses {s['max_misses']} ({how})")
+            f"{s['offset_min']}..{s['offset_max']}, gaps {s['gap_min']}..{s['gap_max']} "
+            f"{s.get('gap_mode', 'constant')}, max_misses {s['max_misses']} ({how})")
     if prep.success:
         r = case_runs.scan(defs, instance, case, extra=WARNINGS_ONLY)
         results.append(r)

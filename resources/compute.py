@@ -12,6 +12,9 @@ from gpu_executors.devices import detect_vendor, device_description, pinning_env
 from gpu_executors.sieve.backends import gpu_status, run_scan
 from gpu_executors.sieve.spec import Progress, ScanResult, ScanSpec
 
+SIEVE_POOL = "sieve"  # the CPU scan's pool (every worker may scan)
+GPU_POOL = "gpu"  # shared with the GPU model family: GPUs are scarcer
+
 
 class ComputeResource(dg.ConfigurableResource):
     """``auto`` = a GPU when one is usable and covers the scan, else the CPU.
@@ -57,9 +60,23 @@ class ComputeResource(dg.ConfigurableResource):
             "pinning": self.device_env(),
             "sieve_on_gpu": use_gpu,
             "sieve_reason": reason,
+            "scan_pool": self.scan_pool(),
             "torch_device": self.torch_device(),
             **device_description(),
         }
+
+    def scan_pool(self) -> str:
+        """The pool of the survivors step: ``gpu`` when scans run on a GPU (an explicit
+        ``cuda``/``rocm`` backend, or ``auto`` where a GPU is usable), else ``sieve``.
+
+        Decided once per code location: under ``auto`` a scan the GPU kernels route to the CPU
+        (``triton.routing``) still queues on the GPU pool.
+        """
+        if self.backend == "cpu":
+            return SIEVE_POOL
+        if self.backend in ("cuda", "rocm"):
+            return GPU_POOL
+        return GPU_POOL if gpu_status(self.backend)[0] else SIEVE_POOL
 
     def scan(self, spec: ScanSpec, progress: Progress | None = None) -> ScanResult:
         self._pin()

@@ -188,7 +188,30 @@ def undetermined_bits(model: LinearModel, ech: Echelon, draw: LinearDraw, n_draw
     return check.rank
 
 
-def crack_linear(
+@dataclass(frozen=True)
+class Solution:
+    """A crack's result with what replays it: the candidate model's index among
+    ``linear_models(generator)`` and the packed unknowns (None when nothing was recovered).
+    The unknowns are the state at draw ``result.first_draw``."""
+
+    result: LinearResult
+    model_index: int | None
+    bits: np.ndarray | None
+
+
+def crack_linear(generator: str, draw_text: str, values: list[int], predict: int = 10,
+                 earlier: int = 10, holdout: float = 0.1, progress: Progress = None,
+                 locate_budget_s: float = 60.0) -> LinearResult:
+    """Recover ``generator``'s state from ``values`` drawn with ``draw_text``.
+
+    Raises ValueError for a generator or draw function the route cannot handle, or a draw value
+    out of the draw function's range.
+    """
+    return solve_linear(generator, draw_text, values, predict, earlier, holdout, progress,
+                        locate_budget_s).result
+
+
+def solve_linear(
     generator: str,
     draw_text: str,
     values: list[int],
@@ -197,12 +220,8 @@ def crack_linear(
     holdout: float = 0.1,
     progress: Progress = None,
     locate_budget_s: float = 60.0,
-) -> LinearResult:
-    """Recover ``generator``'s state from ``values`` drawn with ``draw_text``.
-
-    Raises ValueError for a generator or draw function the route cannot handle, or a draw value
-    out of the draw function's range.
-    """
+) -> Solution:
+    """``crack_linear`` keeping the solution itself, for callers that replay it (the sieve)."""
     t0 = time.perf_counter()
     models = linear_models(generator)
     draw = parse_linear_draw(draw_text, models[0], legacy_range(generator))
@@ -211,10 +230,11 @@ def crack_linear(
     if not values:
         raise ValueError("no draws given")
     _check_rejection_is_rare(models[0], draw, values)
-    start, notes, best = 0, [], None
+    start, notes, best, chosen = 0, [], None, (None, None)
     for _ in range(MAX_RESTARTS):
-        found = [_crack_from(m, draw, values[start:], predict, earlier, holdout, progress,
+        tried = [_crack_from(m, draw, values[start:], predict, earlier, holdout, progress,
                              locate_budget_s) for m in models]
+        found = [r for r, _x in tried]
         good = [r for r in found if r.solved]
         if len({tuple(r.predictions) for r in good}) > 1:
             # Models come in order of preference (V8: a fresh, full cache first).
@@ -223,6 +243,8 @@ def crack_linear(
                          f"{_position(good[0])} (V8: a fresh process), and only the first "
                          f"{common} are the same under every position that fits")
         best = good[0] if good else max(found, key=lambda r: (r.rank, r.matched))
+        index = found.index(best)
+        chosen = (index, tried[index][1]) if best.solved else (None, None)
         if best.solved or not draw.can_reject:
             break
         restart = _restart_point(found)
@@ -231,8 +253,9 @@ def crack_linear(
         notes.append(f"draws {start}..{start + restart - 1} hid words the system could not "
                      f"locate; restarted at draw {start + restart}")
         start += restart
-    return _with(best, first_draw=start, n_draws=len(values),
-                 seconds=time.perf_counter() - t0, notes=notes + best.notes)
+    result = _with(best, first_draw=start, n_draws=len(values),
+                   seconds=time.perf_counter() - t0, notes=notes + best.notes)
+    return Solution(result, *chosen)
 
 
 MAX_HIDDEN = 2.0  # hidden words expected before the system can contradict, at most
@@ -280,10 +303,15 @@ def _with(r: LinearResult, **changes) -> LinearResult:
     return LinearResult(**{**r.to_dict(), **changes})
 
 
+def _unsolved(**fields) -> tuple[LinearResult, None]:
+    return LinearResult(**fields, solved=False), None
+
+
 def _crack_from(model: LinearModel, draw: LinearDraw, values: list[int], predict: int,
                 earlier: int, holdout: float, progress: Progress,
-                locate_budget_s: float) -> LinearResult:
-    """One model, draws from ``values[0]``. ``first_draw`` of a failure: where to restart."""
+                locate_budget_s: float) -> tuple[LinearResult, np.ndarray | None]:
+    """One model, draws from ``values[0]``: the result and the solution that gave it (None
+    unsolved). ``first_draw`` of a failure: where to restart."""
     n = len(values)
     held = int(n * holdout) if n >= 20 else 0
     n_solve = n - held
@@ -303,10 +331,10 @@ def _crack_from(model: LinearModel, draw: LinearDraw, values: list[int], predict
                 undetermined_bits=st.ech.nullity, rejected_words=sum(st.hidden.values()))
     if st.failed_at is not None:
         base["first_draw"] = st.failed_at
-        return LinearResult(**base, solved=False,
-                            reason=f"the equations contradict at draw {st.failed_at - 1}: "
-                                   "not this generator and draw function, or words hidden "
-                                   "where the system cannot locate them")
+        return _unsolved(**base,
+                         reason=f"the equations contradict at draw {st.failed_at - 1}: "
+                                "not this generator and draw function, or words hidden "
+                                "where the system cannot locate them")
     notes = []
     horizon = max(predict * draw.words_per_draw, 1) + 8
     und = undetermined_bits(model, st.ech, draw, n_solve, horizon)
@@ -314,7 +342,7 @@ def _crack_from(model: LinearModel, draw: LinearDraw, values: list[int], predict
         bad, _ = add_draws(model, st.rows, draw, values, st.ech, n_solve, n, st.pos)
         if len(bad):
             base.update(rank=st.ech.rank, free_bits=st.ech.nullity)
-            return LinearResult(**base, solved=False, reason=(
+            return _unsolved(**base, reason=(
                 "the held-back draws, needed to pin the state, contradict the others: not this "
                 "generator and draw function, or hidden words"))
         notes.append("the held-back draws were needed to solve: no independent check")
@@ -323,7 +351,7 @@ def _crack_from(model: LinearModel, draw: LinearDraw, values: list[int], predict
     base.update(used_for_solve=n_solve, held_back=held, rank=st.ech.rank,
                 free_bits=st.ech.nullity, undetermined_bits=und)
     if und:
-        return LinearResult(**base, solved=False, reason=(
+        return _unsolved(**base, reason=(
             f"not enough draws: rank {st.ech.rank} of {model.n_unknowns} unknowns leaves "
             f"{und} bits of the future undetermined; give more draws (README: how many each "
             "generator and draw function needed)"))
@@ -331,7 +359,8 @@ def _crack_from(model: LinearModel, draw: LinearDraw, values: list[int], predict
 
 
 def _finish(model: LinearModel, draw: LinearDraw, values: list[int], x: np.ndarray,
-            predict: int, earlier: int, base: dict, notes: list[str]) -> LinearResult:
+            predict: int, earlier: int, base: dict,
+            notes: list[str]) -> tuple[LinearResult, np.ndarray | None]:
     """Replay every draw from ``x`` (the check), then predict, walk back, look for a seed."""
     n, n_solve = len(values), base["used_for_solve"]
     matched, rejected, preds = replay(model, draw, x, values, predict)
@@ -340,16 +369,17 @@ def _finish(model: LinearModel, draw: LinearDraw, values: list[int], x: np.ndarr
     if not all(matched):
         first = matched.index(False)
         base["first_draw"] = max(first, 1)
-        return LinearResult(**base, solved=False,
-                            reason=f"the recovered state replays {sum(matched)} of {n} draws "
-                                   f"(first mismatch at draw {first})")
+        return _unsolved(**base,
+                         reason=f"the recovered state replays {sum(matched)} of {n} draws "
+                                f"(first mismatch at draw {first})")
     seed = model.seed(x)
     before = model.earlier_words(x, earlier) if earlier else None
     one_word = draw.words_per_draw == 1 and not draw.can_reject
-    return LinearResult(
+    result = LinearResult(
         **base, solved=True, reason="", state=model.state(x), predictions=preds,
         earlier_words=before,
         earlier_draws=[draw.simulate(iter([w]))[0] for w in before] if before and one_word
         else None,
         seed=None if seed is None else seed[0], seed_offset=None if seed is None else seed[1],
         notes=notes)
+    return result, x

@@ -19,6 +19,7 @@ from gpu_executors.ranking.features import feature_columns
 from gpu_executors.ranking.predicted import Candidates, predicted_draws
 from gpu_executors.ranking.schema import FEATURE_SCHEMA, TARGET_SCHEMA, ScorerConfig
 from gpu_executors.ranking.targets import target_columns
+from gpu_executors.sieve.strategies import GapStrategy
 
 KEY_COLUMNS = ("seed", "offset", "gap")
 # Sieve metadata every row carries; features in their own right (the original lost most of its).
@@ -27,6 +28,11 @@ SIEVE_COLUMNS = {
     "sieve_gap": "constant gap (-1: variable gaps)",
     "sieve_gap_mean": "mean recorded gap (variable gaps), else the gap",
     "sieve_gap_std": "spread of the recorded gaps (0 for a constant gap)",
+    "sieve_gap_range": "largest minus smallest recorded gap (0 for a constant gap)",
+    "sieve_gap_entropy": "Shannon entropy (bits) of the recorded gaps (0 for a constant gap)",
+    "sieve_variable_gap": "1 for a variable-gap survivor, 0 for a constant gap",
+    "sieve_gap_strategy": "the variable-gap strategy that kept it, 1 strictest .. 4 greedy; 0 "
+                          "for a constant gap",
     "sieve_forward_matches": "window draws matched stepping forward",
     "sieve_reverse_matches": "window draws matched stepping backward (state scans)",
     "sieve_match_rate": "share of the sieve window matched",
@@ -86,16 +92,34 @@ def candidates_of(pool: pl.DataFrame, history: History) -> Candidates:
     return Candidates.from_frame(pool, mode=history.mode, anchor=history.anchor)
 
 
+def _entropy_bits(gaps: list[int]) -> float:
+    if not gaps:
+        return 0.0
+    _, counts = np.unique(gaps, return_counts=True)
+    p = counts / counts.sum()
+    return float(-(p * np.log2(p)).sum())
+
+
 def sieve_columns(pool: pl.DataFrame) -> dict[str, np.ndarray]:
+    """The survivor record's evidence of how each row survived (a pool written before gap
+    strategies has no ``strategy`` column: its rows read as constant or greedy)."""
     gaps = pool["gaps"].to_list()
     gap = pool["gap"].to_numpy().astype(np.float64)
     mean = np.array([np.mean(g) if g else v for g, v in zip(gaps, gap, strict=True)])
     std = np.array([np.std(g) if g else 0.0 for g in gaps])
+    variable = gap < 0
+    names = (pool["strategy"].to_list() if "strategy" in pool.columns
+             else [GapStrategy.GREEDY.value if v else None for v in variable])
+    rank = {s.value: i + 1 for i, s in enumerate(GapStrategy)}
     return {
         "sieve_offset": pool["offset"].to_numpy().astype(np.float64),
         "sieve_gap": gap,
         "sieve_gap_mean": mean.astype(np.float64),
         "sieve_gap_std": std.astype(np.float64),
+        "sieve_gap_range": np.array([max(g) - min(g) if g else 0.0 for g in gaps], np.float64),
+        "sieve_gap_entropy": np.array([_entropy_bits(g) for g in gaps], np.float64),
+        "sieve_variable_gap": variable.astype(np.float64),
+        "sieve_gap_strategy": np.array([rank.get(n, 0) if n else 0 for n in names], np.float64),
         "sieve_forward_matches": pool["forward_matches"].to_numpy().astype(np.float64),
         "sieve_reverse_matches": pool["reverse_matches"].to_numpy().astype(np.float64),
         "sieve_match_rate": pool["match_rate"].to_numpy().astype(np.float64),

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import numba
 import numpy as np
 
+from gpu_executors.linear.replay import linear_draw, replay_draws
 from gpu_executors.prng.bitgen.base import Generator
 from gpu_executors.prng.draws import DrawSpec, make_drawer, make_word_value, parse_draw
 from gpu_executors.prng.generators import get_generator
@@ -24,6 +25,10 @@ if TYPE_CHECKING:
     import polars as pl
 
 
+# The columns a linear pool adds to ``SURVIVOR_SCHEMA`` (``gpu_executors.sieve.linear``).
+LINEAR_COLUMNS = ("state", "state_model", "state_draw")
+
+
 @dataclass(frozen=True, eq=False)
 class Candidates:
     """Survivors of one scan as arrays: seed (or state), offset, gap per row.
@@ -31,7 +36,9 @@ class Candidates:
     ``gaps[i] == -1`` marks a variable-gap row; its recorded gaps are ``gap_lists[i]``
     (``gap_lists`` is None when no row is variable, else one list per row, ignored for
     constant-gap rows). In state mode (``mode="state"``) ``seeds`` holds the packed state just
-    before draw ``anchor`` and offsets are 0.
+    before draw ``anchor`` and offsets are 0. In linear mode (``mode="linear"``, the linear
+    route's recovered states) each row is ``states[i]`` (``gpu_executors.linear.replay``) of
+    model ``state_models[i]`` at draw ``state_draws[i]``; seeds, offsets and gaps are 0.
     """
 
     generator: str
@@ -42,6 +49,9 @@ class Candidates:
     gap_lists: list[list[int]] | None = None
     mode: str = "seed"
     anchor: int = 0
+    states: tuple[bytes, ...] | None = None
+    state_models: tuple[int, ...] | None = None
+    state_draws: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
         seeds = np.ascontiguousarray(self.seeds, dtype=np.uint64).reshape(-1)
@@ -57,8 +67,13 @@ class Candidates:
             raise ValueError("offsets must be >= 0")
         if (gaps < -1).any():
             raise ValueError("gaps must be >= 0, or -1 for a variable-gap row")
-        if self.mode not in ("seed", "state"):
-            raise ValueError(f"mode must be 'seed' or 'state', got {self.mode!r}")
+        if self.mode not in ("seed", "state", "linear"):
+            raise ValueError(f"mode must be 'seed', 'state' or 'linear', got {self.mode!r}")
+        if self.mode == "linear":
+            lists = (self.states, self.state_models, self.state_draws)
+            if any(v is None or len(v) != n for v in lists):
+                raise ValueError(f"linear mode needs states, state_models and state_draws for "
+                                 f"each of the {n} rows")
         if self.anchor < 0:
             raise ValueError(f"anchor must be >= 0, got {self.anchor}")
         gap_lists = self.gap_lists
@@ -76,6 +91,8 @@ class Candidates:
         object.__setattr__(self, "gap_lists", gap_lists)
         get_generator(self.generator)  # KeyError listing the valid names
         parse_draw(self.draw)
+        if self.mode == "linear":
+            linear_draw(self.generator, self.draw)  # ValueError: not a linear pair
 
     def __len__(self) -> int:
         return int(self.seeds.shape[0])
@@ -109,6 +126,14 @@ class Candidates:
             if "gaps" not in df.columns:
                 raise ValueError("variable-gap rows but no 'gaps' column")
             gap_lists = [list(g) if g is not None else [] for g in df["gaps"].to_list()]
+        linear: dict = {}
+        if mode == "linear":
+            lacking = [c for c in LINEAR_COLUMNS if c not in df.columns]
+            if lacking:
+                raise ValueError(f"a linear pool lacks columns {lacking}")
+            linear = {"states": tuple(df["state"].to_list()),
+                      "state_models": tuple(int(v) for v in df["state_model"].to_list()),
+                      "state_draws": tuple(int(v) for v in df["state_draw"].to_list())}
         return cls(
             generator=str(df["generator"][0]),
             draw=str(df["draw"][0]),
@@ -118,6 +143,7 @@ class Candidates:
             gap_lists=gap_lists,
             mode=mode,
             anchor=anchor,
+            **linear,
         )
 
 
@@ -184,6 +210,8 @@ def predicted_draws(candidates: Candidates, n: int) -> np.ndarray:
     """
     if n < 0:
         raise ValueError(f"n must be >= 0, got {n}")
+    if candidates.mode == "linear":
+        return _linear_draws(candidates, n)
     gen, spec = candidates.gen, candidates.spec
     n_rows = len(candidates)
     seeds = candidates.seeds
@@ -229,4 +257,14 @@ def predicted_draws(candidates: Candidates, n: int) -> np.ndarray:
     kernel = _predict_kernel(gen.name, spec.text)
     n_blocks = min(n_rows, numba.get_num_threads() * 16)
     kernel(seeds, rewind, state_mode, offsets, row_gap, var_idx, gap_mat, gap_len, out, n_blocks)
+    return out
+
+
+def _linear_draws(candidates: Candidates, n: int) -> np.ndarray:
+    """Linear mode: each recovered state replayed by its model and the linear draw function
+    (``-1`` before the draw the state was recovered at)."""
+    out = np.empty((len(candidates), n), dtype=np.int64)
+    rows = zip(candidates.states, candidates.state_models, candidates.state_draws, strict=True)
+    for i, (data, model, first) in enumerate(rows):
+        out[i] = replay_draws(candidates.generator, candidates.draw, model, data, first, n)
     return out

@@ -1,6 +1,9 @@
 """Which executor runs a scan: the CPU, or a GPU through Triton (CUDA or ROCm).
 
-``auto`` takes a GPU when one is usable and the GPU kernels cover the scan, else the CPU. Every
+``auto`` takes a GPU when one is usable and the GPU kernels cover the scan, else the CPU; what
+they do not cover is routed to the CPU by ``triton.routing`` with a reason, recorded in
+``result.device.cpu_routing`` whether or not a GPU is present (an explicit ``cuda``/``rocm``
+backend refuses such a scan instead). Every
 result says which device ran it, and why a GPU was not used (``result.device``, a
 ``DeviceReport``). A GPU scan that runs out of memory is retried with smaller launch batches and
 finally on the CPU (``devices.run_with_fallback``); the steps back are in
@@ -13,6 +16,7 @@ from gpu_executors.devices import Backend, GpuEvent, run_with_fallback
 from gpu_executors.sieve.cpu import cpu_scan
 from gpu_executors.sieve.spec import Progress, ScanResult, ScanSpec
 from gpu_executors.sieve.triton.availability import triton_available
+from gpu_executors.sieve.triton.routing import cpu_route
 from gpu_executors.sieve.triton.scan import triton_scan
 
 # Seeds per Triton launch: triton_scan's default, halved on OOM down to the floor (below which a
@@ -42,7 +46,12 @@ def run_scan(
     """Run ``spec``; a GPU scan's survivors are re-verified on the CPU by ``triton_scan``."""
     chosen = _backend(backend)
     explicit_gpu = chosen in (Backend.CUDA, Backend.ROCM)
+    route = cpu_route(spec)
     use_gpu, reason = gpu_status(chosen)
+    if use_gpu and route is not None:
+        if explicit_gpu:
+            raise NotImplementedError(f"backend {chosen}: routed to the CPU executor: {route}")
+        use_gpu, reason = False, f"routed to the CPU executor: {route}"
     if use_gpu:
         events: list[GpuEvent] = []
 
@@ -69,4 +78,5 @@ def run_scan(
         raise RuntimeError(f"backend {chosen} requested but unavailable: {reason}")
     result = cpu_scan(spec, progress=progress)
     result.device.gpu_skipped_because = reason
+    result.device.cpu_routing = route
     return result

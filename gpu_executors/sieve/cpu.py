@@ -20,7 +20,7 @@ from gpu_executors.devices import DeviceReport
 from gpu_executors.prng.bitgen.base import Generator
 from gpu_executors.prng.draws import make_drawer, parse_draw
 from gpu_executors.sieve import walkers
-from gpu_executors.sieve.prefilters import fast_filter, filter_params
+from gpu_executors.sieve.prefilters import NATIVE_MT, NATIVE_MT_ARRAY, fast_filter, filter_params
 from gpu_executors.sieve.spec import (
     Progress,
     ScanMode,
@@ -29,9 +29,11 @@ from gpu_executors.sieve.spec import (
     empty_columns,
     survivors_frame,
 )
+from gpu_executors.sieve.strategies import rule_array
 from gpu_executors.specialise import specialise, unbound
 
 U64 = np.uint64
+NATIVE_CHUNK = 1 << 22  # seeds per call of the native MT filter: ~0.1 s, so Ctrl-C stays quick
 
 
 class Walkers(NamedTuple):
@@ -39,6 +41,7 @@ class Walkers(NamedTuple):
     parallel over a range. The state walks are None for generators without an inverse step."""
 
     walk_seed: Callable
+    walk_seed_strategy: Callable
     walk_state: Callable | None
     count_seeds: Callable
     count_states: Callable | None
@@ -60,9 +63,11 @@ def compile_walkers(gen: Generator, draw_text: str) -> Walkers:
         SIZE=gen.state_size,
     )
     if gen.prev is None or gen.unpack is None:
-        return Walkers(module.walk_seed, None, module.count_seeds, None, gen.state_size)
+        return Walkers(module.walk_seed, module.walk_seed_strategy, None, module.count_seeds,
+                       None, gen.state_size)
     return Walkers(
         module.walk_seed,
+        module.walk_seed_strategy,
         module.walk_state,
         module.count_seeds,
         module.count_states,
@@ -72,8 +77,9 @@ def compile_walkers(gen: Generator, draw_text: str) -> Walkers:
 
 def walk_params(spec: ScanSpec) -> np.ndarray:
     """The scan's window as the walkers read it: [off_start, off_stop, gap_min, gap_max,
-    variable, max_misses, anchor]."""
-    return np.array(
+    variable, max_misses, anchor, n_strategies, (max_consecutive, tolerance) per strategy]."""
+    rules = rule_array(spec.gap_strategies) if spec.variable_gap else np.empty(0, np.int64)
+    head = np.array(
         [
             spec.offset_start,
             spec.offset_stop,
@@ -82,9 +88,11 @@ def walk_params(spec: ScanSpec) -> np.ndarray:
             int(spec.variable_gap),
             spec.max_misses,
             spec.anchor,
+            len(rules) // 2,
         ],
         dtype=np.int64,
     )
+    return np.concatenate([head, rules])
 
 
 def cpu_scan(
@@ -96,16 +104,19 @@ def cpu_scan(
     """Run the scan on all cores. Ctrl-C returns what was found so far (``complete=False``)."""
     spec.validate()
     gen = spec.gen
-    walk_seed, walk_state, count_seeds, count_states, size = compile_walkers(gen, spec.draw)
+    walk_seed, walk_seed_strategy, walk_state, count_seeds, count_states, size = (
+        compile_walkers(gen, spec.draw))
     obs = spec.observed()
     p = walk_params(spec)
     state_mode = spec.mode is ScanMode.STATE
     per_seed = spec.candidates // max(spec.n_seeds, 1)
+    prefilter = fast_filter(spec)
+    if prefilter is not None and prefilter[1] in (NATIVE_MT, NATIVE_MT_ARRAY):
+        chunk = chunk or NATIVE_CHUNK  # one byte per seed, and each call starts threads
     chunk = chunk or max(1 << 14, min(1 << 24, (1 << 26) // max(per_seed * size, 1)))
     n_blocks = numba.get_num_threads() * 16
     n_draws = obs.shape[0]
     cols = empty_columns()
-    prefilter = fast_filter(spec)
     fparams = filter_params(spec)
     no_records = (*(np.empty(0, np.int64),) * 3, np.empty((0, max(n_draws - 1, 0)), np.int64))
     t_compile = time.perf_counter()
@@ -123,6 +134,7 @@ def cpu_scan(
     base = np.empty(size, np.uint64)
     st, trial, probe = (np.empty(size, np.uint64) for _ in range(3))
     gaps_out = np.zeros(max(n_draws - 1, 0), np.int64)
+    best_gaps = np.zeros_like(gaps_out)
     try:
         for start in range(spec.seed_start, spec.stop, chunk):
             count = min(chunk, spec.stop - start)
@@ -148,27 +160,18 @@ def cpu_scan(
                 rec_fwd = np.zeros(k, np.int64)
                 rec_rev = np.zeros(k, np.int64)
                 rec_gaps = np.zeros((k, max(n_draws - 1, 0)), np.int64)
+                rec_strat = np.zeros(k, np.int64)
                 if state_mode:
                     walk_state(s, obs, p, base, st, probe, rec_gap, rec_fwd, rec_rev)
                 else:
-                    walk_seed(
-                        s,
-                        obs,
-                        p,
-                        base,
-                        st,
-                        trial,
-                        probe,
-                        gaps_out,
-                        rec_off,
-                        rec_gap,
-                        rec_fwd,
-                        rec_gaps,
-                    )
+                    walk_seed_strategy(s, obs, p, base, st, trial, probe, gaps_out, best_gaps,
+                                       rec_off, rec_gap, rec_fwd, rec_gaps, rec_strat)
                 cols["seed"] += [int(s)] * k
                 cols["offset"] += rec_off.tolist()
                 cols["gap"] += rec_gap.tolist()
                 cols["gaps"] += rec_gaps.tolist() if spec.variable_gap else [[]] * k
+                cols["strategy"] += ([spec.gap_strategies[i].value for i in rec_strat]
+                                     if spec.variable_gap else [None] * k)
                 cols["forward_matches"] += rec_fwd.tolist()
                 cols["reverse_matches"] += rec_rev.tolist()
             done = start + count - spec.seed_start

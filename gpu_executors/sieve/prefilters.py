@@ -4,8 +4,9 @@ The generic executor walks each seed through the full array state, which is corr
 generator but slow. For exact or near-exact constant-gap seed scans, a filter looks at the first
 ``max_misses + 2`` draws of every candidate, 256 seeds at a time in flat loops that LLVM
 vectorises: single-word generators, MT19937 seeded by ``init_genrand`` (computing only the few
-words it needs, as php_mt_seed does), glibc's additive generator, Go's rngSource (only the ring
-words its first words add) and .NET's Random (its 55-word seeding, lane by lane). A filter is
+words it needs, as php_mt_seed does; compiled C where gcc is, see ``native``), glibc's additive
+generator, Go's rngSource (only the ring words its first words add) and .NET's Random (its
+55-word seeding, lane by lane). A filter is
 conservative: it may flag a seed that then fails, never miss one that survives: a draw whose
 first word would be rejected ends the judgement of that candidate, since later draws would sit
 at other words. Flagged seeds are re-walked by the generic executor, which alone decides and
@@ -24,10 +25,12 @@ from gpu_executors.prng.bitgen.go_rand import GO_LAZY_WORDS, RING_POWERS, lazy_r
 from gpu_executors.prng.draws import make_word_value, parse_draw
 from gpu_executors.sieve import lanes
 from gpu_executors.sieve.lanes import LANES
+from gpu_executors.sieve.native import MT_LAZY_WORDS, native_mt_filter
 from gpu_executors.sieve.spec import ScanMode, ScanSpec
 from gpu_executors.specialise import specialise, unbound
 
-MT_LAZY_WORDS = 227  # words 0..226 of MT19937 need no twisted word, only the seeding's words
+NATIVE_MT = "mt-lazy native"  # the filter's name when mt_lazy.c runs it
+NATIVE_MT_ARRAY = "mt-lazy native init_by_array"  # the same for python_random's seeding
 
 # Filter signature: (start, count, obs, params, flags, n_blocks) -> None; flags[j] = 1 marks
 # seed start + j as a possible survivor. params = [off_start, off_stop, gap_min, gap_max,
@@ -64,7 +67,17 @@ def fast_filter(spec: ScanSpec) -> tuple[Filter, str] | None:
         return _single_word_filter(gen, spec.draw), "lanes"
     if gen.mt_genrand:
         if spec.last_word(filter_draws(spec)) < MT_LAZY_WORDS:
+            native = native_mt_filter(gen, spec.draw, _needed_words)
+            if native is not None:
+                return native, NATIVE_MT
             return _mt_filter(gen, spec.draw), "mt-lazy"
+        return None
+    if gen.name == "python_random" and spec.stop <= 1 << 32:
+        # one-word keys only; CPython's init_by_array has no numba lazy kernel
+        if spec.last_word(filter_draws(spec)) < MT_LAZY_WORDS:
+            native = native_mt_filter(gen, spec.draw, _needed_words, by_array=True)
+            if native is not None:
+                return native, NATIVE_MT_ARRAY
         return None
     if gen.name == "glibc_rand":
         return _glibc_filter(gen, spec.draw), "glibc-lanes"

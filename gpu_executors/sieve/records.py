@@ -82,7 +82,7 @@ class SieveSettingsRecord:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> SieveSettingsRecord:
-        return cls(settings=SieveSettings(**d["settings"]), searched=d["searched"],
+        return cls(settings=SieveSettings.from_dict(d["settings"]), searched=d["searched"],
                    sampler_seed=d["sampler_seed"], draws_sha256=d["draws_sha256"],
                    seed_blocks=d["seed_blocks"],
                    search=SettingsSearch.from_dict(d) if "study_name" in d else None,
@@ -136,4 +136,4 @@ class PoolStats:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> PoolStats:
-        return cls(**{**d, "settings": SieveSettings(**d["settings"])})
+        return cls(**{**d, "settings": SieveSettings.from_dict(d["settings"])})

@@ -15,41 +15,66 @@ from gpu_executors.sieve.spec import (
     empty_columns,
     survivors_frame,
 )
+from gpu_executors.sieve.strategies import RULES, GapStrategy
 
 
-def _variable_gap_walk(spec: ScanSpec, state: np.ndarray, obs: np.ndarray):
-    """Greedy: each draw at the smallest gap in [gap_min, gap_max] that matches.
-
-    A draw that matches at no gap is a miss, taken at gap_min. Returns (matches, gaps) or None.
+def _variable_gap_walk(spec: ScanSpec, state: np.ndarray, obs: np.ndarray,
+                       strategy: GapStrategy):
+    """One strategy's walk (``strategies``): the first gap over the whole range, each later one
+    within the tolerance of the last matched gap (GREEDY: the whole range), ascending; the
+    smallest that matches is taken. A draw matching nowhere is a miss, taken at the expected gap
+    (GREEDY, or before any match: gap_min). Returns (matches, gaps), or None past the total or
+    the consecutive miss limit.
     """
     gen = spec.gen
     draw = make_drawer(gen, spec.draw_spec)
+    rule = RULES[strategy]
+    limit = rule.max_consecutive
     misses = 0 if draw(state) == obs[0] else 1
+    run = misses
+    if misses > spec.max_misses or (limit is not None and run > limit):
+        return None
+    expected: int | None = None
     gaps: list[int] = []
     for i in range(1, len(obs)):
-        trial = state.copy()
-        for _ in range(spec.gap_min):
-            gen.next(trial)
+        lo, hi = spec.gap_min, spec.gap_max
+        if rule.tolerance is not None and expected is not None:
+            lo = max(spec.gap_min, expected - rule.tolerance)
+            hi = min(spec.gap_max, expected + rule.tolerance)
         chosen = None
-        for g in range(spec.gap_min, spec.gap_max + 1):
-            probe = trial.copy()
+        for g in range(lo, hi + 1):
+            probe = state.copy()
+            for _ in range(g):
+                gen.next(probe)
             if draw(probe) == obs[i]:
                 chosen, state = g, probe
                 break
-            gen.next(trial)
         if chosen is None:
             misses += 1
-            if misses > spec.max_misses:
+            run += 1
+            if misses > spec.max_misses or (limit is not None and run > limit):
                 return None
+            use_expected = rule.tolerance is not None and expected is not None
+            chosen = expected if use_expected else spec.gap_min
             state = state.copy()
-            for _ in range(spec.gap_min):
+            for _ in range(chosen):
                 gen.next(state)
             draw(state)
-            chosen = spec.gap_min
+        else:
+            run = 0
+            expected = chosen
         gaps.append(chosen)
-    if misses > spec.max_misses:
-        return None
     return len(obs) - misses, gaps
+
+
+def _best_strategy(spec: ScanSpec, state: np.ndarray, obs: np.ndarray):
+    """(matches, gaps, strategy) of the strategy with the most matches, ties to the stricter."""
+    best = None
+    for strategy in spec.gap_strategies:
+        found = _variable_gap_walk(spec, state.copy(), obs, strategy)
+        if found is not None and (best is None or found[0] > best[0]):
+            best = (*found, strategy)
+    return best
 
 
 def _constant_gap_misses(spec: ScanSpec, state: np.ndarray, obs: np.ndarray, gap: int) -> int:
@@ -102,9 +127,9 @@ def reference_scan(spec: ScanSpec) -> ScanResult:
             gen.next(base)
         for off in range(spec.offset_start, spec.offset_stop):
             if spec.variable_gap:
-                found = _variable_gap_walk(spec, base.copy(), obs)
+                found = _best_strategy(spec, base, obs)
                 if found is not None:
-                    _append(cols, s, off, -1, found[1], found[0], 0)
+                    _append(cols, s, off, -1, found[1], found[0], 0, found[2].value)
             else:
                 for gap in range(spec.gap_min, spec.gap_max + 1):
                     misses = _constant_gap_misses(spec, base.copy(), obs, gap)
@@ -124,12 +149,14 @@ def reference_scan(spec: ScanSpec) -> ScanResult:
 
 
 def _append(
-    cols: dict[str, list], seed: int, offset: int, gap: int, gaps: list[int], fwd: int, rev: int
+    cols: dict[str, list], seed: int, offset: int, gap: int, gaps: list[int], fwd: int, rev: int,
+    strategy: str | None = None,
 ) -> None:
     cols["seed"].append(seed)
     cols["offset"].append(offset)
     cols["gap"].append(gap)
     cols["gaps"].append(gaps)
+    cols["strategy"].append(strategy)
     cols["forward_matches"].append(fwd)
     cols["reverse_matches"].append(rev)
 

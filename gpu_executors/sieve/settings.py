@@ -7,6 +7,7 @@ Plain functions and records, so tests call them without Dagster; the asset layer
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -19,12 +20,18 @@ import polars as pl
 from gpu_executors.prng.draws import check_compatible, parse_draw
 from gpu_executors.prng.generators import get_generator
 from gpu_executors.prng.null_model import (
-    draw_match_probabilities,
     evidence,
     pass_probability,
     survivor_p_value,
 )
 from gpu_executors.sieve.spec import SURVIVOR_SCHEMA, ScanResult, ScanSpec
+from gpu_executors.sieve.strategies import (
+    ALL_STRATEGIES,
+    GapMode,
+    GapStrategy,
+    parse_mode,
+    parse_strategies,
+)
 from gpu_executors.significance import FINDING_ALPHA
 
 SPACE_BITS_ENV = "SEEDSIEVE_SPACE_BITS"
@@ -95,11 +102,30 @@ class SieveSettings:
     offset_max: int = 0  # inclusive
     gap_min: int = 0
     gap_max: int = 0  # inclusive
-    variable_gap: bool = False
+    gap_mode: GapMode = GapMode.CONSTANT  # a name is converted
     max_misses: int = 0
     anchor: int = 0
     seed_start: int = 0
     seed_stop: int = 1 << 64
+    # variable gaps: the strategies every candidate tries (see ``strategies``)
+    gap_strategies: tuple[GapStrategy, ...] = ALL_STRATEGIES
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "gap_mode", parse_mode(self.gap_mode))
+        object.__setattr__(self, "gap_strategies", parse_strategies(self.gap_strategies))
+
+    @classmethod
+    def from_dict(cls, d: dict) -> SieveSettings:
+        """Read a stored record; one written before gap modes has ``variable_gap`` instead."""
+        d = dict(d)
+        if "variable_gap" in d:
+            d["gap_mode"] = GapMode.VARIABLE if d.pop("variable_gap") else GapMode.CONSTANT
+        return cls(**d)
+
+    @property
+    def variable_gap(self) -> bool:
+        """Whether any scan of these settings walks variable gaps."""
+        return self.gap_mode is not GapMode.CONSTANT
 
     def validate(self, n_train: int | None = None) -> None:
         gen = get_generator(self.generator)
@@ -113,22 +139,50 @@ class SieveSettings:
         if self.window < 1 or not 0 <= self.max_misses < self.window:
             raise ValueError(f"window {self.window} / max_misses {self.max_misses}: need "
                              "window >= 1 and 0 <= max_misses < window")
+        if self.mode == "state" and self.variable_gap:
+            raise ValueError("state scans use a constant gap (gap_mode constant)")
         if n_train is not None and self.window > n_train:
             raise ValueError(f"window {self.window} is longer than the train split "
                              f"({n_train} draws)")
+        if self.mode == "linear":
+            from gpu_executors.sieve.linear import check_linear_pair  # the solver, on demand
+
+            check_linear_pair(self.generator, self.draw)
+            if n_train is not None and self.window >= n_train:
+                raise ValueError(f"mode linear solves from the first window draws and holds "
+                                 f"the rest of the train split back to confirm the state: "
+                                 f"window {self.window} leaves none of the {n_train}")
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """JSON-ready: enums as their names, the strategies as a list."""
+        out = asdict(self)
+        out["gap_mode"] = self.gap_mode.value
+        out["gap_strategies"] = [s.value for s in self.gap_strategies]
+        return out
 
     def digest(self) -> str:
         return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:16]
 
-    def scan_spec(self, train: np.ndarray, lo: int, hi: int) -> ScanSpec | None:
-        """The scan of seeds ``[lo, hi)`` clipped to the settings and the seed width."""
+    def scan_specs(self, train: np.ndarray, lo: int, hi: int) -> list[ScanSpec]:
+        """The scans of seeds ``[lo, hi)`` clipped to the settings and the seed width: one per
+        gap mode (constant first; "both" runs two); none when the range is outside, or in
+        linear mode (the state is solved by survivor_pool, no seed is scanned)."""
+        if self.mode == "linear":
+            return []
         width = get_generator(self.generator).seed_bits
         lo, hi = max(lo, self.seed_start), min(hi, self.seed_stop, 1 << width)
         if lo >= hi:
-            return None
+            return []
+        return [self._spec(train, lo, hi, v) for v in self.gap_mode.variable_flags]
+
+    def scan_spec(self, train: np.ndarray, lo: int, hi: int) -> ScanSpec | None:
+        """The one scan of a single-mode setting (``scan_specs`` for "both")."""
+        if self.gap_mode is GapMode.BOTH:
+            raise ValueError("gap_mode both runs two scans: use scan_specs")
+        specs = self.scan_specs(train, lo, hi)
+        return specs[0] if specs else None
+
+    def _spec(self, train: np.ndarray, lo: int, hi: int, variable: bool) -> ScanSpec:
         return ScanSpec(
             generator=self.generator,
             draw=self.draw,
@@ -139,23 +193,32 @@ class SieveSettings:
             offset_stop=self.offset_max + 1,
             gap_min=self.gap_min,
             gap_max=self.gap_max,
-            variable_gap=self.variable_gap,
+            variable_gap=variable,
             max_misses=self.max_misses,
             mode=self.mode,
             anchor=self.anchor,
+            gap_strategies=self.gap_strategies,
         )
 
 
-SEARCHED = ("window", "offset_max", "gap_min", "gap_max", "max_misses")
+SEARCHED = ("window", "offset_max", "gap_min", "gap_max", "gap_mode", "max_misses")
 
 
 @dataclass(frozen=True)
 class SearchBounds:
-    window: tuple[int, int] = (6, 16)
-    offset: tuple[int, int] = (0, 8)
-    gap: tuple[int, int] = (0, 4)
+    """The window optimiser's search space. The defaults are the widest gap and offset ranges
+    at which the loosest setting they allow still singles out a seed (``loosest_null``, checked
+    by a test): window from 8 draws, gaps 0-12, offsets 0-16, every gap mode."""
+
+    window: tuple[int, int] = (8, 16)
+    offset: tuple[int, int] = (0, 16)
+    gap: tuple[int, int] = (0, 12)
     max_misses: tuple[int, int] = (0, 1)
     anchor: tuple[int, int] = (0, 0)
+    gap_modes: tuple[GapMode, ...] = tuple(GapMode)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "gap_modes", tuple(parse_mode(m) for m in self.gap_modes))
 
     def validate(self) -> None:
         for name in ("window", "offset", "gap", "max_misses", "anchor"):
@@ -164,27 +227,55 @@ class SearchBounds:
                 raise ValueError(f"{name} bounds {lo}:{hi} need 0 <= lo <= hi")
         if self.window[0] < 1:
             raise ValueError("window bounds must start at 1 or more")
+        if not self.gap_modes or len(set(self.gap_modes)) != len(self.gap_modes):
+            raise ValueError(f"gap modes {[m.value for m in self.gap_modes]}: need at least "
+                             "one, none twice")
+
+
+# The space ``loosest_null`` sizes the default bounds for: a 32-bit seed space, draws mod 1000.
+BOUNDS_SEEDS = 1 << 32
+BOUNDS_DRAW = "mod:1000"
+
+
+def loosest_null(bounds: SearchBounds, seeds: int = BOUNDS_SEEDS, draw: str = BOUNDS_DRAW,
+                 generator: str = "lcg32") -> float:
+    """Chance survivors of the loosest setting the bounds allow (shortest window, widest offset
+    and gap ranges, the most misses, variable gaps with every strategy when a mode allows them)
+    over ``seeds`` seeds: below ``FINDING_ALPHA``, one survivor of any setting is a finding."""
+    window, misses = bounds.window[0], min(bounds.max_misses[1], bounds.window[0] - 1)
+    const = ScanSpec(generator, draw, tuple(range(window)), seed_start=0, seed_stop=1,
+                     offset_start=bounds.offset[0], offset_stop=bounds.offset[1] + 1,
+                     gap_min=bounds.gap[0], gap_max=bounds.gap[1], max_misses=misses)
+    var = dataclasses.replace(const, variable_gap=True)
+    per_mode = {GapMode.CONSTANT: const.null_expected(), GapMode.VARIABLE: var.null_expected()}
+    per_mode[GapMode.BOTH] = per_mode[GapMode.CONSTANT] + per_mode[GapMode.VARIABLE]
+    return max(per_mode[m] for m in bounds.gap_modes) * seeds
 
 
 def suggest_settings(trial, base: SieveSettings, bounds: SearchBounds) -> SieveSettings:
-    """One Optuna trial's settings; every searched name is a real trial parameter."""
+    """One Optuna trial's settings; every searched name is a real trial parameter (the gap mode
+    a categorical of ``GapMode`` names; state scans walk constant gaps only)."""
     window = trial.suggest_int("window", *bounds.window)
     gap_min = trial.suggest_int("gap_min", *bounds.gap)
     gap_max = trial.suggest_int("gap_max", gap_min, max(gap_min, bounds.gap[1]))
     mm_hi = min(bounds.max_misses[1], window - 1)
     max_misses = trial.suggest_int("max_misses", min(bounds.max_misses[0], mm_hi), mm_hi)
+    modes = [m.value for m in bounds.gap_modes]
+    if base.mode == "state":
+        modes = [GapMode.CONSTANT.value]
     changes = {
         "window": window,
         "offset_min": bounds.offset[0],
         "offset_max": trial.suggest_int("offset_max", *bounds.offset),
         "gap_min": gap_min,
         "gap_max": gap_max,
+        "gap_mode": GapMode(trial.suggest_categorical("gap_mode", modes)),
         "max_misses": max_misses,
     }
     if base.mode == "state":
         changes["anchor"] = trial.suggest_int("anchor", bounds.anchor[0],
                                               min(bounds.anchor[1], window - 1))
-    return SieveSettings(**{**base.to_dict(), **changes})
+    return dataclasses.replace(base, **changes)
 
 
 def scan_blocks(
@@ -193,23 +284,34 @@ def scan_blocks(
     ranges: Sequence[tuple[int, int]],
     scan: Callable[[ScanSpec], ScanResult],
 ) -> dict:
-    """Scan some seed blocks with ``settings``: survivors against the null, as evidence."""
-    survivors = candidates = 0
-    null = 0.0
+    """Scan some seed blocks with ``settings``: survivors against the null, as evidence.
+
+    Gap mode "both" scans every block twice (constant, then variable gaps). Its evidence is the
+    joint count against the joint null: the survivor rows of both scans together (a candidate
+    kept by both counts once per scan, as its two rows do in the pool) against the sum of both
+    scans' expected chance counts, by the same Poisson tail. Expected counts add whatever the
+    dependence between the two scans, so the null is exact in mean; the per-mode figures are
+    kept too (``by_mode``).
+    """
+    by_mode: dict[str, dict] = {}
     for lo, hi in ranges:
-        spec = settings.scan_spec(train, lo, hi)
-        if spec is None:
-            continue
-        result = scan(spec)
-        survivors += result.survivors.height
-        candidates += result.candidates_scanned
-        null += result.null_expected
+        for spec in settings.scan_specs(train, lo, hi):
+            result = scan(spec)
+            mode = (GapMode.VARIABLE if spec.variable_gap else GapMode.CONSTANT).value
+            figures = by_mode.setdefault(mode, {"survivors": 0, "candidates": 0,
+                                                "null_expected": 0.0})
+            figures["survivors"] += result.survivors.height
+            figures["candidates"] += result.candidates_scanned
+            figures["null_expected"] += result.null_expected
+    survivors = sum(f["survivors"] for f in by_mode.values())
+    null = sum(f["null_expected"] for f in by_mode.values())
     return {
         "survivors": survivors,
-        "candidates": candidates,
+        "candidates": sum(f["candidates"] for f in by_mode.values()),
         "null_expected": null,
         "p_value": survivor_p_value(survivors, null),
         "evidence": evidence(survivors, null),
+        "by_mode": by_mode,
     }
 
 
@@ -226,15 +328,23 @@ def merge_pool(frames: Sequence[pl.DataFrame]) -> pl.DataFrame:
     )
 
 
-def tier_nulls(settings: SieveSettings, train: np.ndarray, candidates: int) -> dict[int, float]:
-    """Expected chance survivors with at least ``k`` matches, for every ``k`` the sieve keeps."""
-    gen, spec = get_generator(settings.generator), parse_draw(settings.draw)
-    probs = draw_match_probabilities(
-        gen, spec, np.asarray(train[: settings.window]),
-        settings.gap_max - settings.gap_min + 1 if settings.variable_gap else 1)
+def tier_nulls(settings: SieveSettings, train: np.ndarray,
+               candidates: dict[bool, int] | int) -> dict[int, float]:
+    """Expected chance survivors with at least ``k`` matches, for every ``k`` the sieve keeps.
+
+    ``candidates``: scanned per scan (``{variable_gap: count}``), or one count for a
+    single-mode setting; gap mode "both" sums its two scans' tiers (the joint null)."""
+    specs = [settings._spec(train, 0, 1, v) for v in settings.gap_mode.variable_flags]
+    if isinstance(candidates, int):
+        candidates = {s.variable_gap: candidates for s in specs}
     lowest = settings.window - settings.max_misses
-    return {k: candidates * pass_probability(probs, settings.window - k)
-            for k in range(lowest, settings.window + 1)}
+    out = dict.fromkeys(range(lowest, settings.window + 1), 0.0)
+    for spec in specs:
+        n = candidates.get(spec.variable_gap, 0)
+        for probs in spec.match_probabilities():
+            for k in out:
+                out[k] += n * pass_probability(probs, settings.window - k)
+    return out
 
 
 def pool_stats(

@@ -20,7 +20,13 @@ from gpu_executors.devices import DeviceReport
 from gpu_executors.prng.bitgen.base import Generator
 from gpu_executors.prng.draws import DrawSpec, check_compatible, parse_draw
 from gpu_executors.prng.generators import get_generator
-from gpu_executors.prng.null_model import null_expected, survivor_p_value
+from gpu_executors.prng.null_model import pass_probability, survivor_p_value, value_probabilities
+from gpu_executors.sieve.strategies import (
+    ALL_STRATEGIES,
+    GapStrategy,
+    parse_strategies,
+    strategy_match_probabilities,
+)
 
 Progress = Callable[[int, int, int], None]  # (candidates done, candidates total, survivors)
 
@@ -31,13 +37,15 @@ SURVIVOR_SCHEMA = {
     "offset": pl.Int64,
     "gap": pl.Int64,  # constant gap; -1 in variable-gap mode
     "gaps": pl.List(pl.Int64),  # per-draw gaps (variable-gap mode), else empty
+    "strategy": pl.Utf8,  # the variable-gap strategy that kept it (``GapStrategy``), else null
     "forward_matches": pl.Int64,
     "reverse_matches": pl.Int64,
     "matches": pl.Int64,
     "match_rate": pl.Float64,
 }
 # What an executor collects per survivor; survivors_frame derives the rest of the schema.
-SURVIVOR_COLUMNS = ("seed", "offset", "gap", "gaps", "forward_matches", "reverse_matches")
+SURVIVOR_COLUMNS = ("seed", "offset", "gap", "gaps", "strategy", "forward_matches",
+                    "reverse_matches")
 
 
 def empty_columns() -> dict[str, list]:
@@ -69,8 +77,11 @@ class ScanSpec:
     max_misses: int = 0
     mode: ScanMode = ScanMode.SEED  # a plain "seed" / "state" is converted
     anchor: int = 0  # state scans: index of the draw the candidate state precedes
+    # variable-gap scans: the strategies each candidate tries (names are converted)
+    gap_strategies: tuple[GapStrategy, ...] = ALL_STRATEGIES
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "gap_strategies", parse_strategies(self.gap_strategies))
         try:
             object.__setattr__(self, "mode", ScanMode(self.mode))
         except ValueError:
@@ -151,11 +162,18 @@ class ScanSpec:
         if state and self.variable_gap:
             raise ValueError("state scans use a constant gap")
 
+    def match_probabilities(self) -> list[np.ndarray]:
+        """Per-draw chance match probabilities: one array per way a candidate may pass (each
+        strategy of a variable-gap scan, see ``strategies``; the one constant gap)."""
+        p = value_probabilities(self.gen, self.draw_spec, self.observed())
+        if not self.variable_gap:
+            return [p]
+        return [strategy_match_probabilities(p, self.n_gaps, s) for s in self.gap_strategies]
+
     def null_expected(self) -> float:
-        choices = self.n_gaps if self.variable_gap else 1
-        return null_expected(
-            self.gen, self.draw_spec, self.observed(), self.candidates, self.max_misses, choices
-        )
+        """Expected chance survivors; a variable-gap scan sums its strategies (union bound)."""
+        return self.candidates * sum(
+            pass_probability(p, self.max_misses) for p in self.match_probabilities())
 
 
 @dataclass
@@ -210,6 +228,7 @@ def survivors_frame(spec: ScanSpec, columns: dict[str, np.ndarray | list]) -> pl
         "offset": np.asarray(columns["offset"], dtype=np.int64),
         "gap": np.asarray(columns["gap"], dtype=np.int64),
         "gaps": [list(map(int, g)) for g in columns.get("gaps", [[]] * n)],
+        "strategy": list(columns.get("strategy") or [None] * n),
         "forward_matches": np.asarray(columns["forward_matches"], dtype=np.int64),
         "reverse_matches": np.asarray(columns["reverse_matches"], dtype=np.int64),
         "matches": matches.astype(np.int64),

@@ -3,7 +3,9 @@
 ``cpu.compile_walkers`` binds the names below through ``gpu_executors.specialise``, so each
 pair's kernels are module-level functions that numba caches on disk. A seed walk seeds, skips to
 each offset and counts misses with early exit; a state walk unpacks a state and walks forward
-and backward from the anchor. The ``count_*`` kernels run those walks in parallel over a range.
+and backward from the anchor; a variable-gap walk tries every strategy of ``p`` (see
+``strategies``) and keeps the best. The ``count_*`` kernels run those walks in parallel over a
+range.
 """
 
 from __future__ import annotations
@@ -43,16 +45,26 @@ def const_misses(st, obs, start, gap, max_misses):
 
 
 @numba.njit(nogil=True, cache=True)
-def variable_misses(st, obs, gap_min, gap_max, max_misses, trial, probe, gaps_out):
+def variable_misses(st, obs, gap_min, gap_max, max_misses, max_consec, tol, trial, probe,
+                    gaps_out):
+    """One strategy's walk (see ``strategies``); more than ``max_misses`` when it fails.
+
+    ``max_consec`` / ``tol`` -1: no consecutive limit / the whole range (the greedy rule)."""
     misses = 0 if draw(st) == obs[0] else 1
-    if misses > max_misses:
-        return misses
+    consec = misses
+    if misses > max_misses or (0 <= max_consec < consec):
+        return max_misses + 1
+    expected = -1
     for i in range(1, obs.shape[0]):
+        lo, hi = gap_min, gap_max
+        if tol >= 0 and expected >= 0:
+            lo = max(gap_min, expected - tol)
+            hi = min(gap_max, expected + tol)
         copy_into(trial, st)
-        for _ in range(gap_min):
+        for _ in range(lo):
             nxt(trial)
         chosen = -1
-        for g in range(gap_min, gap_max + 1):
+        for g in range(lo, hi + 1):
             copy_into(probe, trial)
             if draw(probe) == obs[i]:
                 chosen = g
@@ -61,14 +73,45 @@ def variable_misses(st, obs, gap_min, gap_max, max_misses, trial, probe, gaps_ou
             nxt(trial)
         if chosen < 0:
             misses += 1
-            if misses > max_misses:
-                return misses
-            for _ in range(gap_min):
+            consec += 1
+            if misses > max_misses or (0 <= max_consec < consec):
+                return max_misses + 1
+            chosen = expected if (tol >= 0 and expected >= 0) else gap_min
+            for _ in range(chosen):
                 nxt(st)
             draw(st)
-            chosen = gap_min
+        else:
+            consec = 0
+            expected = chosen
         gaps_out[i - 1] = chosen
     return misses
+
+
+@numba.njit(nogil=True, cache=True)
+def best_strategy(st, base, obs, p, trial, probe, gaps_out, best_gaps):
+    """(misses, index) of the strategy with the fewest misses, ties to the earlier (stricter);
+    its gaps in ``best_gaps``. Index -1 when none passes."""
+    gap_min, gap_max, max_misses, n_strat = p[2], p[3], p[5], p[7]
+    best_m = max_misses + 1
+    best_k = -1
+    # Draw 0 is the same for every strategy: a miss there with no miss allowed fails them all
+    # (most candidates), at once rather than once per strategy.
+    if max_misses == 0:
+        copy_into(st, base)
+        if draw(st) != obs[0]:
+            return best_m, best_k
+    for k in range(n_strat):
+        copy_into(st, base)
+        m = variable_misses(st, obs, gap_min, gap_max, max_misses, p[8 + 2 * k], p[9 + 2 * k],
+                            trial, probe, gaps_out)
+        if m < best_m:
+            best_m = m
+            best_k = k
+            for j in range(gaps_out.shape[0]):
+                best_gaps[j] = gaps_out[j]
+            if m == 0:
+                break
+    return best_m, best_k
 
 
 @numba.njit(nogil=True, cache=True)
@@ -88,7 +131,17 @@ def reverse_misses(anchor_state, obs, anchor, gap, max_misses, st, probe):
 
 @numba.njit(nogil=True, cache=True)
 def walk_seed(s, obs, p, base, st, trial, probe, gaps_out, rec_off, rec_gap, rec_fwd, rec_gaps):
-    """Candidates of one seed that survive; records them when rec_off has room."""
+    """``walk_seed_strategy`` without the strategy record (the Triton path's re-walk)."""
+    best_gaps = np.empty(gaps_out.shape[0], np.int64)
+    return walk_seed_strategy(s, obs, p, base, st, trial, probe, gaps_out, best_gaps, rec_off,
+                              rec_gap, rec_fwd, rec_gaps, rec_off[:0])
+
+
+@numba.njit(nogil=True, cache=True)
+def walk_seed_strategy(s, obs, p, base, st, trial, probe, gaps_out, best_gaps, rec_off, rec_gap,
+                       rec_fwd, rec_gaps, rec_strat):
+    """Candidates of one seed that survive; records them when rec_off has room (and each
+    variable-gap survivor's strategy index when rec_strat has)."""
     off_start, off_stop, gap_min, gap_max, variable, max_misses = (
         p[0],
         p[1],
@@ -103,15 +156,16 @@ def walk_seed(s, obs, p, base, st, trial, probe, gaps_out, rec_off, rec_gap, rec
     n = 0
     for off in range(off_start, off_stop):
         if variable:
-            copy_into(st, base)
-            m = variable_misses(st, obs, gap_min, gap_max, max_misses, trial, probe, gaps_out)
-            if m <= max_misses:
+            m, k = best_strategy(st, base, obs, p, trial, probe, gaps_out, best_gaps)
+            if k >= 0:
                 if n < rec_off.shape[0]:
                     rec_off[n] = off
                     rec_gap[n] = -1
                     rec_fwd[n] = obs.shape[0] - m
-                    for k in range(gaps_out.shape[0]):
-                        rec_gaps[n, k] = gaps_out[k]
+                    for j in range(best_gaps.shape[0]):
+                        rec_gaps[n, j] = best_gaps[j]
+                if n < rec_strat.shape[0]:
+                    rec_strat[n] = k
                 n += 1
         else:
             for gap in range(gap_min, gap_max + 1):
@@ -158,11 +212,13 @@ def count_seeds(start, count, obs, p, counts, n_blocks):
         trial = np.empty(SIZE, dtype=np.uint64)
         probe = np.empty(SIZE, dtype=np.uint64)
         gaps_out = np.zeros(n_gaps, dtype=np.int64)
+        best_gaps = np.zeros(n_gaps, dtype=np.int64)
         e0 = np.empty(0, dtype=np.int64)
         e2 = np.empty((0, n_gaps), dtype=np.int64)
         for j in range(j_lo, j_hi):
-            counts[j] = walk_seed(
-                start + U64(j), obs, p, base, st, trial, probe, gaps_out, e0, e0, e0, e2
+            counts[j] = walk_seed_strategy(
+                start + U64(j), obs, p, base, st, trial, probe, gaps_out, best_gaps, e0, e0, e0,
+                e2, e0
             )
 
 

@@ -15,6 +15,7 @@ from gpu_executors.ranking.matrix import constant_columns, schema
 from gpu_executors.ranking.matrix import feature_matrix as build_matrix
 from gpu_executors.ranking.minimum import pool_skip_reason
 from gpu_executors.sieve.settings import SieveSettings
+from gpu_executors.sieve.strategies import GapMode
 from prng_assets import lineage
 from prng_assets.artefact_keys import MATRIX_RECORD, MATRIX_TABLE, POOL_TABLE, SCORER_RECORD
 from prng_assets.assets.ingest import draw_history
@@ -37,14 +38,19 @@ PREVIEW_COLUMNS = ["seed", "offset", "gap", "train_match_rate", "holdout_hits",
 def expected_constant(settings: SieveSettings) -> set[str]:
     """Sieve columns that the scan itself holds fixed (not a lost field)."""
     out = set()
+    spread = {"sieve_gap_std", "sieve_gap_range", "sieve_gap_entropy"}
     if settings.mode == "seed":
         out.add("sieve_reverse_matches")
-    if not settings.variable_gap:
-        out.add("sieve_gap_std")
+    if settings.gap_mode is GapMode.CONSTANT:
+        out |= spread | {"sieve_variable_gap", "sieve_gap_strategy"}
+    if settings.gap_mode is GapMode.VARIABLE:
+        out |= {"sieve_variable_gap", "sieve_gap"}  # every row's gap is -1
+    if settings.variable_gap and len(settings.gap_strategies) == 1:
+        out.add("sieve_gap_strategy")
     if settings.offset_min == settings.offset_max:
         out.add("sieve_offset")
     if settings.gap_min == settings.gap_max:
-        out.update({"sieve_gap", "sieve_gap_mean"})
+        out |= {"sieve_gap", "sieve_gap_mean"} | spread
     return out
 
 

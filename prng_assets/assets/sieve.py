@@ -19,6 +19,7 @@ from pydantic import Field, model_validator
 from gpu_executors.io.hashing import json_digest
 from gpu_executors.prng.draws import parse_draw
 from gpu_executors.prng.generators import GENERATORS
+from gpu_executors.prng.null_model import survivor_p_value
 from gpu_executors.sieve.identify import (
     Identification,
     PairScan,
@@ -26,6 +27,7 @@ from gpu_executors.sieve.identify import (
     draws_for_modulus,
     identify,
 )
+from gpu_executors.sieve.linear import solve_pool
 from gpu_executors.sieve.records import PoolStats, SettingsSearch, SieveSettingsRecord
 from gpu_executors.sieve.settings import (
     SearchBounds,
@@ -36,8 +38,15 @@ from gpu_executors.sieve.settings import (
     suggest_settings,
     tier_nulls,
 )
+from gpu_executors.sieve.strategies import (
+    ALL_STRATEGIES,
+    GapMode,
+    parse_mode,
+    parse_strategies,
+)
 from prng_assets import lineage
 from prng_assets.artefact_keys import (
+    LINEAR_STATE,
     POOL_STATS,
     POOL_TABLE,
     SIEVE_SETTINGS,
@@ -57,8 +66,14 @@ from prng_assets.partitions import BLOCKS, case_and_blocks, case_blocks, cases, 
 from prng_assets.plots import figure_metadata
 from prng_assets.run_tags import settings_metadata
 from resources.artefacts import ArtefactStore
-from resources.compute import ComputeResource
+from resources.compute import SIEVE_POOL, ComputeResource
 from resources.optuna_storage import OptunaStorage
+
+_DEFAULT_BOUNDS = SearchBounds()
+# Run config names the gap mode by its value (a Dagster enum would want the member's name); a
+# test holds this to ``GapMode``. Lists of names are checked by ``parse_strategies`` /
+# ``parse_mode`` (Dagster config has no list of literals).
+GapModeName = Literal["constant", "variable", "both"]
 
 
 class SieveSettingsConfig(dg.Config):
@@ -75,7 +90,12 @@ class SieveSettingsConfig(dg.Config):
         description="Draw function NAME[:PARAM...], or auto: every draw function of the "
         "history's modulus (with a generator list or auto).",
     )
-    mode: Literal["seed", "state"] = "seed"
+    mode: Literal["seed", "state", "linear"] = Field(
+        default="seed",
+        description="seed: scan seeds; state: scan states at the anchor draw; linear: solve "
+        "the state from the first `window` train draws by linear algebra (mt19937 and its "
+        "users, the xorshifts; search: false), the rest of the train split held back to "
+        "confirm it.")
     seed_start: int = Field(default=0, description="Scan only seeds >= this.")
     seed_stop: int = Field(default=2**64, description="Scan only seeds < this.")
     search: bool = Field(default=True, description="False: use the settings below as given.")
@@ -84,14 +104,24 @@ class SieveSettingsConfig(dg.Config):
     offset_max: int = 0
     gap_min: int = 0
     gap_max: int = 0
-    variable_gap: bool = False
+    gap_mode: GapModeName = Field(default="constant", description="constant: one gap per "
+                                  "candidate; variable: each gap found by the strategies; "
+                                  "both: the two scans together.")
+    gap_strategies: list[str] = Field(
+        default_factory=lambda: [s.value for s in ALL_STRATEGIES],
+        description="Variable gaps: the strategies each candidate tries (the best is kept).")
     max_misses: int = 0
     anchor: int = 0
-    window_bounds: list[int] = Field(default_factory=lambda: [6, 16])
-    offset_bounds: list[int] = Field(default_factory=lambda: [0, 8])
-    gap_bounds: list[int] = Field(default_factory=lambda: [0, 4])
-    max_misses_bounds: list[int] = Field(default_factory=lambda: [0, 1])
-    anchor_bounds: list[int] = Field(default_factory=lambda: [0, 0])
+    window_bounds: list[int] = Field(default_factory=lambda: list(_DEFAULT_BOUNDS.window))
+    offset_bounds: list[int] = Field(default_factory=lambda: list(_DEFAULT_BOUNDS.offset))
+    gap_bounds: list[int] = Field(default_factory=lambda: list(_DEFAULT_BOUNDS.gap))
+    max_misses_bounds: list[int] = Field(
+        default_factory=lambda: list(_DEFAULT_BOUNDS.max_misses))
+    anchor_bounds: list[int] = Field(default_factory=lambda: list(_DEFAULT_BOUNDS.anchor))
+    gap_mode_choices: list[str] = Field(
+        default_factory=lambda: [m.value for m in _DEFAULT_BOUNDS.gap_modes],
+        description="The gap modes the search tries (a searched dimension; state scans: "
+                    "constant only).")
     n_trials: int = Field(default=16, description="Optuna trials (a resumed study tops up).")
     sample_blocks: int = Field(default=0, description="Seed blocks per trial; 0 = all blocks.")
     study_name: str | None = Field(default=None, description="Resume this study by name.")
@@ -112,8 +142,9 @@ class SieveSettingsConfig(dg.Config):
         return SieveSettings(
             generator=self.generator, draw=self.draw, mode=self.mode, window=self.window,
             offset_min=self.offset_min, offset_max=self.offset_max, gap_min=self.gap_min,
-            gap_max=self.gap_max, variable_gap=self.variable_gap, max_misses=self.max_misses,
+            gap_max=self.gap_max, gap_mode=GapMode(self.gap_mode), max_misses=self.max_misses,
             anchor=self.anchor, seed_start=self.seed_start, seed_stop=self.seed_stop,
+            gap_strategies=parse_strategies(self.gap_strategies),
         )
 
     def bounds(self) -> SearchBounds:
@@ -123,10 +154,15 @@ class SieveSettingsConfig(dg.Config):
         for name, pair in pairs.items():
             if len(pair) != 2:
                 raise ValueError(f"{name}_bounds must be [lo, hi], got {pair}")
-        return SearchBounds(**{k: (v[0], v[1]) for k, v in pairs.items()})
+        return SearchBounds(**{k: (v[0], v[1]) for k, v in pairs.items()},
+                            gap_modes=tuple(parse_mode(m) for m in self.gap_mode_choices))
 
     @model_validator(mode="after")
     def _check(self) -> "SieveSettingsConfig":
+        if self.mode == "linear" and (self.search or self.choosing):
+            raise ValueError("mode linear solves the state of one given generator and draw "
+                             "function: set search = false, a generator and a draw (not auto "
+                             "or a list), and window = the train draws to solve from")
         if self.choosing:
             unknown = [n for n in self.generators() or [] if n not in GENERATORS]
             if unknown:
@@ -247,7 +283,10 @@ def _previous_best(artefacts: ArtefactStore, bounds: SearchBounds) -> dict | Non
               "max_misses": (bounds.max_misses[0], min(bounds.max_misses[1],
                                                        best.get("window", 1) - 1)),
               "anchor": bounds.anchor}
-    inside = all(k in limits and limits[k][0] <= v <= limits[k][1] for k, v in best.items())
+    modes = [m.value for m in bounds.gap_modes]
+    inside = all(v in modes if k == "gap_mode"
+                 else k in limits and limits[k][0] <= v <= limits[k][1]
+                 for k, v in best.items())
     return best if inside else None
 
 
@@ -301,9 +340,12 @@ def sieve_settings(
             trial.set_user_attr("settings", settings.to_dict())
             for k, v in stats.items():
                 trial.set_user_attr(k, v)
+            per_mode = ", ".join(f"{m} {f['survivors']} vs {f['null_expected']:.3g}"
+                                 for m, f in stats["by_mode"].items())
             context.log.info(
                 f"trial {trial.number}: evidence {stats['evidence']:.2f} "
-                f"({stats['survivors']} survivors vs {stats['null_expected']:.3g} expected) "
+                f"({stats['survivors']} survivors vs {stats['null_expected']:.3g} expected; "
+                f"{per_mode}) "
                 f"{trial.params} "
                 f"[{time.perf_counter() - t0:.1f} s]"
             )
@@ -320,7 +362,7 @@ def sieve_settings(
             raise dg.Failure(description=f"sieve_settings: no trial of study {name!r} completed "
                                          "for this history, pair, bounds and sample blocks")
         best = best_trial(ran)
-        settings = SieveSettings(**best.user_attrs["settings"])
+        settings = SieveSettings.from_dict(best.user_attrs["settings"])
         if not complete:
             context.log.warning("sieve_settings: nothing survived any trial: the choice of "
                                 "settings is arbitrary (the strictest was kept); check the "
@@ -364,20 +406,34 @@ def sieve_settings(
     return dg.MaterializeResult(metadata=meta)
 
 
-@dg.asset(
-    group_name="sieve",
-    partitions_def=case_blocks,
-    backfill_policy=scan_backfill_policy,
-    deps=[sieve_settings, draw_history],
-    kinds={"numba", "triton"},
-    pool="sieve",
-    automation_condition=AUTOMATION,
-)
-def survivors(
-    context: dg.AssetExecutionContext, artefacts: ArtefactStore, compute: ComputeResource
+def survivors_asset(pool: str = SIEVE_POOL) -> dg.AssetsDefinition:
+    """The survivors asset with its step in ``pool``: ``build_defs`` passes ``gpu`` when the
+    scan runs on a GPU (``ComputeResource.scan_pool``), so GPU scans queue on the GPU pool."""
+
+    @dg.asset(
+        name="survivors",
+        group_name="sieve",
+        partitions_def=case_blocks,
+        backfill_policy=scan_backfill_policy,
+        deps=[sieve_settings, draw_history],
+        kinds={"numba", "triton"},
+        pool=pool,
+        automation_condition=AUTOMATION,
+    )
+    def survivors(
+        context: dg.AssetExecutionContext, artefacts: ArtefactStore, compute: ComputeResource
+    ) -> dg.MaterializeResult:
+        """Candidates of the run's seed blocks of a case (one, or a backfill's range) consistent
+        with the train window; each block's survivors and figures are stored apart."""
+        return _survivors(context, artefacts, compute, pool)
+
+    return survivors
+
+
+def _survivors(
+    context: dg.AssetExecutionContext, artefacts: ArtefactStore, compute: ComputeResource,
+    pool: str,
 ) -> dg.MaterializeResult:
-    """Candidates of the run's seed blocks of a case (one, or a backfill's range) consistent with
-    the train window; each block's survivors and figures are stored apart."""
     try:
         case, names = case_and_blocks(context.partition_keys)
     except ValueError as exc:
@@ -401,6 +457,9 @@ def survivors(
             "device": first["device"].get("device_name", "none (block not scanned)"),
             "backend": first["backend"],
             "device_report": dg.MetadataValue.json(first["device"]),
+            "cpu_routing": first["device"].get("cpu_routing")
+            or "none (the GPU kernels cover this scan)",
+            "pool": pool,
             "seconds": seconds,
             "seed_range": f"[{blocks[0]['seed_range'][0]:#x}, {blocks[-1]['seed_range'][1]:#x})",
             "blocks": len(blocks),
@@ -410,6 +469,9 @@ def survivors(
             "scan_digest": now.scan_digest,
         }
     )
+
+
+survivors = survivors_asset()
 
 
 def _scan_block(
@@ -423,7 +485,7 @@ def _scan_block(
 ) -> dict:
     """Scan one block; its survivors and stats are written under the scan digest."""
     lo, hi = BLOCKS.seed_range(key)
-    spec = settings.scan_spec(train, lo, hi)
+    specs = settings.scan_specs(train, lo, hi)
     last = [0.0]
 
     def progress(done: int, total: int, found: int) -> None:
@@ -433,20 +495,50 @@ def _scan_block(
             context.log.info(f"block {key}: {done:,}/{total:,} candidates, {found} survivors")
 
     device: dict = {}
-    if spec is None:
+    if not specs:
         table = merge_pool([])
+        why = ("linear mode: survivor_pool solves the state" if settings.mode == "linear"
+               else "block outside the seed range")
         stats = {"candidates_scanned": 0, "null_expected": 0.0, "seconds": 0.0,
-                 "backend": "none (block outside the seed range)", "survivors": 0}
+                 "backend": f"none ({why})", "survivors": 0}
     else:
-        result = compute.scan(spec, progress=progress)
-        table = result.survivors.with_columns(pl.lit(key).alias("block"))
-        stats = result.stats()
-        device = result.device.as_dict()
+        # gap mode "both": the constant and the variable scan, their rows and figures together
+        results = [compute.scan(spec, progress=progress) for spec in specs]
+        table = pl.concat([r.survivors for r in results]).with_columns(pl.lit(key).alias("block"))
+        stats = _merged_stats([r.stats() for r in results])
+        stats.update(
+            survivors=table.height,
+            candidates_scanned=sum(r.candidates_scanned for r in results),
+            null_expected=sum(r.null_expected for r in results),
+            seconds=sum(r.seconds for r in results),
+            backend=" + ".join(dict.fromkeys(r.backend for r in results)),
+            complete=all(r.complete for r in results),
+            candidates_by_mode={("variable" if r.spec.variable_gap else "constant"):
+                                r.candidates_scanned for r in results})
+        stats["candidates_per_second"] = (stats["candidates_scanned"] / stats["seconds"]
+                                          if stats["seconds"] else float("nan"))
+        stats["p_value"] = survivor_p_value(table.height, stats["null_expected"])
+        device = results[0].device.as_dict()
     stats.update(block=key, seed_range=[lo, hi], settings=settings.to_dict(),
                  digest=settings.digest(), lineage=now.to_dict())
     artefacts.write_parquet(table, *block_table(now.scan_digest, key))
     artefacts.write_json(stats, *block_stats(now.scan_digest, key))
     return {**stats, "survivors": table.height, "device": device}
+
+
+def _merged_stats(each: list[dict]) -> dict:
+    """One block's figures from its scans: counts add, flags must all hold, the rest is the
+    first scan's (the caller sets the joint totals)."""
+    out = dict(each[0])
+    for stats in each[1:]:
+        for k, v in stats.items():
+            if k not in out:
+                out[k] = v
+            elif isinstance(v, bool):
+                out[k] = out[k] and v
+            elif isinstance(v, int | float) and isinstance(out[k], int | float):
+                out[k] = out[k] + v
+    return out
 
 
 def _blocks_table(blocks: list[dict]) -> str:
@@ -490,12 +582,24 @@ def survivor_pool(
     digest = now.scan_digest
     scanned = [k for k in BLOCKS.partition_keys() if artefacts.exists(*block_stats(digest, k))]
     blocks = [artefacts.read_json(*block_stats(digest, k)) for k in scanned]
-    pool = merge_pool([artefacts.read_parquet(*block_table(digest, k)) for k in scanned])
-    candidates = sum(s["candidates_scanned"] for s in blocks)
-    tiers = tier_nulls(settings, load_train(artefacts), candidates) if candidates else {}
-    stats = PoolStats.build(pool_stats(pool, blocks, BLOCKS.count, tiers), settings, blocks)
+    linear: dict | None = None
+    if settings.mode == "linear":
+        pool, stats, linear = _linear_pool(settings, load_train(artefacts), blocks)
+    else:
+        pool = merge_pool([artefacts.read_parquet(*block_table(digest, k)) for k in scanned])
+        candidates = sum(s["candidates_scanned"] for s in blocks)
+        by_mode = {False: 0, True: 0}
+        for s in blocks:
+            for mode, n in s.get("candidates_by_mode", {}).items():
+                by_mode[mode == "variable"] += n
+        if not any(by_mode.values()):  # blocks scanned before gap modes: one scan each
+            by_mode = {settings.variable_gap: candidates}
+        tiers = tier_nulls(settings, load_train(artefacts), by_mode) if candidates else {}
+        stats = PoolStats.build(pool_stats(pool, blocks, BLOCKS.count, tiers), settings, blocks)
     artefacts.write_parquet(pool, *POOL_TABLE)
     artefacts.write_record(stats, *POOL_STATS)
+    if linear is not None:
+        artefacts.write_json(linear, *LINEAR_STATE)
     lineage.stamp(artefacts, POOL_TABLE[:1], now)
     top = pool.head(5).select(["seed", "offset", "gap", "matches"]).to_dicts()
     if not stats.significant:
@@ -513,5 +617,35 @@ def survivor_pool(
             "history_digest": now.history,
             "top_candidates": dg.MetadataValue.json(top),
             "match_rate_vs_null": _pool_plot(pool, stats),
+            **(_linear_metadata(linear) if linear is not None else {}),
         }
     )
+
+
+def _linear_pool(settings: SieveSettings, train: np.ndarray,
+                 blocks: list[dict]) -> tuple[pl.DataFrame, PoolStats, dict]:
+    """Linear mode: the state solved from the window, one pool row if recovered."""
+    try:
+        found = solve_pool(settings.generator, settings.draw, train, settings.window,
+                           BLOCKS.count)
+    except ValueError as exc:
+        raise dg.Failure(description=f"survivor_pool: {exc}", allow_retries=False) from exc
+    figures = {**found.figures, "partitions_covered": len(blocks),
+               "partitions_missing": BLOCKS.count - len(blocks)}
+    return found.table, PoolStats.build(figures, settings, blocks), found.record
+
+
+def _linear_metadata(record: dict) -> dict:
+    """What the solve found: rank, the states left, the held-back check."""
+    return {
+        "linear_solved": record["solved"],
+        "linear_reason": record["reason"] or "recovered",
+        "linear_rank": f"{record['rank']} of {record['unknowns']} unknowns",
+        "linear_states_remaining": record["states_remaining"],
+        "linear_undetermined_bits": record["undetermined_bits"],
+        "linear_words_assumed_rejected": record["rejected_words"],
+        "linear_solved_from_draws": record["window"] - record["first_draw"],
+        "linear_held_back_draws": record["held_back_draws"],
+        "linear_held_back_matched": record.get("held_back_matched", 0),
+        "linear_record": dg.MetadataValue.path("/".join(LINEAR_STATE)),
+    }

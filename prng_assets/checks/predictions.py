@@ -13,6 +13,7 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
+from gpu_executors.linear.replay import replay_draws
 from gpu_executors.models.persistence import load_model
 from gpu_executors.models.records import ModelSidecar
 from gpu_executors.prng.draws import generate_draws, parse_draw
@@ -38,14 +39,17 @@ def predictions_beat_chance(
                   "sources_beating_chance": ", ".join(out["open_sources"]) or "none"})
 
 
-def _draws(pool: pl.DataFrame, rows: np.ndarray, n: int) -> np.ndarray:
-    """Each row's draws 0..n-1, generated from its seed, offset and constant gap."""
+def _draws(pool: pl.DataFrame, rows: np.ndarray, n: int, linear: bool = False) -> np.ndarray:
+    """Each row's draws 0..n-1, generated from its seed, offset and constant gap, or (linear
+    mode) replayed from its recovered state by the linear route's own model."""
     gen = get_generator(str(pool["generator"][0]))
     spec = parse_draw(str(pool["draw"][0]))
     out = np.zeros((len(rows), n), dtype=np.int64)
     for i, row in enumerate(rows):
         r = pool.row(int(row), named=True)
-        out[i] = generate_draws(gen, spec, int(r["seed"]), n, int(r["offset"]), int(r["gap"]))
+        out[i] = (replay_draws(gen.name, spec.text, int(r["state_model"]), bytes(r["state"]),
+                               int(r["state_draw"]), n) if linear else
+                  generate_draws(gen, spec, int(r["seed"]), n, int(r["offset"]), int(r["gap"])))
     return out
 
 
@@ -83,7 +87,8 @@ def predictions_backtest_reproduced(
         return dg.AssetCheckResult(
             passed=out["status"] == "abstain" and not out["predictions"],
             metadata={"applies": "empty pool: the record must abstain and publish nothing"})
-    if history.mode != "seed" or bool((pool["gap"] < 0).any()):
+    linear = history.mode == "linear"
+    if history.mode == "state" or bool((pool["gap"] < 0).any()):
         return dg.AssetCheckResult(passed=True, metadata={
             "applies": "no: state scans and variable gaps are not regenerated here"})
     _run_id, given = requested_config(context, predictions)
@@ -95,7 +100,8 @@ def predictions_backtest_reproduced(
     rederived, disagree = {}, []
     sources = _sources(artefacts, matrix, asked.alpha, asked.top_k)
     for name, rows in sources.items():
-        hits = int((_draws(pool, rows, n_all)[:, n_train:] == holdout).sum()) if len(rows) else 0
+        hits = (int((_draws(pool, rows, n_all, linear)[:, n_train:] == holdout).sum())
+                if len(rows) else 0)
         n = len(rows) * len(holdout)
         p = float(stats.binomtest(hits, n, chance, alternative="greater").pvalue) if n else 1.0
         rederived[name] = {"candidates": len(rows), "draws": n, "hits": hits, "p_value": p}
@@ -108,8 +114,8 @@ def predictions_backtest_reproduced(
     for pick in out["predictions"]:
         rows = np.flatnonzero(((pool["seed"] == pick["seed"]) & (pool["offset"] == pick["offset"])
                                & (pool["gap"] == pick["gap"])).to_numpy())
-        regenerated = (_draws(pool, rows[:1], n_all + len(pick["next_draws"]))[0, n_all:].tolist()
-                       if len(rows) else None)
+        regenerated = (_draws(pool, rows[:1], n_all + len(pick["next_draws"]), linear)[
+            0, n_all:].tolist() if len(rows) else None)
         if pick["source"] not in opened or regenerated != pick["next_draws"]:
             wrong_picks.append(pick["rank"])
     status_ok = out["status"] == ("predict" if opened else "abstain")

@@ -8,6 +8,9 @@ failed one (``all_deps_blocking_checks_passed``)."""
 import dagster as dg
 import polars as pl
 
+from gpu_executors.linear.replay import replay_draws
+from gpu_executors.prng.draws import generate_draws, parse_draw
+from gpu_executors.prng.generators import get_generator
 from gpu_executors.prng.synth import read_truth
 from gpu_executors.sieve.reference import reverse_pass_matches
 from prng_assets import lineage
@@ -21,11 +24,17 @@ from prng_assets.artefact_keys import (
 from prng_assets.assets.ingest import draw_history
 from prng_assets.assets.sieve import SieveSettingsConfig, sieve_settings, survivor_pool
 from prng_assets.checks.requested import config_defaults, requested_config
-from prng_assets.checks.sieve_recompute import SHOWN, recompute_pool, settings_differences
+from prng_assets.checks.sieve_recompute import (
+    SHOWN,
+    recompute_linear,
+    recompute_pool,
+    settings_differences,
+)
 from prng_assets.lineage import SIEVE_SETTINGS_FOLDER
 from prng_assets.loaders import (
     case_artefacts,
     latest_metadata,
+    load_history,
     load_pool_stats,
     load_sieve_settings,
     load_train,
@@ -119,6 +128,10 @@ def reverse_pass_is_backward(
 ) -> dg.AssetCheckResult:
     artefacts = case_artefacts(context, artefacts)
     settings = load_sieve_settings(artefacts).settings
+    if settings.mode == "linear":
+        return dg.AssetCheckResult(passed=True, metadata={"applies": (
+            "no (linear mode: the state is solved, there is no reverse pass; "
+            "pool_survivors_recomputed re-runs the solve)")})
     if settings.mode != "state":
         return dg.AssetCheckResult(passed=True, metadata={"applies": "no (seed scan)"})
     pool = artefacts.read_parquet(*POOL_TABLE).head(50)
@@ -152,9 +165,13 @@ def truth_recovered(
         return dg.AssetCheckResult(passed=True,
                                    metadata={"applies": "no (state scan: candidates are states)"})
     pool = artefacts.read_parquet(*POOL_TABLE)
+    if settings.mode == "linear":
+        return _linear_truth(artefacts, settings, pool, truth)
     hit = pool.filter(pl.col("seed") == truth.seed)
     gap = truth.gaps[0] if truth.gaps and len(set(truth.gaps)) == 1 else -1
-    found = hit.filter((pl.col("offset") == truth.offset) & (pl.col("gap") == gap)).height > 0
+    # a constant planted gap is also found as a variable-gap row (gap modes variable, both)
+    found = hit.filter((pl.col("offset") == truth.offset)
+                       & ((pl.col("gap") == gap) | (pl.col("gap") == -1))).height > 0
     # The scanned scope is the seed blocks cut to the settings' seed range; the rest of the
     # settings (window, offsets, gaps) decide strictness, and missing the truth by them fails.
     in_scope = (settings.generator == truth.generator and settings.draw == truth.draw
@@ -178,6 +195,8 @@ def pool_survivors_recomputed(
     kernels, the merge, a later hand): the plain Python reference decides."""
     artefacts = case_artefacts(context, artefacts)
     settings = load_sieve_settings(artefacts).settings
+    if settings.mode == "linear":
+        return _linear_recomputed(artefacts, settings)
     digest = lineage.current(artefacts).scan_digest
     scanned = [k for k in BLOCKS.partition_keys() if artefacts.exists(*block_stats(digest, k))]
     tables = {k: artefacts.read_parquet(*block_table(digest, k)) for k in scanned
@@ -226,3 +245,43 @@ def sieve_settings_as_requested(
                   "searched_params_lost": ", ".join(sorted(lost)) or "none",
                   "lineage_stamp_agrees": stamp == record.digest},
     )
+
+
+def _linear_recomputed(artefacts: ArtefactStore, settings) -> dg.AssetCheckResult:
+    """Linear mode: the solve re-run from the stored window draws, the pool replayed."""
+    found = recompute_linear(settings, load_train(artefacts),
+                             artefacts.read_parquet(*POOL_TABLE))
+    return dg.AssetCheckResult(
+        passed=not found.mismatches,
+        metadata={"applies": "linear mode: the solve re-run from draws.parquet and "
+                             "settings.json, every pool state replayed on the train draws",
+                  "pool_rows": found.pool_rows, "solve_recovered_a_state": found.solved,
+                  "linear_state_resolved": found.state_resolved,
+                  "train_draws_replayed": found.train_draws_replayed,
+                  "mismatches": len(found.mismatches),
+                  "mismatched": dg.MetadataValue.json(found.mismatches[:SHOWN])})
+
+
+TRUTH_AHEAD = 20  # draws past the history a planted state must also give
+
+
+def _linear_truth(artefacts: ArtefactStore, settings, pool: pl.DataFrame,
+                  truth) -> dg.AssetCheckResult:
+    """Linear mode: a pool state must give the planted generator's draws, the history's and
+    the next ``TRUTH_AHEAD``, from the draw it stands at."""
+    n = load_history(artefacts).values.shape[0] + TRUTH_AHEAD
+    in_scope = settings.generator == truth.generator and settings.draw == truth.draw
+    found = False
+    if in_scope and len(set(truth.gaps or [0])) == 1:
+        planted = generate_draws(get_generator(truth.generator), parse_draw(truth.draw),
+                                 truth.seed, n, truth.offset, (truth.gaps or [0])[0])
+        for row in pool.iter_rows(named=True):
+            first = int(row["state_draw"])
+            got = replay_draws(settings.generator, settings.draw, int(row["state_model"]),
+                               bytes(row["state"]), first, n)
+            found = found or bool((got[first:] == planted[first:]).all())
+    return dg.AssetCheckResult(
+        passed=found or not in_scope, severity=dg.AssetCheckSeverity.ERROR,
+        metadata={"applies": "linear mode: each pool state replayed against the planted "
+                             f"generator's draws and the {TRUTH_AHEAD} after the history",
+                  "planted_seed": truth.seed, "found": found, "in_scanned_scope": in_scope})

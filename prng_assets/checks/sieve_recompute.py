@@ -21,6 +21,7 @@ import polars as pl
 
 from gpu_executors.sieve.reference import reference_scan
 from gpu_executors.sieve.settings import SeedBlocks, SieveSettings
+from gpu_executors.sieve.strategies import parse_strategies
 
 POOL_SAMPLE = 40  # pool seeds recomputed at most
 POOL_TOP = 10  # of which the best-matching (what the ranking looks at first)
@@ -32,12 +33,13 @@ MIN_OUTSIDE = 10  # seeds outside the pool recomputed whatever the cost
 SHOWN = 20  # mismatches listed in metadata
 
 RowKey = tuple[Any, ...]
-ROW_COLUMNS = ("generator", "draw", "offset", "gap", "gaps", "forward_matches",
+ROW_COLUMNS = ("generator", "draw", "offset", "gap", "gaps", "strategy", "forward_matches",
                "reverse_matches", "matches")
 
 
 def _key(row: dict[str, Any]) -> RowKey:
-    return tuple(tuple(row[c]) if c == "gaps" else row[c] for c in ROW_COLUMNS)
+    # .get: a pool written before gap strategies has no strategy column (constant: None)
+    return tuple(tuple(row[c]) if c == "gaps" else row.get(c) for c in ROW_COLUMNS)
 
 
 def draws_per_seed(settings: SieveSettings) -> int:
@@ -46,7 +48,10 @@ def draws_per_seed(settings: SieveSettings) -> int:
     if settings.mode == "state":
         return gaps * settings.window
     offsets = settings.offset_max - settings.offset_min + 1
-    return offsets * settings.window * gaps
+    # a variable-gap walk tries up to every gap per draw, once per strategy
+    per_gap = sum(len(settings.gap_strategies) if v else 1
+                  for v in settings.gap_mode.variable_flags)
+    return offsets * settings.window * gaps * per_gap
 
 
 @dataclass
@@ -81,10 +86,11 @@ def _rows_by_seed(frame: pl.DataFrame) -> dict[int, set[RowKey]]:
 
 def _reference(settings: SieveSettings, train: np.ndarray, seed: int) -> set[RowKey] | None:
     """The survivor rows of one seed; None when the settings never scan it."""
-    spec = settings.scan_spec(train, seed, seed + 1)
-    if spec is None:
+    specs = settings.scan_specs(train, seed, seed + 1)
+    if not specs:
         return None
-    return {_key(r) for r in reference_scan(spec).survivors.iter_rows(named=True)}
+    return {_key(r) for spec in specs
+            for r in reference_scan(spec).survivors.iter_rows(named=True)}
 
 
 def _drawn(ranges: list[tuple[int, int]], exclude: set[int], k: int) -> list[int]:
@@ -124,9 +130,9 @@ def recompute_pool(
     out.pool_seeds = len(stored)
     ranges: list[tuple[int, int]] = []
     for key in scanned:
-        spec = settings.scan_spec(train, *blocks.seed_range(key))
-        if spec is not None:
-            ranges.append((spec.seed_start, spec.stop))
+        specs = settings.scan_specs(train, *blocks.seed_range(key))
+        if specs:
+            ranges.append((specs[0].seed_start, specs[0].stop))
     budget = max(DRAW_BUDGET // max(out.draws_per_seed, 1), MIN_OUTSIDE + 1)
     best = (pool.sort(["matches", "seed"], descending=[True, False])["seed"].unique(
         maintain_order=True).to_list() if pool.height else [])
@@ -158,8 +164,8 @@ def recompute_pool(
     return out
 
 
-SEARCHED_NAMES = ("window", "offset_min", "offset_max", "gap_min", "gap_max", "max_misses",
-                  "anchor")
+SEARCHED_NAMES = ("window", "offset_min", "offset_max", "gap_min", "gap_max", "gap_mode",
+                  "max_misses", "anchor")
 
 
 def settings_differences(
@@ -189,8 +195,11 @@ def settings_differences(
             continue
         if ask["search"] and name in searched:
             continue
-        if rec[name] != ask[name]:
-            differ(name, ask[name])
+        want = ask[name]
+        if name == "gap_strategies":  # stored in their strictness order
+            want = [g.value for g in parse_strategies(want)]
+        if rec[name] != want:
+            differ(name, want)
     if ask["search"]:
         w, o, g = ask["window_bounds"], ask["offset_bounds"], ask["gap_bounds"]
         m, a = ask["max_misses_bounds"], ask["anchor_bounds"]
@@ -201,8 +210,63 @@ def settings_differences(
                   "gap_max": (rec["gap_min"], max(rec["gap_min"], g[1])),
                   "max_misses": (min(m[0], mm_hi), mm_hi),
                   "anchor": (a[0], min(a[1], window - 1))}
-        for name in sorted(searched):
+        modes = ["constant"] if ask["mode"] == "state" else [
+            str(m) for m in ask.get("gap_mode_choices", ["constant", "variable", "both"])]
+        if "gap_mode" in searched and rec["gap_mode"] not in modes:
+            differ("gap_mode", f"one of {modes}")
+        for name in sorted(searched - {"gap_mode"}):
             lo, hi = bounds[name]
             if not lo <= rec[name] <= hi:
                 differ(name, f"within [{lo}, {hi}]")
     return names, differing
+
+
+@dataclass
+class LinearRecomputation:
+    """Linear mode: the solve re-run from the stored window draws, held against the pool."""
+
+    pool_rows: int = 0
+    solved: bool = False
+    state_resolved: bool | None = None  # the re-run solve leaves one state (None: unsolved)
+    train_draws_replayed: int = 0
+    mismatches: list[dict[str, Any]] = field(default_factory=list)
+
+
+def recompute_linear(settings: SieveSettings, train: np.ndarray,
+                     pool: pl.DataFrame) -> LinearRecomputation:
+    """Re-run the linear solve from ``train[:window]`` (the stored draws and settings only) and
+    replay every pool row against the whole train split: the pool must hold exactly the state
+    the solve gives, and that state must replay every window draw from the draw it stands at."""
+    from gpu_executors.linear.replay import replay_draws
+    from gpu_executors.sieve.linear import solve_pool
+
+    out = LinearRecomputation(pool_rows=pool.height)
+    again = solve_pool(settings.generator, settings.draw, train, settings.window, 1)
+    out.solved = bool(again.record["solved"])
+    out.state_resolved = again.record["free_bits"] == 0 if out.solved else None
+    if pool.height != again.table.height:
+        out.mismatches.append({"problem": f"the pool holds {pool.height} state(s), the solve "
+                                          f"gives {again.table.height}"})
+    for i, row in enumerate(pool.iter_rows(named=True)):
+        try:
+            got = replay_draws(settings.generator, settings.draw, int(row["state_model"]),
+                               bytes(row["state"]), int(row["state_draw"]), len(train))
+        except ValueError as exc:
+            out.mismatches.append({"row": i, "problem": f"unreadable state: {exc}"})
+            continue
+        out.train_draws_replayed += len(train)
+        hits = got == np.asarray(train, dtype=np.int64)
+        window = settings.window - int(row["state_draw"])
+        if int(hits[:settings.window].sum()) != window or row["matches"] != window:
+            out.mismatches.append({"row": i, "problem": f"the stored state replays "
+                                   f"{int(hits[:settings.window].sum())} of the {window} window "
+                                   f"draws it was solved from (matches recorded: "
+                                   f"{row['matches']})"})
+        if i < again.table.height:
+            want = again.table.row(i, named=True)
+            same = (want["state_model"], want["state_draw"]) == (row["state_model"],
+                                                                 row["state_draw"])
+            if not same or (out.state_resolved and bytes(want["state"]) != bytes(row["state"])):
+                out.mismatches.append({"row": i, "problem": "not the state the solve gives "
+                                       "from the stored window draws"})
+    return out

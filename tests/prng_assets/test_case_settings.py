@@ -127,6 +127,12 @@ def test_own_file_over_folder_default_over_defaults(tmp_path: Path) -> None:
         ),
         ("[history]\nholdout_fraction = 1.5\n", "[history]", "holdout_fraction 1.5 must be in"),
         ("[sieve]\nwindow = 0\n", "[sieve]", "window"),
+        ("[sieve]\nmode = 'linear'\ngenerator = 'mt19937'\n", "[sieve]", "set search = false"),
+        (
+            "[sieve]\nmode = 'linear'\nsearch = false\nwindow = 700\n",
+            "[sieve]",
+            "'java_lcg' is not linear over GF(2)",
+        ),
     ],
 )
 def test_each_bad_file_gets_its_own_message(tmp_path: Path, text, key, rule) -> None:
@@ -190,3 +196,10 @@ def test_case_sections_under_the_run_config(tmp_path: Path) -> None:
     assert source.endswith("run config for top_k")
     models, _ = with_case_settings(ModelSearchConfig(), store, "models")
     assert (models.n_trials, models.folds, models.seed) == (3, 2, 0)
+
+
+def test_a_linear_case_file_is_accepted(tmp_path: Path) -> None:
+    text = ("[history]\nmodulus = 1000\n[sieve]\nmode = 'linear'\ngenerator = 'python_random'\n"
+            "draw = 'mod:1000'\nsearch = false\nwindow = 7000\n")
+    sieve = load(_write(tmp_path, text)).run_config(tmp_path / "py.json")["ops"]["sieve_settings"]
+    assert sieve["config"]["mode"] == "linear" and sieve["config"]["window"] == 7000

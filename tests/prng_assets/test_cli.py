@@ -249,8 +249,11 @@ def test_dagster_cli_recovers_the_demo_seed(tmp_path: Path, demo_history: Path) 
     env = {**os.environ, "DAGSTER_HOME": str(home), "SEEDSIEVE_ARTEFACTS": str(art),
            "SEEDSIEVE_BACKEND": "cpu", "SEEDSIEVE_BLOCK_BITS": "21"}
     in_process: dict = {}  # steps run in the run's process by default (prng_assets/jobs.py)
+    # Six trials: within the former, narrower offset and gap bounds (the default bounds are
+    # wider, and six trials of them may all miss the planted offset 3, gap 2).
+    search = {"n_trials": 6, "offset_bounds": [0, 8], "gap_bounds": [0, 4]}
     head = {"ops": {"draw_history": {"config": {"path": str(demo_history)}},
-                    "sieve_settings": {"config": {"n_trials": 6}}}, **in_process}
+                    "sieve_settings": {"config": search}}, **in_process}
     added = subprocess.run([sys.executable, "-m", "prng_assets.cli", "case", "add", "demo"],
                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert added.returncode == 0 and added.stdout == "added: demo\n", added.stderr[-3000:]
@@ -275,7 +278,10 @@ def test_dagster_cli_recovers_the_demo_seed(tmp_path: Path, demo_history: Path) 
         assert "RUN_SUCCESS" in proc.stderr
     case = art / "cases" / "demo"
     pool = pl.read_parquet(case / "survivor_pool" / "pool.parquet")
-    assert pool["seed"].to_list() == [3_141_592]
+    # one row per scan that keeps it: two when the chosen gap mode is "both"
+    assert pool["seed"].unique().to_list() == [3_141_592]
+    settings = json.loads((case / "sieve_settings" / "settings.json").read_text())["settings"]
+    assert pool.height == (2 if settings["gap_mode"] == "both" else 1)
     stats = json.loads((case / "survivor_pool" / "stats.json").read_text())
     assert (stats["partitions_covered"], stats["partitions_missing"]) == (2, 0)
 

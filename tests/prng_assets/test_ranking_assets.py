@@ -319,6 +319,7 @@ def test_a_skip_the_pool_does_not_justify_fails_the_checks(tmp_path: Path, rows:
         *[pl.lit(0).alias(c) for c in ("offset", "gap", "forward_matches", "reverse_matches",
                                        "matches")],
         pl.lit([], dtype=pl.List(pl.Int64)).alias("gaps"), pl.lit(1.0).alias("match_rate"),
+        pl.lit(None, dtype=pl.Utf8).alias("strategy"),
     ).select(list(SURVIVOR_SCHEMA)).cast(SURVIVOR_SCHEMA)
     store.write_parquet(pool, "survivor_pool", "pool.parquet")
     fake = ScorerRecord.skipped("pretend", objective="o", target="t", searched=[],

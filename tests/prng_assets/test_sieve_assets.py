@@ -143,7 +143,7 @@ def test_searched_parameters_reach_the_sieve_and_study_resumes(
     assert record["trials_completed"] + record["trials_pruned"] == 3
     assert record["sampler_seed"] == 0
     best = record["best_params"]
-    assert set(best) == {"window", "offset_max", "gap_min", "gap_max", "max_misses"}
+    assert set(best) == {"window", "offset_max", "gap_min", "gap_max", "gap_mode", "max_misses"}
     assert all(record["settings"][k] == v for k, v in best.items())
     assert _prepare(defs, instance, demo_history, study_name="resume-me", n_trials=5).success
     again = json.loads((_case_dir(tmp_path) / "sieve_settings" / "settings.json").read_text())
@@ -176,6 +176,10 @@ def test_searched_parameters_reach_the_sieve_and_study_resumes(
         ({"windw": 8}, "windw"),
         ({"generator": "mt19937,pcg33"}, "unknown generator(s) pcg33"),
         ({"generator": "auto", "draw": "mod"}, "expected mod:M"),
+        ({"gap_strategies": ["steady", "fast"]}, "unknown gap strategy 'fast'"),
+        ({"gap_mode_choices": ["sometimes"]}, "unknown gap mode 'sometimes'"),
+        ({"mode": "state", "search": False, "gap_mode": "variable"},
+         "state scans use a constant gap"),
     ],
 )
 def test_bad_settings_fail_with_a_clear_message(defs, instance, demo_history: Path, settings,
@@ -251,7 +255,8 @@ def test_match_tiers_single_out_one_true_candidate_among_chance_survivors() -> N
     pool = pl.DataFrame({"seed": np.arange(chance, dtype=np.uint64),
                          "generator": ["java_lcg"] * chance, "draw": ["mod:1000"] * chance,
                          "offset": np.zeros(chance, np.int64), "gap": np.zeros(chance, np.int64),
-                         "gaps": [[]] * chance, "forward_matches": matches,
+                         "gaps": [[]] * chance, "strategy": [None] * chance,
+                         "forward_matches": matches,
                          "reverse_matches": np.zeros(chance, np.int64), "matches": matches,
                          "match_rate": matches / 10}, schema=SURVIVOR_SCHEMA)
     blocks = [{"candidates_scanned": candidates, "null_expected": tiers[2]}]
@@ -358,3 +363,33 @@ def test_two_cases_stand_side_by_side(defs, instance, demo_history: Path, tmp_pa
     assert instance.get_materialized_partitions(survivor_pool.key) == {"a", "b"}
     assert instance.get_materialized_partitions(survivors.key) == set(
         _keys(BLOCKS.partition_keys(), "a") + _keys(BLOCKS.partition_keys(), "b"))
+
+
+def test_gap_mode_names_in_run_config_are_the_enum_values() -> None:
+    from typing import get_args
+
+    from gpu_executors.sieve.strategies import GapMode
+    from prng_assets.assets.sieve import GapModeName
+
+    assert list(get_args(GapModeName)) == [m.value for m in GapMode]
+
+
+def test_both_gap_modes_scan_and_pool_together(defs, instance, demo_history: Path,
+                                               tmp_path: Path) -> None:
+    """Gap mode "both": each block is scanned with a constant and with variable gaps; the
+    planted constant-gap seed is in the pool as both kinds of row, and the reference rescan of
+    the pool (both scans) agrees with it."""
+    seed = DEMO["seed"]
+    assert _prepare(defs, instance, demo_history, search=False, window=10, offset_max=4,
+                    gap_max=3, gap_mode="both", seed_start=seed - 2000,
+                    seed_stop=seed + 2000).success
+    _scan(defs, instance, ["b"])  # the planted seed's block
+    checks = _pool(defs, instance)
+    pool = pl.read_parquet(_case_dir(tmp_path) / "survivor_pool" / "pool.parquet")
+    rows = pool.filter(pl.col("seed") == seed).select("offset", "gap", "strategy").rows()
+    assert (3, 2, None) in rows
+    assert any(gap == -1 and strategy for _, gap, strategy in rows), rows
+    assert checks["truth_recovered"].passed
+    assert checks["pool_survivors_recomputed"].passed
+    stats = json.loads((_case_dir(tmp_path) / "survivor_pool" / "stats.json").read_text())
+    assert stats["settings"]["gap_mode"] == "both"

@@ -1,14 +1,23 @@
-"""LightGBM's sklearn-API regressor as a model family; the Booster is saved as text."""
+"""LightGBM's sklearn-API regressor as a model family; the Booster is saved as text.
+
+Every call into LightGBM holds ``lightgbm_threads.GUARD`` with the thread count it sets: LightGBM
+keeps that count in one process-wide variable, and fold threads that set different counts at
+once corrupt its heap (see :mod:`gpu_executors.models.lightgbm_threads`).
+"""
 
 from __future__ import annotations
 
 import inspect
+import os
 import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from gpu_executors.io.atomic import atomic_write
 from gpu_executors.models.families.base import Family, FitRequest, SklearnTreeFamily
+from gpu_executors.models.lightgbm_threads import GUARD
 
 NUM_LEAVES = 31  # LightGBM's default num_leaves, which this family leaves alone
 
@@ -45,6 +54,15 @@ class LightGBM(SklearnTreeFamily):
             verbose=-1,
         )
         t1 = time.perf_counter()
+        with GUARD.hold(r.threads):
+            self._fit(est, r, stop)
+        train_seconds = time.perf_counter() - t1
+        return est.booster_, train_seconds  # the Booster is what save/load round-trips
+
+    @staticmethod
+    def _fit(est: Any, r: FitRequest, stop: int | None) -> None:
+        import lightgbm as lgb
+
         if stop is not None:
             # LightGBM 4.6 renamed eval_set to eval_X/eval_y; accept either version.
             evals: dict[str, Any] = (
@@ -61,20 +79,35 @@ class LightGBM(SklearnTreeFamily):
             r.info["best_iteration"] = int(est.booster_.best_iteration)
         else:
             est.fit(r.X, r.y)
-        train_seconds = time.perf_counter() - t1
-        return est.booster_, train_seconds  # the Booster is what save/load round-trips
+
+    @staticmethod
+    def predict_threads(model: Any) -> int:
+        """The count a prediction sets: the Booster's own (its fit's, or its file's), so a fold's
+        predict runs beside the other folds' fits; every CPU when the Booster names none."""
+        n = (getattr(model, "params", None) or {}).get("num_threads")
+        return int(n) if isinstance(n, int) and n > 0 else (os.cpu_count() or 1)
+
+    def predict(self, model: Any, X: np.ndarray) -> np.ndarray:
+        return np.asarray(self.raw_predict(model, X), dtype=np.float64)
+
+    def raw_predict(self, model: Any, X: np.ndarray) -> np.ndarray:
+        n = self.predict_threads(model)
+        with GUARD.hold(n):
+            return np.asarray(model.predict(X, num_threads=n))
 
     def n_features(self, model: Any) -> int:
         return int(model.num_feature())
 
     def save(self, model: Any, params: dict[str, Any], final: Path) -> Path:
-        return atomic_write(final, lambda p: model.save_model(str(p)))
+        with GUARD.hold(None):
+            return atomic_write(final, lambda p: model.save_model(str(p)))
 
     def load(self, path: Path, device: str) -> tuple[Any, dict[str, Any]]:
         """Floats come back with the 6 significant digits LightGBM writes."""
         import lightgbm as lgb
 
-        booster = lgb.Booster(model_file=str(path))
+        with GUARD.hold(None):
+            booster = lgb.Booster(model_file=str(path))
         stored = getattr(booster, "params", None) or {}
         if not all(v in stored for v in _FILE_NAMES.values()):
             return booster, {}

@@ -1,6 +1,7 @@
 """The two Triton kernels and their one-time build.
 
-``seed_kernel`` runs one-word-state generators; ``mt_kernel`` runs MT19937 lazily: after
+``seed_kernel`` runs stepping generators (states of up to four words, ``device.step4``);
+``mt_kernel`` runs MT19937 lazily: after
 ``init_genrand`` the first twist's word ``k < 227`` needs only init words ``k``, ``k + 1`` and
 ``k + 397``, so a seed's first 227 outputs cost one pass of the init recurrence, not a full twist.
 
@@ -24,14 +25,21 @@ from typing import Any
 
 from gpu_executors.sieve.triton import lazy
 from gpu_executors.sieve.triton.device import (
-    draw_value,
     load_u32,
     mt_partial,
     mt_temper,
-    seed_state,
-    step,
+    seed4,
+    skip,
+    step4,
 )
 from gpu_executors.sieve.triton.lazy import jit_later
+from gpu_executors.sieve.triton.walks import (
+    const_walk,
+    greedy_walk,
+    mt_const_walk,
+    mt_greedy_walk,
+    reverse_walk,
+)
 
 tl: Any = None  # triton.language, bound by lazy.jit_marked()
 
@@ -65,6 +73,7 @@ def seed_kernel(
     gap_min,
     n_gap,
     max_misses,
+    anchor,
     SEEDING: tl.constexpr,
     STEP: tl.constexpr,
     DRAW: tl.constexpr,
@@ -73,52 +82,131 @@ def seed_kernel(
     REJECT: tl.constexpr,
     NO_WORD: tl.constexpr,
     RETRIES: tl.constexpr,
+    MODE: tl.constexpr,
+    GAPS: tl.constexpr,
     BLOCK: tl.constexpr,
 ):
-    """One-word-state generators: flag[c, lane] = 0 fail, 1 pass, 2 unsure (conservative pass)."""
+    """Stepping generators (states of up to four words): flag[c, lane] = 0 fail, 1 pass,
+    2 unsure (conservative pass).
+
+    MODE "seed": lane = seed, candidate c = (offset, gap) or, with variable gaps, the offset;
+    MODE "state": lane = the state before draw ``anchor`` (n_off = 1), candidate c = the gap.
+    GAPS "constant", or a variable-gap rule (``launch.VARIABLE_GAP_RULES``).
+    """
     lane = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
     valid = lane < n_seeds
     base = tl.load(prm_ptr).to(tl.uint64, bitcast=True)
     p0 = tl.load(prm_ptr + 1)
     p1 = tl.load(prm_ptr + 2)
     p2 = tl.load(prm_ptr + 3)
-    st0 = seed_state(base + lane.to(tl.uint64), SEEDING)
-    for _ in range(off_start):
-        st0, _w = step(st0, STEP)
+    if MODE == "state":
+        s0 = base + lane.to(tl.uint64)  # a one-word state unpacks to itself
+        s1 = s0 & 0
+        s2 = s1
+        s3 = s1
+    else:
+        s0, s1, s2, s3 = seed4(base + lane.to(tl.uint64), SEEDING)
+        s0, s1, s2, s3 = skip(s0, s1, s2, s3, off_start, STEP)
     # Lanes past the batch start dead, so they never hold the program's early exit open.
     fresh = tl.where(valid, 0, max_misses + 1)
     for oi in range(n_off):
-        for gi in range(n_gap):
-            gap = gap_min + gi
-            st = st0
-            misses = fresh
-            unsure = lane < 0
-            i = 0
-            while (i < n_draws) & (tl.min(misses, axis=0) <= max_misses):
-                want = tl.load(obs_ptr + i)
-                if NO_WORD:  # randint:1 consumes no word
-                    v = tl.zeros([BLOCK], tl.int64)
+        if GAPS == "constant":
+            for gi in range(n_gap):
+                gap = gap_min + gi
+                if MODE == "state":
+                    misses, unsure = const_walk(
+                        s0,
+                        s1,
+                        s2,
+                        s3,
+                        fresh,
+                        obs_ptr,
+                        anchor,
+                        n_draws,
+                        gap,
+                        max_misses,
+                        p0,
+                        p1,
+                        p2,
+                        STEP,
+                        DRAW,
+                        SHIFT,
+                        WORD32,
+                        REJECT,
+                        NO_WORD,
+                        RETRIES,
+                    )
+                    misses, unsure = reverse_walk(
+                        s0,
+                        misses,
+                        unsure,
+                        obs_ptr,
+                        anchor,
+                        gap,
+                        max_misses,
+                        p0,
+                        p1,
+                        p2,
+                        STEP,
+                        DRAW,
+                        SHIFT,
+                        WORD32,
+                        REJECT,
+                        NO_WORD,
+                        RETRIES,
+                    )
                 else:
-                    st, w = step(st, STEP)
-                    v, rej = draw_value(w, p0, p1, p2, DRAW, SHIFT, WORD32)
-                    if REJECT:
-                        retry = rej & (misses <= max_misses) & ~unsure
-                        tries = 0
-                        while (tl.max(retry.to(tl.int32), axis=0) > 0) & (tries < RETRIES):
-                            st2, w2 = step(st, STEP)
-                            v2, rej2 = draw_value(w2, p0, p1, p2, DRAW, SHIFT, WORD32)
-                            st = tl.where(retry, st2, st)
-                            v = tl.where(retry, v2, v)
-                            retry = retry & rej2
-                            tries += 1
-                        unsure = unsure | retry
-                misses += ((v != want) & ~unsure).to(tl.int32)
-                for _ in range(gap):
-                    st, _w = step(st, STEP)
-                i += 1
+                    misses, unsure = const_walk(
+                        s0,
+                        s1,
+                        s2,
+                        s3,
+                        fresh,
+                        obs_ptr,
+                        0,
+                        n_draws,
+                        gap,
+                        max_misses,
+                        p0,
+                        p1,
+                        p2,
+                        STEP,
+                        DRAW,
+                        SHIFT,
+                        WORD32,
+                        REJECT,
+                        NO_WORD,
+                        RETRIES,
+                    )
+                flag = tl.where(misses <= max_misses, tl.where(unsure, 2, 1), 0)
+                c = oi * n_gap + gi
+                tl.store(flag_ptr + c * n_seeds + lane, flag.to(tl.int8), mask=valid)
+        else:  # "greedy", the one variable-gap rule so far
+            misses, unsure = greedy_walk(
+                s0,
+                s1,
+                s2,
+                s3,
+                fresh,
+                obs_ptr,
+                n_draws,
+                gap_min,
+                n_gap,
+                max_misses,
+                p0,
+                p1,
+                p2,
+                STEP,
+                DRAW,
+                SHIFT,
+                WORD32,
+                REJECT,
+                NO_WORD,
+                RETRIES,
+            )
             flag = tl.where(misses <= max_misses, tl.where(unsure, 2, 1), 0)
-            tl.store(flag_ptr + (oi * n_gap + gi) * n_seeds + lane, flag.to(tl.int8), mask=valid)
-        st0, _w = step(st0, STEP)
+            tl.store(flag_ptr + oi * n_seeds + lane, flag.to(tl.int8), mask=valid)
+        s0, s1, s2, s3, _w = step4(s0, s1, s2, s3, STEP)
 
 
 @jit_later
@@ -141,6 +229,7 @@ def mt_kernel(
     REJECT: tl.constexpr,
     NO_WORD: tl.constexpr,
     RETRIES: tl.constexpr,
+    GAPS: tl.constexpr,
     BLOCK: tl.constexpr,
 ):
     """Lazy MT19937: tempered words 0..n_words-1 of each seed into scratch, then the candidates.
@@ -175,38 +264,53 @@ def mt_kernel(
 
     fresh = tl.where(valid, 0, max_misses + 1)
     for oi in range(n_off):
-        for gi in range(n_gap):
-            gap = gap_min + gi
+        if GAPS == "constant":
+            for gi in range(n_gap):
+                gap = gap_min + gi
+                pos = tl.zeros([BLOCK], tl.int32) + (off_start + oi)
+                misses, unsure = mt_const_walk(
+                    rows,
+                    pos,
+                    fresh,
+                    obs_ptr,
+                    n_draws,
+                    gap,
+                    max_misses,
+                    n_words,
+                    p0,
+                    p1,
+                    p2,
+                    DRAW,
+                    WORD32,
+                    REJECT,
+                    NO_WORD,
+                    RETRIES,
+                    BLOCK,
+                )
+                flag = tl.where(misses <= max_misses, tl.where(unsure, 2, 1), 0)
+                c = oi * n_gap + gi
+                tl.store(flag_ptr + c * n_seeds + lane, flag.to(tl.int8), mask=valid)
+        else:  # "greedy"
             pos = tl.zeros([BLOCK], tl.int32) + (off_start + oi)
-            misses = fresh
-            unsure = lane < 0
-            i = 0
-            while (i < n_draws) & (tl.min(misses, axis=0) <= max_misses):
-                want = tl.load(obs_ptr + i)
-                if NO_WORD:
-                    v = tl.zeros([BLOCK], tl.int64)
-                else:
-                    known = pos < n_words
-                    w = load_u32(rows + pos * BLOCK, known)
-                    unsure = unsure | ~known
-                    pos += 1
-                    v, rej = draw_value(w, p0, p1, p2, DRAW, 1, WORD32)
-                    if REJECT:
-                        retry = rej & (misses <= max_misses) & ~unsure
-                        tries = 0
-                        while (tl.max(retry.to(tl.int32), axis=0) > 0) & (tries < RETRIES):
-                            known = pos < n_words
-                            unsure = unsure | (retry & ~known)
-                            retry = retry & known
-                            w2 = load_u32(rows + pos * BLOCK, retry)
-                            v2, rej2 = draw_value(w2, p0, p1, p2, DRAW, 1, WORD32)
-                            pos = tl.where(retry, pos + 1, pos)
-                            v = tl.where(retry, v2, v)
-                            retry = retry & rej2
-                            tries += 1
-                        unsure = unsure | retry
-                misses += ((v != want) & ~unsure).to(tl.int32)
-                pos += gap
-                i += 1
+            misses, unsure = mt_greedy_walk(
+                rows,
+                pos,
+                fresh,
+                obs_ptr,
+                n_draws,
+                gap_min,
+                n_gap,
+                max_misses,
+                n_words,
+                p0,
+                p1,
+                p2,
+                DRAW,
+                WORD32,
+                REJECT,
+                NO_WORD,
+                RETRIES,
+                BLOCK,
+            )
             flag = tl.where(misses <= max_misses, tl.where(unsure, 2, 1), 0)
-            tl.store(flag_ptr + (oi * n_gap + gi) * n_seeds + lane, flag.to(tl.int8), mask=valid)
+            tl.store(flag_ptr + oi * n_seeds + lane, flag.to(tl.int8), mask=valid)

@@ -1,4 +1,5 @@
-"""Host side of one launch: what the kernels cover, the per-scan plan, and one batch of seeds.
+"""Host side of one launch: the per-scan plan and one batch of seeds (what the kernels cover
+is ``routing``'s, enforced by ``check_supported``).
 
 A plan fixes everything that does not change from batch to batch (kernel, constexprs, observed
 draws on the device, batch size); ``launch`` runs one batch and returns its per-candidate flags.
@@ -17,31 +18,21 @@ import numpy as np
 from gpu_executors.devices import DeviceReport
 from gpu_executors.prng.bitgen.base import Generator
 from gpu_executors.prng.draws import DrawSpec, mask_for
-from gpu_executors.prng.generators import GENERATORS
 from gpu_executors.sieve.prefilters import MT_LAZY_WORDS
 from gpu_executors.sieve.spec import ScanMode, ScanSpec
 from gpu_executors.sieve.triton.availability import triton_available
 from gpu_executors.sieve.triton.kernels import Built, build
+from gpu_executors.sieve.triton.routing import (
+    LAZY_MT,
+    STEPPED,
+    TRITON_DRAWS,
+    TRITON_GENERATORS,
+    VARIABLE_GAP_RULES,
+    cpu_route,
+)
 
-# Stepping generators: registry name -> (seeding, step) constexpr names used by the kernel.
-STEPPED: dict[str, tuple[str, str]] = {
-    "java_lcg": ("mask48", "java48"),
-    "java_random": ("java_scramble", "java48"),
-    "lcg32": ("mask32", "lcg32"),
-    "minstd": ("minstd", "minstd"),
-    "msvc_rand": ("mask32", "msvc"),
-    "xorshift32": ("mask32", "xorshift32"),
-    "xorshift64": ("identity", "xorshift64star"),
-    "xorshift64_original": ("identity", "xorshift64mul"),
-    "pcg32": ("pcg32", "pcg32"),
-    "pcg32_original": ("identity", "pcg32"),
-}
-# Lazy MT19937: registry name -> legacy twist (PHP 5.2.1-7.0 takes the low bit of mt[k]).
-LAZY_MT: dict[str, bool] = {
-    g.name: g.mt_legacy_twist for g in GENERATORS.values() if g.mt_genrand
-}
-SUPPORTED_GENERATORS: tuple[str, ...] = (*STEPPED, *LAZY_MT)
-SUPPORTED_DRAWS: tuple[str, ...] = ("mod", "nextint", "randint", "mt_rand")
+SUPPORTED_GENERATORS: tuple[str, ...] = TRITON_GENERATORS
+SUPPORTED_DRAWS: tuple[str, ...] = TRITON_DRAWS
 
 MAX_RETRIES = 64  # consecutive rejections before a lane is unsure (the kernels' RETRIES)
 FLAG_BUDGET = 1 << 28  # bytes of per-candidate flags (and of MT scratch) per launch
@@ -66,6 +57,9 @@ def draw_params(gen: Generator, spec: DrawSpec) -> tuple[str, tuple[int, int, in
             return "randint_full", (0, 0, 0), False
         mask = mask_for(rng)
         return "randint", (rng, mask, 0), mask != rng
+    if kind == "randrange":
+        n = params[0]
+        return "randrange", (n, 32 - n.bit_length(), 0), True
     if kind == "mt_rand":
         lo, hi = params
         umod = hi - lo + 1
@@ -81,20 +75,10 @@ def draw_params(gen: Generator, spec: DrawSpec) -> tuple[str, tuple[int, int, in
 
 
 def check_supported(spec: ScanSpec) -> None:
-    """NotImplementedError for what only the CPU executor runs (the caller falls back)."""
-    if spec.generator not in SUPPORTED_GENERATORS:
-        raise NotImplementedError(
-            f"generator {spec.generator!r} has no Triton kernel; supported: "
-            f"{', '.join(SUPPORTED_GENERATORS)} (use the CPU executor)"
-        )
-    if spec.mode is not ScanMode.SEED:
-        raise NotImplementedError("the Triton executor runs seed scans only (state scans: CPU)")
-    if spec.variable_gap:
-        raise NotImplementedError("the Triton executor runs constant-gap scans only (CPU)")
-    if spec.draw_spec.kind not in SUPPORTED_DRAWS:
-        raise NotImplementedError(
-            f"draw {spec.draw}: the Triton executor supports {', '.join(SUPPORTED_DRAWS)}"
-        )
+    """NotImplementedError, with ``routing.cpu_route``'s reason, for what only the CPU runs."""
+    why = cpu_route(spec)
+    if why is not None:
+        raise NotImplementedError(f"routed to the CPU executor: {why}")
 
 
 def _scratch_words(spec: ScanSpec, rejects: bool) -> int:
@@ -109,6 +93,22 @@ def _scratch_words(spec: ScanSpec, rejects: bool) -> int:
         )
     slack = len(spec.draws) + 8 if rejects else 0
     return min(MT_LAZY_WORDS, last + 1 + slack)
+
+
+def n_candidates(spec: ScanSpec) -> int:
+    """Flags per seed: (offset, gap) pairs; offsets with variable gaps; gaps in a state scan."""
+    if spec.mode is ScanMode.STATE:
+        return spec.n_gaps
+    return spec.n_offsets * (1 if spec.variable_gap else spec.n_gaps)
+
+
+def candidate_index(spec: ScanSpec, offset: int, gap: int) -> int:
+    """The flag row of a CPU survivor (gap -1 with variable gaps; offset 0 in a state scan)."""
+    if spec.mode is ScanMode.STATE:
+        return gap - spec.gap_min
+    if spec.variable_gap:
+        return offset - spec.offset_start
+    return (offset - spec.offset_start) * spec.n_gaps + gap - spec.gap_min
 
 
 def _device_context(dev: Any) -> AbstractContextManager:
@@ -142,7 +142,7 @@ class LaunchPlan:
 
     @property
     def n_cand(self) -> int:
-        return self.spec.n_offsets * self.spec.n_gaps
+        return n_candidates(self.spec)
 
     @property
     def backend(self) -> str:
@@ -189,6 +189,7 @@ def plan_launches(spec: ScanSpec, device: str | None, batch: int, block: int | N
         "NO_WORD": draw_kind == "none",
         "RETRIES": MAX_RETRIES,
         "BLOCK": block,
+        "GAPS": VARIABLE_GAP_RULES[0] if spec.variable_gap else "constant",
         # One warp per 64 lanes at most: small programs make the all-lanes-failed exit frequent.
         "num_warps": max(1, min(8, block // 64)),
         # Legacy mt_rand scales in float64 as PHP does: no fused multiply-adds anywhere.
@@ -197,9 +198,10 @@ def plan_launches(spec: ScanSpec, device: str | None, batch: int, block: int | N
     if is_mt:
         consts["LEGACY"] = LAZY_MT[spec.generator]
     else:
+        consts["MODE"] = spec.mode.value
         consts["SEEDING"], consts["STEP"] = STEPPED[spec.generator]
         consts["SHIFT"] = max(gen.output_bits - 31, 0)  # nextint keeps the top 31 bits
-    per_seed = spec.n_offsets * spec.n_gaps + 4 * n_words  # flag bytes + MT scratch bytes
+    per_seed = n_candidates(spec) + 4 * n_words  # flag bytes + MT scratch bytes
     batch = max(block, min(batch, FLAG_BUDGET // per_seed) // block * block)
     obs = torch.as_tensor(spec.observed(), dtype=torch.int64, device=dev)
     return LaunchPlan(spec, built, dev, obs, params, is_mt, n_words, block, batch, consts)
@@ -208,8 +210,9 @@ def plan_launches(spec: ScanSpec, device: str | None, batch: int, block: int | N
 def launch(plan: LaunchPlan, start: int, count: int) -> Any:
     """Flags for seeds ``start .. start + count - 1``: int8 tensor [candidate, seed] on device.
 
-    Candidate ``c`` is offset ``offset_start + c // n_gaps``, gap ``gap_min + c % n_gaps``;
-    flag 0 = fails, 1 = passes (exact), 2 = passes conservatively (unsure, see ``kernels``).
+    Candidate ``c`` is offset ``offset_start + c // n_gaps``, gap ``gap_min + c % n_gaps`` (see
+    ``candidate_index`` for variable gaps and state scans); flag 0 = fails, 1 = passes (exact),
+    2 = passes conservatively (unsure, see ``kernels``).
     """
     import torch
 
@@ -217,7 +220,8 @@ def launch(plan: LaunchPlan, start: int, count: int) -> Any:
     grid = (-(-count // block),)
     prm = torch.tensor([_as_int64(start), *plan.params], dtype=torch.int64, device=dev)
     flags = torch.empty((plan.n_cand, count), dtype=torch.int8, device=dev)
-    scalars = (count, len(sp.draws), sp.offset_start, sp.n_offsets, sp.gap_min, sp.n_gaps)
+    n_off = 1 if sp.mode is ScanMode.STATE else sp.n_offsets
+    scalars = (count, len(sp.draws), sp.offset_start, n_off, sp.gap_min, sp.n_gaps)
     with _device_context(dev):
         if plan.is_mt:
             scratch = torch.empty(grid[0] * plan.n_words * block, dtype=torch.int32, device=dev)
@@ -226,7 +230,7 @@ def launch(plan: LaunchPlan, start: int, count: int) -> Any:
             )
         else:
             plan.built.seed_kernel[grid](
-                plan.obs, prm, flags, *scalars, sp.max_misses, **plan.consts
+                plan.obs, prm, flags, *scalars, sp.max_misses, sp.anchor, **plan.consts
             )
     return flags
 
@@ -234,7 +238,7 @@ def launch(plan: LaunchPlan, start: int, count: int) -> Any:
 def gpu_flags(spec: ScanSpec, *, device: str | None = None, block: int | None = None) -> np.ndarray:
     """The kernel's raw per-candidate flags for a small scan, without CPU re-verification.
 
-    Returns int8 ``[n_offsets * n_gaps, n_seeds]`` (see ``launch``): for tests and debugging.
+    Returns int8 ``[n_candidates(spec), n_seeds]`` (see ``launch``): for tests and debugging.
     """
     plan = plan_launches(spec, device, spec.n_seeds, block)
     parts = [

@@ -1,4 +1,4 @@
-"""``triton_scan``: a seed scan in batches of kernel launches, every GPU pass re-walked on the CPU.
+"""``triton_scan``: a scan in batches of kernel launches, every GPU pass re-walked on the CPU.
 
 Flags are compacted on the device, so only the (candidate, lane, flag) of passes come back. Each
 flagged seed is re-walked by the CPU executor's numba ``walk_seed``, which alone records
@@ -9,57 +9,82 @@ survivors; disagreements are tallied (``gpu_false_positives``: a kernel bug;
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from gpu_executors.sieve.cpu import compile_walkers, walk_params
+from gpu_executors.sieve.cpu import Walkers, compile_walkers, walk_params
 from gpu_executors.sieve.spec import (
     Progress,
+    ScanMode,
     ScanResult,
     ScanSpec,
     empty_columns,
     survivors_frame,
 )
-from gpu_executors.sieve.triton.launch import launch, plan_launches
+from gpu_executors.sieve.triton.launch import (
+    candidate_index,
+    launch,
+    n_candidates,
+    plan_launches,
+)
+
+U64 = np.uint64
 
 
 @dataclass
 class _Verifier:
-    """Re-walks GPU-flagged seeds on the CPU and tallies agreement."""
+    """Re-walks GPU-flagged seeds (or states) on the CPU and tallies agreement."""
 
     spec: ScanSpec
-    walk_seed: Callable
+    walkers: Walkers
     obs: np.ndarray
     p: np.ndarray
-    size: int
     false_positives: int = 0
     missed: int = 0
     conservative: int = 0
     conservative_confirmed: int = 0
 
     def __post_init__(self) -> None:
-        n_cand = self.spec.n_offsets * self.spec.n_gaps
+        n_cand = n_candidates(self.spec)
         n_gaps = max(len(self.spec.draws) - 1, 0)
-        self._states = [np.empty(self.size, np.uint64) for _ in range(4)]
+        self._states = [np.empty(self.walkers.state_size, np.uint64) for _ in range(4)]
         self._gaps_out = np.zeros(n_gaps, np.int64)
-        self._rec = [np.zeros(n_cand, np.int64) for _ in range(3)]
+        self._rec = [np.zeros(n_cand, np.int64) for _ in range(4)]  # offset, gap, fwd, rev
         self._rec_gaps = np.zeros((n_cand, n_gaps), np.int64)
         self.cols = empty_columns()
 
+    def _walk(self, seed: int) -> int:
+        """The CPU's survivors of one seed (or state) into ``_rec``, as ``cpu_scan`` walks it."""
+        rec_off, rec_gap, rec_fwd, rec_rev = self._rec
+        rec_off[:] = 0
+        rec_rev[:] = 0
+        if self.spec.mode is ScanMode.STATE:
+            base, st, _trial, probe = self._states
+            walk_state = self.walkers.walk_state
+            assert walk_state is not None  # ScanSpec.validate refuses state scans without one
+            return walk_state(
+                U64(seed), self.obs, self.p, base, st, probe, rec_gap, rec_fwd, rec_rev
+            )
+        return self.walkers.walk_seed(
+            U64(seed),
+            self.obs,
+            self.p,
+            *self._states,
+            self._gaps_out,
+            rec_off,
+            rec_gap,
+            rec_fwd,
+            self._rec_gaps,
+        )
+
     def verify(self, seed: int, cands: np.ndarray, flags: np.ndarray) -> None:
         """Record the CPU's survivors of ``seed``; compare with the GPU's (candidate, flag)s."""
-        rec_off, rec_gap, rec_fwd = self._rec
-        n = self.walk_seed(
-            seed, self.obs, self.p, *self._states, self._gaps_out, *self._rec, self._rec_gaps
-        )
+        n = self._walk(seed)
+        rec_off, rec_gap, rec_fwd, rec_rev = self._rec
         sp = self.spec
-        cpu = {
-            int((rec_off[k] - sp.offset_start) * sp.n_gaps + rec_gap[k] - sp.gap_min)
-            for k in range(n)
-        }
+        cpu = {candidate_index(sp, int(rec_off[k]), int(rec_gap[k])) for k in range(n)}
         exact = {int(c) for c, f in zip(cands, flags, strict=True) if f == 1}
         unsure = {int(c) for c, f in zip(cands, flags, strict=True) if f == 2}
         self.false_positives += len(exact - cpu)
@@ -69,9 +94,11 @@ class _Verifier:
         self.cols["seed"] += [seed] * n
         self.cols["offset"] += rec_off[:n].tolist()
         self.cols["gap"] += rec_gap[:n].tolist()
-        self.cols["gaps"] += [[]] * n
+        self.cols["gaps"] += self._rec_gaps[:n].tolist() if sp.variable_gap else [[]] * n
+        # routing.cpu_route sends every strategy but the kernels' one (greedy) to the CPU
+        self.cols["strategy"] += [sp.gap_strategies[0].value if sp.variable_gap else None] * n
         self.cols["forward_matches"] += rec_fwd[:n].tolist()
-        self.cols["reverse_matches"] += [0] * n
+        self.cols["reverse_matches"] += rec_rev[:n].tolist()
 
 
 def triton_scan(
@@ -82,24 +109,23 @@ def triton_scan(
     progress: Progress | None = None,
     block: int | None = None,
 ) -> ScanResult:
-    """Run a seed scan with the Triton kernels; every GPU survivor is re-verified on the CPU.
+    """Run a scan (seed or state, constant or variable gaps) with the Triton kernels; every GPU
+    survivor is re-verified on the CPU.
 
     ``device``: a torch device (default ``"cuda"``; ``"cpu"`` under ``TRITON_INTERPRET=1``).
     ``batch``: seeds per launch (capped so flags and MT scratch stay within 256 MiB).
     ``block``: seeds per kernel program (default 64 on a GPU, so the early exit, taken once
     every lane of a program has failed, triggers often).
     Raises NotImplementedError for what only the CPU executor runs (the caller falls back),
-    ValueError for an invalid spec or a lazy-MT window past word 226, RuntimeError when no GPU
-    backend is usable. Ctrl-C returns what was found so far (``complete=False``).
+    ValueError for an invalid spec, RuntimeError when no GPU backend is usable. Ctrl-C returns
+    what was found so far (``complete=False``).
     """
     plan = plan_launches(spec, device, batch, block)
     import torch
 
     walkers = compile_walkers(spec.gen, spec.draw)
-    verifier = _Verifier(
-        spec, walkers.walk_seed, spec.observed(), walk_params(spec), walkers.state_size
-    )
-    n_cand = plan.n_cand
+    verifier = _Verifier(spec, walkers, spec.observed(), walk_params(spec))
+    n_cand = spec.candidates // max(spec.n_seeds, 1)  # as cpu_scan counts them
     t0 = time.perf_counter()
     done = flagged = 0
     complete = True

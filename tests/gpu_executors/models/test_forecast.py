@@ -29,6 +29,7 @@ def _pool(seeds: list[int]) -> pl.DataFrame:
             "offset": np.full(n, OFFSET, np.int64),
             "gap": np.full(n, GAP, np.int64),
             "gaps": [[]] * n,
+            "strategy": [None] * n,
             "forward_matches": np.full(n, 10, np.int64),
             "reverse_matches": np.zeros(n, np.int64),
             "matches": np.full(n, 10, np.int64),

@@ -9,6 +9,7 @@ No numba kernel of the sieve is compiled here.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 
@@ -28,6 +29,7 @@ from gpu_executors.prng.null_model import (
     value_probabilities,
 )
 from gpu_executors.sieve.spec import ScanSpec
+from gpu_executors.sieve.strategies import GapStrategy
 
 
 def all_probabilities(gen: Generator, draw: str) -> np.ndarray:
@@ -255,11 +257,16 @@ def test_null_expected_of_a_scan_spec() -> None:
         gap_min=0,
         gap_max=4,
         variable_gap=True,
+        gap_strategies=("greedy",),
     )
     assert var.candidates == 1000 * 10
     assert var.null_expected() == pytest.approx(
         null_expected(var.gen, var.draw_spec, var.observed(), var.candidates, 0, 5)
     )
+    # Every strategy: the union bound, the sum of each strategy's expected count.
+    each = [dataclasses.replace(var, gap_strategies=(s,)).null_expected() for s in GapStrategy]
+    assert dataclasses.replace(var, gap_strategies=tuple(GapStrategy)).null_expected() == (
+        pytest.approx(sum(each)))
 
 
 def test_survivor_p_value_edge_cases() -> None:

@@ -29,6 +29,7 @@ def _pool(n: int) -> pl.DataFrame:
             "offset": np.zeros(n, np.int64),
             "gap": np.zeros(n, np.int64),
             "gaps": [[]] * n,
+            "strategy": [None] * n,
             "forward_matches": np.ones(n, np.int64),
             "reverse_matches": np.zeros(n, np.int64),
             "matches": np.ones(n, np.int64),

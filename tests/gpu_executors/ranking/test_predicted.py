@@ -169,6 +169,7 @@ def test_candidates_validation_and_from_frame():
         "offset": [1, 2],
         "gap": [0, -1],
         "gaps": [[], [1, 2, 2]],
+        "strategy": [None, "greedy"],
         "forward_matches": [4, 4],
         "reverse_matches": [0, 0],
         "matches": [4, 4],

@@ -61,6 +61,7 @@ def test_trial_samples_differ_and_validation_rows_are_never_sampled() -> None:
             "offset": np.zeros(n, np.int64),
             "gap": np.zeros(n, np.int64),
             "gaps": [[]] * n,
+            "strategy": [None] * n,
             "forward_matches": np.ones(n, np.int64),
             "reverse_matches": np.zeros(n, np.int64),
             "matches": np.ones(n, np.int64),

@@ -30,6 +30,7 @@ from gpu_executors.prng.generators import GENERATORS, get_generator
 from gpu_executors.sieve.cpu import cpu_scan
 from gpu_executors.sieve.reference import reference_scan
 from gpu_executors.sieve.spec import ScanMode, ScanResult, ScanSpec
+from gpu_executors.sieve.strategies import GapStrategy
 
 FULL_MATRIX = os.environ.get("SEEDSIEVE_FULL_MATRIX") == "1"
 
@@ -294,6 +295,7 @@ def test_planted_seed_is_recovered(gen_name: str, draw: str) -> None:
             "offset": o,
             "gap": g,
             "gaps": [],
+            "strategy": None,
             "forward_matches": N_DRAWS,
             "reverse_matches": 0,
             "matches": N_DRAWS,
@@ -520,12 +522,16 @@ def test_variable_gaps_are_recovered(gen_name: str) -> None:
         "offset": OFFSET,
         "gap": -1,
         "gaps": gaps,
+        "strategy": None,  # the strictest strategy that fits: set from the scan below
         "forward_matches": n,
         "reverse_matches": 0,
         "matches": n,
         "match_rate": 1.0,
     }
     found = rows(result)
+    kept = [r["strategy"] for r in found if r["seed"] == seed and r["offset"] == OFFSET]
+    assert len(kept) == 1 and kept[0] in {g.value for g in GapStrategy}, kept
+    planted["strategy"] = kept[0]
     assert planted in found
     # Others may only be the same seed at an offset that rejection sampling makes equivalent.
     for row in found:
@@ -655,6 +661,7 @@ def test_state_scan_finds_the_anchor_state(gen_name: str) -> None:
             "offset": 0,
             "gap": GAP,
             "gaps": [],
+            "strategy": None,
             "forward_matches": STATE_N - STATE_ANCHOR,
             "reverse_matches": STATE_ANCHOR,
             "matches": STATE_N,
@@ -737,7 +744,8 @@ def test_variable_scan_with_one_gap_is_the_constant_scan() -> None:
     const = cpu_scan(ScanSpec(gen_name, draw, draws, max_misses=4, **kw))
     var = cpu_scan(ScanSpec(gen_name, draw, draws, max_misses=4, variable_gap=True, **kw))
     assert const.survivors.height > 0
-    assert_frame_equal(var.survivors.drop("gap", "gaps"), const.survivors.drop("gap", "gaps"))
+    assert_frame_equal(var.survivors.drop("gap", "gaps", "strategy"),
+                       const.survivors.drop("gap", "gaps", "strategy"))
     assert var.survivors["gaps"].to_list() == [[2] * 4] * var.survivors.height
 
 

@@ -241,9 +241,9 @@ def test_lazy_mt_marks_words_past_226_unsure() -> None:
     assert (seed, 215, 0) in _survivor_set(gpu)
 
 
-def test_lazy_mt_refuses_word_227() -> None:
+def test_lazy_mt_routes_word_227_to_the_cpu() -> None:
     spec = ScanSpec("php_mt_rand", "mod:1000", (1,) * 12, seed_stop=64, offset_stop=217)
-    with pytest.raises(ValueError, match=r"words 0\.\.226"):
+    with pytest.raises(NotImplementedError, match=r"words 0\.\.226"):
         triton_scan(spec)
 
 
@@ -337,11 +337,13 @@ def test_no_gpu_device_is_known_without_importing_torch() -> None:
 @pytest.mark.parametrize(
     ("kw", "match"),
     [
-        ({"generator": "glibc_rand"}, "supported: java_lcg"),
-        ({"generator": "xoshiro256pp"}, "use the CPU executor"),
-        ({"draw": "randrange:1000"}, "supports mod, nextint, randint, mt_rand"),
-        ({"variable_gap": True, "gap_max": 2}, "constant-gap"),
-        ({"mode": "state", "generator": "java_lcg"}, "seed scans only"),
+        ({"generator": "glibc_rand"}, "routed to the CPU executor: generator glibc_rand: random_r"),
+        ({"generator": "go_rand", "draw": "mod:10"}, "not ported yet"),
+        ({"generator": "dotnet_random", "draw": "dotnet_next:10"}, "56-word"),
+        ({"generator": "python_random"}, "init_by_array"),
+        ({"draw": "randrange:4294967296"}, "two words per try"),
+        ({"generator": "go_rand", "draw": "intn:10"}, "generator go_rand"),
+        ({"mode": "state", "generator": "mt19937"}, "no state scan"),
     ],
 )
 def test_unsupported_raises_not_implemented(kw: dict, match: str) -> None:
@@ -371,19 +373,33 @@ def test_kernels_compile_for_cuda_and_hip() -> None:
         seed, mt = built.seed_kernel, built.mt_kernel
         full = sys.argv[1] == "full"
         scalars = ["n_seeds", "n_draws", "off_start", "n_off", "gap_min", "n_gap", "max_misses"]
-        common = {"WORD32": False, "NO_WORD": False, "RETRIES": MAX_RETRIES, "BLOCK": 64}
+        common = {"WORD32": False, "NO_WORD": False, "RETRIES": MAX_RETRIES, "BLOCK": 64,
+                  "GAPS": "constant"}
         draws = [("nextint", True), ("randint", True), ("mt_rand", True), ("mt_rand_legacy", False)]
         if full:
             draws += [("mod", False), ("nextint_pow2", False), ("randint_full", False),
                       ("mt_rand_pow2", False)]
-        steps = list(STEPPED.values()) if full else [("pcg32", "pcg32")]
+        if full:
+            draws += [("randrange", True)]
+        steps = list(STEPPED.values()) if full else [("pcg32", "pcg32"), ("lcg32", "lcg32"),
+                                                      ("philox", "philox"),
+                                                      ("splitmix64", "xoshiro256pp"),
+                                                      ("seed_sequence_sfc64", "sfc64")]
+        one_word = {"pcg32", "lcg32", "java48", "minstd", "msvc", "xorshift32",
+                    "xorshift64star", "xorshift64mul"}
         variants = [(seed, {"SEEDING": a, "STEP": b, "SHIFT": 1, "DRAW": "nextint",
-                            "REJECT": True}) for a, b in steps]
+                            "REJECT": True, "MODE": mode, "GAPS": gaps})
+                    for a, b in steps
+                    for mode, gaps in (("seed", "constant"), ("seed", "greedy"),
+                                       ("state", "constant"))
+                    if mode == "seed" or b in one_word]
         for draw, rej in draws:
             variants.append((seed, {"SEEDING": "java_scramble", "STEP": "java48", "SHIFT": 1,
-                                    "DRAW": draw, "REJECT": rej}))
+                                    "DRAW": draw, "REJECT": rej, "MODE": "seed"}))
             variants.append((mt, {"LEGACY": draw == "mt_rand_legacy", "DRAW": draw,
                                   "REJECT": rej}))
+        variants.append((mt, {"LEGACY": False, "DRAW": "randint", "REJECT": True,
+                              "GAPS": "greedy"}))
         targets = [t for name, t in (("nvidia", GPUTarget("cuda", 90, 32)),
                                      ("amd", GPUTarget("hip", "gfx942", 64))) if name in backends]
         assert targets, "this triton build has neither the NVIDIA nor the AMD backend"
@@ -393,7 +409,7 @@ def test_kernels_compile_for_cuda_and_hip() -> None:
                 sig = {"obs_ptr": "*i64", "prm_ptr": "*i64"}
                 sig |= {"scratch_ptr": "*i32"} if kernel is mt else {}
                 sig |= {"flag_ptr": "*i8"} | {k: "i32" for k in scalars}
-                sig |= {"n_words": "i32"} if kernel is mt else {}
+                sig |= {"n_words": "i32"} if kernel is mt else {"anchor": "i32"}
                 sig |= {k: "constexpr" for k in cx}
                 triton.compile(ASTSource(fn=kernel, signature=sig, constexprs=cx), target=target)
         print("compiled", len(variants), "variants for", [t.backend for t in targets])
