@@ -131,7 +131,8 @@ def reverse_misses(anchor_state, obs, anchor, gap, max_misses, st, probe):
 
 @numba.njit(nogil=True, cache=True)
 def walk_seed(s, obs, p, base, st, trial, probe, gaps_out, rec_off, rec_gap, rec_fwd, rec_gaps):
-    """``walk_seed_strategy`` without the strategy record (the Triton path's re-walk)."""
+    """``walk_seed_strategy`` without the strategy record (``cpu_scan``'s exact count of a seed
+    its prefilter flagged)."""
     best_gaps = np.empty(gaps_out.shape[0], np.int64)
     return walk_seed_strategy(s, obs, p, base, st, trial, probe, gaps_out, best_gaps, rec_off,
                               rec_gap, rec_fwd, rec_gaps, rec_off[:0])

@@ -35,10 +35,10 @@ from gpu_executors.sieve.triton.device import (
 from gpu_executors.sieve.triton.lazy import jit_later
 from gpu_executors.sieve.triton.walks import (
     const_walk,
-    greedy_walk,
     mt_const_walk,
-    mt_greedy_walk,
+    mt_strategy_walk,
     reverse_walk,
+    strategy_walk,
 )
 
 tl: Any = None  # triton.language, bound by lazy.jit_marked()
@@ -62,6 +62,14 @@ def build() -> Built:
 
 
 @jit_later
+def best_flag(flag, misses, unsure, max_misses):
+    """The better of a lane's flag so far and one strategy's walk: 1 (an exact pass) over 2 (an
+    unsure pass) over 0 (failed)."""
+    f = tl.where(misses <= max_misses, tl.where(unsure, 2, 1), 0)
+    return tl.where((flag == 1) | (f == 1), 1, tl.maximum(flag, f))
+
+
+@jit_later
 def seed_kernel(
     obs_ptr,
     prm_ptr,
@@ -73,6 +81,7 @@ def seed_kernel(
     gap_min,
     n_gap,
     max_misses,
+    n_strat,
     anchor,
     SEEDING: tl.constexpr,
     STEP: tl.constexpr,
@@ -91,7 +100,10 @@ def seed_kernel(
 
     MODE "seed": lane = seed, candidate c = (offset, gap) or, with variable gaps, the offset;
     MODE "state": lane = the state before draw ``anchor`` (n_off = 1), candidate c = the gap.
-    GAPS "constant", or a variable-gap rule (``launch.VARIABLE_GAP_RULES``).
+    GAPS "constant", or "variable": each of the ``n_strat`` strategies, (max consecutive misses,
+    tolerance) at ``prm_ptr[4 + 2k]``, ``prm_ptr[5 + 2k]`` (``strategies.rule_array``), is
+    walked and the candidate flagged by the best (1 if any passes exactly, else 2 if any passes
+    unsure); a lane already passing exactly skips the later strategies.
     """
     lane = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
     valid = lane < n_seeds
@@ -181,30 +193,36 @@ def seed_kernel(
                 flag = tl.where(misses <= max_misses, tl.where(unsure, 2, 1), 0)
                 c = oi * n_gap + gi
                 tl.store(flag_ptr + c * n_seeds + lane, flag.to(tl.int8), mask=valid)
-        else:  # "greedy", the one variable-gap rule so far
-            misses, unsure = greedy_walk(
-                s0,
-                s1,
-                s2,
-                s3,
-                fresh,
-                obs_ptr,
-                n_draws,
-                gap_min,
-                n_gap,
-                max_misses,
-                p0,
-                p1,
-                p2,
-                STEP,
-                DRAW,
-                SHIFT,
-                WORD32,
-                REJECT,
-                NO_WORD,
-                RETRIES,
-            )
-            flag = tl.where(misses <= max_misses, tl.where(unsure, 2, 1), 0)
+        else:  # "variable": the best of the scan's strategies
+            flag = fresh * 0
+            for k in range(n_strat):
+                max_consec = tl.load(prm_ptr + 4 + 2 * k).to(tl.int32)
+                tol = tl.load(prm_ptr + 5 + 2 * k).to(tl.int32)
+                misses, unsure = strategy_walk(
+                    s0,
+                    s1,
+                    s2,
+                    s3,
+                    tl.where(flag == 1, max_misses + 1, fresh),
+                    obs_ptr,
+                    n_draws,
+                    gap_min,
+                    n_gap,
+                    max_misses,
+                    max_consec,
+                    tol,
+                    p0,
+                    p1,
+                    p2,
+                    STEP,
+                    DRAW,
+                    SHIFT,
+                    WORD32,
+                    REJECT,
+                    NO_WORD,
+                    RETRIES,
+                )
+                flag = best_flag(flag, misses, unsure, max_misses)
             tl.store(flag_ptr + oi * n_seeds + lane, flag.to(tl.int8), mask=valid)
         s0, s1, s2, s3, _w = step4(s0, s1, s2, s3, STEP)
 
@@ -222,6 +240,7 @@ def mt_kernel(
     gap_min,
     n_gap,
     max_misses,
+    n_strat,
     n_words,
     LEGACY: tl.constexpr,
     DRAW: tl.constexpr,
@@ -290,27 +309,33 @@ def mt_kernel(
                 flag = tl.where(misses <= max_misses, tl.where(unsure, 2, 1), 0)
                 c = oi * n_gap + gi
                 tl.store(flag_ptr + c * n_seeds + lane, flag.to(tl.int8), mask=valid)
-        else:  # "greedy"
-            pos = tl.zeros([BLOCK], tl.int32) + (off_start + oi)
-            misses, unsure = mt_greedy_walk(
-                rows,
-                pos,
-                fresh,
-                obs_ptr,
-                n_draws,
-                gap_min,
-                n_gap,
-                max_misses,
-                n_words,
-                p0,
-                p1,
-                p2,
-                DRAW,
-                WORD32,
-                REJECT,
-                NO_WORD,
-                RETRIES,
-                BLOCK,
-            )
-            flag = tl.where(misses <= max_misses, tl.where(unsure, 2, 1), 0)
+        else:  # "variable": the best of the scan's strategies, as in ``seed_kernel``
+            flag = fresh * 0
+            for k in range(n_strat):
+                max_consec = tl.load(prm_ptr + 4 + 2 * k).to(tl.int32)
+                tol = tl.load(prm_ptr + 5 + 2 * k).to(tl.int32)
+                pos = tl.zeros([BLOCK], tl.int32) + (off_start + oi)
+                misses, unsure = mt_strategy_walk(
+                    rows,
+                    pos,
+                    tl.where(flag == 1, max_misses + 1, fresh),
+                    obs_ptr,
+                    n_draws,
+                    gap_min,
+                    n_gap,
+                    max_misses,
+                    max_consec,
+                    tol,
+                    n_words,
+                    p0,
+                    p1,
+                    p2,
+                    DRAW,
+                    WORD32,
+                    REJECT,
+                    NO_WORD,
+                    RETRIES,
+                    BLOCK,
+                )
+                flag = best_flag(flag, misses, unsure, max_misses)
             tl.store(flag_ptr + oi * n_seeds + lane, flag.to(tl.int8), mask=valid)

@@ -20,6 +20,7 @@ from gpu_executors.prng.bitgen.base import Generator
 from gpu_executors.prng.draws import DrawSpec, mask_for
 from gpu_executors.sieve.prefilters import MT_LAZY_WORDS
 from gpu_executors.sieve.spec import ScanMode, ScanSpec
+from gpu_executors.sieve.strategies import rule_array
 from gpu_executors.sieve.triton.availability import triton_available
 from gpu_executors.sieve.triton.kernels import Built, build
 from gpu_executors.sieve.triton.routing import (
@@ -27,7 +28,6 @@ from gpu_executors.sieve.triton.routing import (
     STEPPED,
     TRITON_DRAWS,
     TRITON_GENERATORS,
-    VARIABLE_GAP_RULES,
     cpu_route,
 )
 
@@ -134,6 +134,7 @@ class LaunchPlan:
     dev: Any  # torch.device
     obs: Any  # torch int64 tensor of the observed draws, on dev
     params: tuple[int, int, int]
+    rules: np.ndarray  # the variable-gap strategies' (max consecutive, tolerance), flattened
     is_mt: bool
     n_words: int
     block: int
@@ -189,7 +190,7 @@ def plan_launches(spec: ScanSpec, device: str | None, batch: int, block: int | N
         "NO_WORD": draw_kind == "none",
         "RETRIES": MAX_RETRIES,
         "BLOCK": block,
-        "GAPS": VARIABLE_GAP_RULES[0] if spec.variable_gap else "constant",
+        "GAPS": "variable" if spec.variable_gap else "constant",
         # One warp per 64 lanes at most: small programs make the all-lanes-failed exit frequent.
         "num_warps": max(1, min(8, block // 64)),
         # Legacy mt_rand scales in float64 as PHP does: no fused multiply-adds anywhere.
@@ -204,7 +205,8 @@ def plan_launches(spec: ScanSpec, device: str | None, batch: int, block: int | N
     per_seed = n_candidates(spec) + 4 * n_words  # flag bytes + MT scratch bytes
     batch = max(block, min(batch, FLAG_BUDGET // per_seed) // block * block)
     obs = torch.as_tensor(spec.observed(), dtype=torch.int64, device=dev)
-    return LaunchPlan(spec, built, dev, obs, params, is_mt, n_words, block, batch, consts)
+    rules = rule_array(spec.gap_strategies) if spec.variable_gap else np.empty(0, np.int64)
+    return LaunchPlan(spec, built, dev, obs, params, rules, is_mt, n_words, block, batch, consts)
 
 
 def launch(plan: LaunchPlan, start: int, count: int) -> Any:
@@ -218,19 +220,22 @@ def launch(plan: LaunchPlan, start: int, count: int) -> Any:
 
     sp, dev, block = plan.spec, plan.dev, plan.block
     grid = (-(-count // block),)
-    prm = torch.tensor([_as_int64(start), *plan.params], dtype=torch.int64, device=dev)
+    # [start, p0, p1, p2, (max consecutive misses, tolerance) per strategy]: see ``kernels``
+    prm = torch.tensor([_as_int64(start), *plan.params, *plan.rules.tolist()], dtype=torch.int64,
+                       device=dev)
     flags = torch.empty((plan.n_cand, count), dtype=torch.int8, device=dev)
     n_off = 1 if sp.mode is ScanMode.STATE else sp.n_offsets
-    scalars = (count, len(sp.draws), sp.offset_start, n_off, sp.gap_min, sp.n_gaps)
+    scalars = (count, len(sp.draws), sp.offset_start, n_off, sp.gap_min, sp.n_gaps,
+               sp.max_misses, len(plan.rules) // 2)
     with _device_context(dev):
         if plan.is_mt:
             scratch = torch.empty(grid[0] * plan.n_words * block, dtype=torch.int32, device=dev)
             plan.built.mt_kernel[grid](
-                plan.obs, prm, scratch, flags, *scalars, sp.max_misses, plan.n_words, **plan.consts
+                plan.obs, prm, scratch, flags, *scalars, plan.n_words, **plan.consts
             )
         else:
             plan.built.seed_kernel[grid](
-                plan.obs, prm, flags, *scalars, sp.max_misses, sp.anchor, **plan.consts
+                plan.obs, prm, flags, *scalars, sp.anchor, **plan.consts
             )
     return flags
 

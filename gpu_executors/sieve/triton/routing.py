@@ -81,8 +81,10 @@ CPU_DRAWS: dict[str, str] = {
 RANDRANGE_TWO_WORDS = (
     "randrange:{n}: getrandbits(33) takes two words per try; the kernels draw from one word"
 )
-# Variable-gap rules the kernels implement (``walks``): the CPU's greedy rule so far.
-VARIABLE_GAP_RULES: tuple[str, ...] = ("greedy",)
+# Variable-gap strategies the kernels walk (``walks.strategy_walk`` reads each one's (max
+# consecutive misses, tolerance) from ``strategies.RULES``): all of them. A strategy added to
+# ``GapStrategy`` is routed to the CPU until it is placed here (``test_triton_routing``).
+VARIABLE_GAP_RULES: tuple[str, ...] = ("steady", "drift", "wide", "greedy")
 
 
 def cpu_route(spec: ScanSpec) -> str | None:
@@ -99,8 +101,8 @@ def cpu_route(spec: ScanSpec) -> str | None:
     if spec.variable_gap:
         missing = [s.value for s in spec.gap_strategies if s.value not in VARIABLE_GAP_RULES]
         if missing:
-            return (f"variable gaps: the Triton kernels walk the {', '.join(VARIABLE_GAP_RULES)} "
-                    f"rule only; strategies {', '.join(missing)} run on the CPU "
+            return (f"variable gaps: the Triton kernels walk the strategies "
+                    f"{', '.join(VARIABLE_GAP_RULES)}; {', '.join(missing)} run on the CPU "
                     f"(gpu_executors.sieve.strategies)")
     if spec.generator in LAZY_MT:
         if spec.mode is ScanMode.STATE:

@@ -1,8 +1,9 @@
 """``triton_scan``: a scan in batches of kernel launches, every GPU pass re-walked on the CPU.
 
 Flags are compacted on the device, so only the (candidate, lane, flag) of passes come back. Each
-flagged seed is re-walked by the CPU executor's numba ``walk_seed``, which alone records
-survivors; disagreements are tallied (``gpu_false_positives``: a kernel bug;
+flagged seed is re-walked by the CPU executor's numba ``walk_seed_strategy``, which alone records
+survivors (with variable gaps: the strategy kept and its gap sequence; the kernel only says that
+some strategy passes); disagreements are tallied (``gpu_false_positives``: a kernel bug;
 ``gpu_conservative_passes``: unsure lanes, by design, see ``kernels``).
 """
 
@@ -51,6 +52,8 @@ class _Verifier:
         n_gaps = max(len(self.spec.draws) - 1, 0)
         self._states = [np.empty(self.walkers.state_size, np.uint64) for _ in range(4)]
         self._gaps_out = np.zeros(n_gaps, np.int64)
+        self._best_gaps = np.zeros(n_gaps, np.int64)
+        self._rec_strat = np.zeros(n_cand, np.int64)
         self._rec = [np.zeros(n_cand, np.int64) for _ in range(4)]  # offset, gap, fwd, rev
         self._rec_gaps = np.zeros((n_cand, n_gaps), np.int64)
         self.cols = empty_columns()
@@ -67,16 +70,18 @@ class _Verifier:
             return walk_state(
                 U64(seed), self.obs, self.p, base, st, probe, rec_gap, rec_fwd, rec_rev
             )
-        return self.walkers.walk_seed(
+        return self.walkers.walk_seed_strategy(
             U64(seed),
             self.obs,
             self.p,
             *self._states,
             self._gaps_out,
+            self._best_gaps,
             rec_off,
             rec_gap,
             rec_fwd,
             self._rec_gaps,
+            self._rec_strat,
         )
 
     def verify(self, seed: int, cands: np.ndarray, flags: np.ndarray) -> None:
@@ -95,8 +100,8 @@ class _Verifier:
         self.cols["offset"] += rec_off[:n].tolist()
         self.cols["gap"] += rec_gap[:n].tolist()
         self.cols["gaps"] += self._rec_gaps[:n].tolist() if sp.variable_gap else [[]] * n
-        # routing.cpu_route sends every strategy but the kernels' one (greedy) to the CPU
-        self.cols["strategy"] += [sp.gap_strategies[0].value if sp.variable_gap else None] * n
+        self.cols["strategy"] += ([sp.gap_strategies[int(k)].value for k in self._rec_strat[:n]]
+                                  if sp.variable_gap else [None] * n)
         self.cols["forward_matches"] += rec_fwd[:n].tolist()
         self.cols["reverse_matches"] += rec_rev[:n].tolist()
 

@@ -7,9 +7,10 @@ draws count as potential matches. Walks stop early once every lane has failed.
 - ``const_walk``: draws ``start..n_draws-1`` with a constant gap (seed scans; the forward half
   of a state scan from the anchor);
 - ``reverse_walk``: draws ``anchor-1..0`` stepping back with the inverse step (state scans);
-- ``greedy_walk``: variable gaps by ``walkers.variable_misses``'s rule (the smallest gap in
-  ``[gap_min, gap_max]`` whose draw matches; on none a miss at ``gap_min``). Another variable-gap
-  rule is another walk here and a name in ``routing.VARIABLE_GAP_RULES``.
+- ``strategy_walk``: variable gaps by one (max consecutive misses, tolerance) strategy, as
+  ``walkers.variable_misses`` walks it (``strategies``; greedy is tolerance and limit -1). The
+  kernels run it once per strategy of the scan and flag a candidate any strategy passes: which
+  one the CPU keeps (fewest misses, ties to the stricter) is the CPU re-walk's to record.
 
 The ``mt_*`` walks are the same over lazy MT19937's precomputed words, where a lane's state is
 its position in the scratch rows (``kernels.mt_kernel``).
@@ -104,7 +105,7 @@ def reverse_walk(
 
 
 @jit_later
-def greedy_walk(
+def strategy_walk(
     s0,
     s1,
     s2,
@@ -115,6 +116,8 @@ def greedy_walk(
     gap_min,
     n_gap,
     max_misses,
+    max_consec,
+    tol,
     p0,
     p1,
     p2,
@@ -126,7 +129,13 @@ def greedy_walk(
     NO_WORD: tl.constexpr,
     RETRIES: tl.constexpr,
 ):
-    """Variable gaps, ``walkers.variable_misses``'s rule, lane by lane."""
+    """One variable-gap strategy, ``walkers.variable_misses``'s rule, lane by lane.
+
+    Each lane has its own window of gaps (``tol`` around its last matched gap), so the gaps are
+    walked once for all lanes, ascending, each lane drawing only inside its window; the state at
+    its miss gap (the expected gap, or ``gap_min``) is kept on the way. A lane past the
+    consecutive-miss limit gets ``max_misses + 1``, as on the CPU.
+    """
     want = tl.load(obs_ptr)
     s0, s1, s2, s3, v, unsure = draw_step(
         s0,
@@ -145,22 +154,37 @@ def greedy_walk(
         NO_WORD,
         RETRIES,
     )
-    misses += ((v != want) & ~unsure).to(tl.int32)
+    consec = ((v != want) & ~unsure).to(tl.int32)
+    misses += consec
+    misses = tl.where((max_consec >= 0) & (consec > max_consec), max_misses + 1, misses)
+    expected = consec * 0 - 1  # no gap matched yet
+    gap_max = gap_min + n_gap - 1
     i = 1
     while (i < n_draws) & (tl.min(misses, axis=0) <= max_misses):
         want = tl.load(obs_ptr + i)
         live = (misses <= max_misses) & ~unsure
+        narrow = (tol >= 0) & (expected >= 0)
+        lo = tl.where(narrow, tl.maximum(expected - tol, gap_min), gap_min)
+        hi = tl.where(narrow, tl.minimum(expected + tol, gap_max), gap_max)
+        at_miss = tl.where(narrow, expected, gap_min)
         t0, t1, t2, t3 = skip(s0, s1, s2, s3, gap_min, STEP)
         found = ~live  # dead and unsure lanes search nothing
         c0, c1, c2, c3 = s0, s1, s2, s3  # the chosen gap's state after its draw
-        g = 0
-        while (g < n_gap) & (tl.min(found.to(tl.int32), axis=0) == 0):
+        m0, m1, m2, m3 = s0, s1, s2, s3  # the state at the miss gap, before its draw
+        g = gap_min
+        while (g <= gap_max) & (tl.min((found | (hi < g)).to(tl.int32), axis=0) == 0):
+            here = at_miss == g
+            m0 = tl.where(here, t0, m0)
+            m1 = tl.where(here, t1, m1)
+            m2 = tl.where(here, t2, m2)
+            m3 = tl.where(here, t3, m3)
+            act = ~found & (lo <= g) & (g <= hi)
             q0, q1, q2, q3, v, u = draw_step(
                 t0,
                 t1,
                 t2,
                 t3,
-                ~found,
+                act,
                 p0,
                 p1,
                 p2,
@@ -172,24 +196,26 @@ def greedy_walk(
                 NO_WORD,
                 RETRIES,
             )
-            hit = ~found & (v == want) & ~u
-            unsure = unsure | (~found & u)
+            hit = act & (v == want) & ~u
+            unsure = unsure | (act & u)
             c0 = tl.where(hit, q0, c0)
             c1 = tl.where(hit, q1, c1)
             c2 = tl.where(hit, q2, c2)
             c3 = tl.where(hit, q3, c3)
-            found = found | hit | u
+            expected = tl.where(hit, g, expected)
+            found = found | hit | (act & u)
             t0, t1, t2, t3, _w = step4(t0, t1, t2, t3, STEP)
             g += 1
         missed = ~found
         misses += missed.to(tl.int32)
-        # No gap matched: the CPU steps gap_min words and takes the draw there.
-        a0, a1, a2, a3 = skip(s0, s1, s2, s3, gap_min, STEP)
+        consec = tl.where(missed, consec + 1, 0)
+        misses = tl.where((max_consec >= 0) & (consec > max_consec), max_misses + 1, misses)
+        # No gap matched: the CPU steps to the miss gap and takes the draw there.
         a0, a1, a2, a3, _v, u = draw_step(
-            a0,
-            a1,
-            a2,
-            a3,
+            m0,
+            m1,
+            m2,
+            m3,
             missed & (misses <= max_misses),
             p0,
             p1,
@@ -248,7 +274,7 @@ def mt_const_walk(
 
 
 @jit_later
-def mt_greedy_walk(
+def mt_strategy_walk(
     rows,
     pos,
     misses,
@@ -257,6 +283,8 @@ def mt_greedy_walk(
     gap_min,
     n_gap,
     max_misses,
+    max_consec,
+    tol,
     n_words,
     p0,
     p1,
@@ -268,7 +296,7 @@ def mt_greedy_walk(
     RETRIES: tl.constexpr,
     BLOCK: tl.constexpr,
 ):
-    """``greedy_walk`` over lazy MT words."""
+    """``strategy_walk`` over lazy MT words (a lane's state is a word position)."""
     want = tl.load(obs_ptr)
     pos, v, unsure = mt_draw(
         rows,
@@ -285,20 +313,28 @@ def mt_greedy_walk(
         RETRIES,
         BLOCK,
     )
-    misses += ((v != want) & ~unsure).to(tl.int32)
+    consec = ((v != want) & ~unsure).to(tl.int32)
+    misses += consec
+    misses = tl.where((max_consec >= 0) & (consec > max_consec), max_misses + 1, misses)
+    expected = consec * 0 - 1
+    gap_max = gap_min + n_gap - 1
     i = 1
     while (i < n_draws) & (tl.min(misses, axis=0) <= max_misses):
         want = tl.load(obs_ptr + i)
         live = (misses <= max_misses) & ~unsure
-        trial = pos + gap_min
+        narrow = (tol >= 0) & (expected >= 0)
+        lo = tl.where(narrow, tl.maximum(expected - tol, gap_min), gap_min)
+        hi = tl.where(narrow, tl.minimum(expected + tol, gap_max), gap_max)
+        at_miss = tl.where(narrow, expected, gap_min)
         found = ~live
         chosen = pos
-        g = 0
-        while (g < n_gap) & (tl.min(found.to(tl.int32), axis=0) == 0):
+        g = gap_min
+        while (g <= gap_max) & (tl.min((found | (hi < g)).to(tl.int32), axis=0) == 0):
+            act = ~found & (lo <= g) & (g <= hi)
             probe, v, u = mt_draw(
                 rows,
-                trial,
-                ~found,
+                pos + g,
+                act,
                 n_words,
                 p0,
                 p1,
@@ -310,17 +346,19 @@ def mt_greedy_walk(
                 RETRIES,
                 BLOCK,
             )
-            hit = ~found & (v == want) & ~u
-            unsure = unsure | (~found & u)
+            hit = act & (v == want) & ~u
+            unsure = unsure | (act & u)
             chosen = tl.where(hit, probe, chosen)
-            found = found | hit | u
-            trial += 1
+            expected = tl.where(hit, g, expected)
+            found = found | hit | (act & u)
             g += 1
         missed = ~found
         misses += missed.to(tl.int32)
+        consec = tl.where(missed, consec + 1, 0)
+        misses = tl.where((max_consec >= 0) & (consec > max_consec), max_misses + 1, misses)
         alt, _v, u = mt_draw(
             rows,
-            pos + gap_min,
+            pos + at_miss,
             missed & (misses <= max_misses),
             n_words,
             p0,

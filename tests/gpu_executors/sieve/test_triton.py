@@ -372,7 +372,8 @@ def test_kernels_compile_for_cuda_and_hip() -> None:
         assert not built.interpret
         seed, mt = built.seed_kernel, built.mt_kernel
         full = sys.argv[1] == "full"
-        scalars = ["n_seeds", "n_draws", "off_start", "n_off", "gap_min", "n_gap", "max_misses"]
+        scalars = ["n_seeds", "n_draws", "off_start", "n_off", "gap_min", "n_gap", "max_misses",
+                   "n_strat"]
         common = {"WORD32": False, "NO_WORD": False, "RETRIES": MAX_RETRIES, "BLOCK": 64,
                   "GAPS": "constant"}
         draws = [("nextint", True), ("randint", True), ("mt_rand", True), ("mt_rand_legacy", False)]
@@ -390,7 +391,7 @@ def test_kernels_compile_for_cuda_and_hip() -> None:
         variants = [(seed, {"SEEDING": a, "STEP": b, "SHIFT": 1, "DRAW": "nextint",
                             "REJECT": True, "MODE": mode, "GAPS": gaps})
                     for a, b in steps
-                    for mode, gaps in (("seed", "constant"), ("seed", "greedy"),
+                    for mode, gaps in (("seed", "constant"), ("seed", "variable"),
                                        ("state", "constant"))
                     if mode == "seed" or b in one_word]
         for draw, rej in draws:
@@ -399,7 +400,7 @@ def test_kernels_compile_for_cuda_and_hip() -> None:
             variants.append((mt, {"LEGACY": draw == "mt_rand_legacy", "DRAW": draw,
                                   "REJECT": rej}))
         variants.append((mt, {"LEGACY": False, "DRAW": "randint", "REJECT": True,
-                              "GAPS": "greedy"}))
+                              "GAPS": "variable"}))
         targets = [t for name, t in (("nvidia", GPUTarget("cuda", 90, 32)),
                                      ("amd", GPUTarget("hip", "gfx942", 64))) if name in backends]
         assert targets, "this triton build has neither the NVIDIA nor the AMD backend"

@@ -3,8 +3,9 @@
 Under Triton's CPU interpreter (``TRITON_INTERPRET=1``, set before triton is imported), the raw
 per-candidate flags of ``gpu_flags`` (no CPU re-verification) must equal the survivors of
 ``reference_scan``, the plain CPU sieve, on a tiny range of seeds (or states) around a planted
-one, in each mode: seed scans with constant gaps, seed scans with variable gaps (the greedy
-rule), and state scans (forward from the anchor, backward with the inverse step) for the
+one, in each mode: seed scans with constant gaps, seed scans with variable gaps (every gap
+strategy, the default, kept per candidate as the CPU keeps them; and one strict strategy alone),
+and state scans (forward from the anchor, backward with the inverse step) for the
 generators whose state is one integer.
 
 The claimed matrix comes from ``routing`` (generators and draws) with one parameter per draw
@@ -21,6 +22,7 @@ import os
 os.environ["TRITON_INTERPRET"] = "1"  # before triton / the executor are imported
 
 import numpy as np
+import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
@@ -47,7 +49,8 @@ DRAW_OF_KIND = {
 assert set(DRAW_OF_KIND) == set(TRITON_DRAWS), "a claimed draw kind has no test parameter"
 MODES = ("seed", "variable", "state")
 OFFSET, GAP, ANCHOR, N_DRAWS = 2, 1, 3, 8
-VARIABLE_GAPS = (0, 2, 1, 0, 2, 1, 1)
+VARIABLE_GAPS = (0, 2, 1, 0, 2, 1, 1)  # jumps of 2: beyond steady's tolerance (1)
+STEADY_GAPS = (0, 1, 1, 2, 2, 1, 1)  # each gap within 1 of the last: steady follows it
 SEED = 3_000_017
 SEED_64 = (1 << 40) + 98_765  # where seeds are wider than 32 bits: the 64-bit seeding paths
 
@@ -89,15 +92,27 @@ MATRIX = [
 ]
 
 
-def _planted(gen_name: str, draw: str, mode: str) -> tuple[ScanSpec, tuple[int, int, int]]:
-    """A tiny scan around a planted candidate, and the candidate as (seed, offset, gap)."""
+def _planted(
+    gen_name: str,
+    draw: str,
+    mode: str,
+    *,
+    planted_gaps: tuple[int, ...] = VARIABLE_GAPS,
+    strategies: tuple[str, ...] | None = None,
+    max_misses: int = 0,
+    corrupt: tuple[int, ...] = (),
+) -> tuple[ScanSpec, tuple[int, int, int]]:
+    """A tiny scan around a planted candidate, and the candidate as (seed, offset, gap).
+
+    Variable gaps: ``planted_gaps`` between the draws, ``strategies`` (default: all); the draws
+    at ``corrupt`` are replaced by a value the generator did not draw (planted misses)."""
     gen = get_generator(gen_name)
     drawer = make_drawer(gen, parse_draw(draw))
     seed = SEED_64 if gen.seed_bits > 32 else SEED
     state = gen.seeded(seed)
     for _ in range(OFFSET):
         gen.next(state)
-    gaps = VARIABLE_GAPS if mode == "variable" else (GAP,) * (N_DRAWS - 1)
+    gaps = planted_gaps if mode == "variable" else (GAP,) * (N_DRAWS - 1)
     obs, anchor_state = [], None
     for i in range(N_DRAWS):
         if i == ANCHOR:
@@ -105,7 +120,10 @@ def _planted(gen_name: str, draw: str, mode: str) -> tuple[ScanSpec, tuple[int, 
         obs.append(int(drawer(state)))
         for _ in range(gaps[i] if i < N_DRAWS - 1 else 0):
             gen.next(state)
-    common = {"generator": gen_name, "draw": draw, "draws": tuple(obs), "gap_max": 2}
+    for i in corrupt:
+        obs[i] = obs[i] + 1 if obs[i] < 2 else obs[i] - 1  # in range for any draw function
+    common = {"generator": gen_name, "draw": draw, "draws": tuple(obs), "gap_max": 2,
+              "max_misses": max_misses}
     if mode == "state":
         width = gen.state_bits or 64
         lo = min(max(anchor_state - 20, 0), (1 << width) - 32)
@@ -114,8 +132,7 @@ def _planted(gen_name: str, draw: str, mode: str) -> tuple[ScanSpec, tuple[int, 
     spec = ScanSpec(
         **common, seed_start=seed - 20, seed_stop=seed + 12, offset_stop=4,
         variable_gap=mode == "variable",
-        # the kernels walk the greedy rule only (routing.VARIABLE_GAP_RULES)
-        gap_strategies=("greedy",),
+        **({"gap_strategies": strategies} if strategies else {}),
     )
     return spec, (seed, OFFSET, -1 if mode == "variable" else GAP)
 
@@ -148,6 +165,56 @@ def test_kernel_equals_cpu_per_candidate(gen_name: str, draw: str, mode: str) ->
         assert plant in expected
 
 
+def _kernel_equals_reference(spec: ScanSpec) -> set[tuple[int, int, int]]:
+    """The kernel's raw flags equal the reference's survivors; returns them."""
+    flags = gpu_flags(spec)
+    assert set(np.unique(flags).tolist()) <= {0, 1}
+    expected = set(reference_scan(spec).survivors.select("seed", "offset", "gap").iter_rows())
+    assert _flag_set(spec, flags) == expected
+    return expected
+
+
+@pytest.mark.parametrize(
+    ("gen_name", "draw"),
+    [("pcg32", "mod:1000"), ("xoshiro256pp", "mod:1000"), ("mt19937", "mod:1000"),
+     ("pcg32", "randint:513"), ("mt19937", "randint:513")],
+)
+def test_one_strict_strategy_equals_cpu_per_candidate(gen_name: str, draw: str) -> None:
+    """``steady`` alone (tolerance 1 around the last gap) flags what the reference keeps. Without
+    rejections the plant is unambiguous: steady follows gaps that change by one at a time and
+    loses gaps that jump by two, which ``wide`` keeps. (A rejected word retried into the next one
+    makes two gaps land on the same draw, and the smallest is taken: the plant's gaps are then
+    not the ones walked, so only the equality is asserted.)"""
+    exact = parse_draw(draw).kind == "mod"
+    spec, plant = _planted(gen_name, draw, "variable", planted_gaps=STEADY_GAPS,
+                           strategies=("steady",))
+    kept = _kernel_equals_reference(spec)
+    assert plant in kept or not exact
+    spec, plant = _planted(gen_name, draw, "variable", strategies=("steady",))
+    assert plant not in _kernel_equals_reference(spec) or not exact
+    wide = _kernel_equals_reference(ScanSpec(**{**spec.__dict__, "gap_strategies": ("wide",)}))
+    assert plant in wide or not exact
+
+
+@pytest.mark.parametrize("gen_name", ["pcg32", "mt19937"])
+def test_consecutive_miss_limit_and_strategy_column(gen_name: str) -> None:
+    """Two planted misses in a row (two allowed in all): steady (at most one in a row) loses the
+    plant, drift (two) keeps it; ``triton_scan`` records drift for it, and its table is the
+    CPU's."""
+    # the gaps around the misses stay at 1, so a miss taken at the expected gap stays in step
+    kw = {"planted_gaps": (0, 1, 1, 1, 1, 1, 2), "max_misses": 2, "corrupt": (3, 4)}
+    spec, plant = _planted(gen_name, "mod:1000", "variable", strategies=("steady",), **kw)
+    assert plant not in _kernel_equals_reference(spec)
+    spec, plant = _planted(gen_name, "mod:1000", "variable", strategies=("steady", "drift"), **kw)
+    assert plant in _kernel_equals_reference(spec)
+    gpu = triton_scan(spec)
+    assert gpu.extra["gpu_false_positives"] == 0
+    assert_frame_equal(gpu.survivors, cpu_scan(spec).survivors)
+    row = gpu.survivors.filter((pl.col("seed") == plant[0]) & (pl.col("offset") == plant[1]))
+    assert row["strategy"].to_list() == ["drift"]
+    assert row["forward_matches"].to_list() == [N_DRAWS - 2]
+
+
 def test_matrix_covers_every_claimed_generator_draw_and_mode() -> None:
     """The default cells touch every generator and draw kind in each of its modes."""
     assert {g for g, _, _ in DEFAULT} == set(TRITON_GENERATORS)
@@ -166,7 +233,8 @@ def test_matrix_covers_every_claimed_generator_draw_and_mode() -> None:
 )
 def test_triton_scan_equals_cpu_scan(gen_name: str, draw: str, mode: str) -> None:
     """End to end with chance survivors (max_misses 1): the re-walked table is the CPU's,
-    with its gap sequences and reverse matches, and the kernel flagged nothing the CPU refutes."""
+    with its gap sequences, strategies (every one, the default) and reverse matches, and the
+    kernel flagged nothing the CPU refutes."""
     spec, _plant = _planted(gen_name, draw, mode)
     spec = ScanSpec(**{**spec.__dict__, "max_misses": 1})
     gpu = triton_scan(spec)

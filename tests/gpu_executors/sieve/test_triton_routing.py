@@ -8,6 +8,7 @@ import pytest
 from gpu_executors.prng.draws import DRAW_KINDS, check_compatible, parse_draw
 from gpu_executors.prng.generators import GENERATORS, get_generator
 from gpu_executors.sieve.spec import ScanSpec
+from gpu_executors.sieve.strategies import RULES, GapStrategy
 from gpu_executors.sieve.triton.launch import draw_params
 from gpu_executors.sieve.triton.routing import (
     CPU_DRAWS,
@@ -16,6 +17,7 @@ from gpu_executors.sieve.triton.routing import (
     STEPPED,
     TRITON_DRAWS,
     TRITON_GENERATORS,
+    VARIABLE_GAP_RULES,
     cpu_route,
 )
 
@@ -88,8 +90,26 @@ def test_cpu_route_of_claimed_generators_beyond_the_kernels() -> None:
     assert "words 0..226" in cpu_route(late)
     assert cpu_route(ScanSpec("mt19937", "mod:10", (1, 2), offset_stop=200)) is None
     assert cpu_route(ScanSpec("pcg32", "mod:10", (1, 2), mode="state", anchor=1)) is None
-    assert cpu_route(ScanSpec("minstd", "mod:10", (1, 2), variable_gap=True, gap_max=3,
-                              gap_strategies=("greedy",))) is None
-    # every strategy (the default): the stricter ones are CPU-only, and it says so
+    # variable gaps: each strategy alone and all of them (the default) run on the GPU
+    for strategy in GapStrategy:
+        assert cpu_route(ScanSpec("minstd", "mod:10", (1, 2), variable_gap=True, gap_max=3,
+                                  gap_strategies=(strategy,))) is None, strategy
+    assert cpu_route(ScanSpec("minstd", "mod:10", (1, 2), variable_gap=True, gap_max=3)) is None
+
+
+def test_every_gap_strategy_is_claimed_by_the_kernels() -> None:
+    """A strategy added to ``GapStrategy`` fails here until the kernels walk it; one named in the
+    routing table must be a real strategy with a rule the kernels read."""
+    assert set(VARIABLE_GAP_RULES) == {s.value for s in GapStrategy}
+    assert set(RULES) == set(GapStrategy)
+
+
+def test_a_strategy_the_kernels_do_not_walk_is_routed_with_its_name(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The guard that stays for a future strategy: it names what runs on the CPU."""
+    from gpu_executors.sieve.triton import routing
+
+    monkeypatch.setattr(routing, "VARIABLE_GAP_RULES", ("greedy",))
     why = cpu_route(ScanSpec("minstd", "mod:10", (1, 2), variable_gap=True, gap_max=3))
     assert why is not None and "steady, drift, wide run on the CPU" in why
