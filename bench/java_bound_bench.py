@@ -32,8 +32,14 @@ from gpu_executors.prng.draws import generate_draws, parse_draw  # noqa: E402
 from gpu_executors.prng.generators import get_generator  # noqa: E402
 from gpu_executors.sieve.java.lcg import LOW, MASK48, MULT, split_pow2  # noqa: E402
 from gpu_executors.sieve.java.lifting import consistent_lows  # noqa: E402
-from gpu_executors.sieve.java.recover import expected_remaining, recover_java_seeds  # noqa: E402
+from gpu_executors.sieve.java.recover import (  # noqa: E402
+    AUTO_MISS_PROBABILITY,
+    PRUNE_ABOVE_SECONDS,
+    expected_remaining,
+    recover_java_seeds,
+)
 from gpu_executors.sieve.java.residue import (  # noqa: E402
+    Basis,
     estimated_seconds,
     plan_dim,
     residue_states,
@@ -46,18 +52,22 @@ class Case:
     n_draws: int
     target_s: float | None  # the issue's target, seconds
     baseline: str
-    miss_probability: float = 0.0  # > 0: the residue walk is pruned (see residue.level_radii2)
+    # None: the default (exact unless that is estimated past a minute, then pruned);
+    # 0: exact; > 0: the residue walk pruned at that miss probability (residue.pruned_radii2)
+    miss_probability: float | None = None
 
     @property
     def name(self) -> str:
-        pruned = f", miss <= {self.miss_probability:g}" if self.miss_probability else ""
+        how = {None: "", 0.0: ", exact"}.get(self.miss_probability)
+        pruned = f", miss {self.miss_probability:g}" if how is None else how
         return f"nextint:{self.bound} x{self.n_draws}{pruned}"
 
 
 CASES = [
     Case(7, 20, 60.0, "rsu-cracker 362 s (published); here before: refused as too costly"),
     Case(3, 30, 60.0, "LattiCG: bound 3 'troublesome' (its author); rsu-cracker fails below 7"),
-    Case(3, 30, 60.0, "the same, pruned walk", miss_probability=1e-2),
+    Case(3, 30, 60.0, "the exact walk", miss_probability=0.0),
+    Case(3, 30, 60.0, "pruned harder", miss_probability=1e-2),
     Case(1000, 8, 0.1, "the lifting route, 0.003 s in the README's table"),
     Case(5, 24, None, ""),
     Case(6, 22, None, ""),
@@ -81,6 +91,16 @@ def _full_run(case: Case, i: int) -> tuple[float, bool, dict]:
     return time.perf_counter() - t0, seed in res.survivors["seed"].to_list(), res.extra
 
 
+def _basis(case: Case, n_lows: int) -> Basis:
+    """The lattice ``recover_java_seeds`` walks for this case (its default rule for None)."""
+    if case.miss_probability is not None:
+        return plan_dim(case.n_draws, case.bound, 0, case.miss_probability)
+    exact = plan_dim(case.n_draws, case.bound, 0)
+    if estimated_seconds(n_lows, exact) <= PRUNE_ABOVE_SECONDS:
+        return exact
+    return plan_dim(case.n_draws, case.bound, 0, AUTO_MISS_PROBABILITY)
+
+
 def _slice_run(case: Case, i: int, n_guesses: int) -> tuple[float, bool, dict]:
     """The residue route on ``n_guesses`` guesses holding the true one, extrapolated to all."""
     seed, draws = _planted(case, i)
@@ -88,7 +108,7 @@ def _slice_run(case: Case, i: int, n_guesses: int) -> tuple[float, bool, dict]:
     vals = np.asarray(draws, dtype=np.uint64)
     t0 = time.perf_counter()
     lows = consistent_lows(vals, case.bound, 0)
-    basis = plan_dim(case.n_draws, case.bound, 0)
+    basis = _basis(case, lows.shape[0])
     rng = np.random.default_rng(i)
     pick = rng.choice(lows.shape[0], min(n_guesses, lows.shape[0]), replace=False)
     part = np.unique(np.append(lows[pick], np.uint64(state & ((1 << LOW) - 1))))
@@ -102,14 +122,14 @@ def run_case(case: Case, repeats: int, max_seconds: float, slice_guesses: int) -
     k, odd = split_pow2(case.bound)
     estimate = None
     if odd > 1:
-        basis = plan_dim(case.n_draws, case.bound, 0, case.miss_probability)
-        estimate = estimated_seconds(consistent_lows(vals, case.bound, 0).shape[0], basis)
+        n_lows = consistent_lows(vals, case.bound, 0).shape[0]
+        estimate = estimated_seconds(n_lows, _basis(case, n_lows))
     sliced = estimate is not None and estimate > max_seconds
 
     def run(i: int) -> tuple[float, bool, dict]:
         return _slice_run(case, i, slice_guesses) if sliced else _full_run(case, i)
 
-    if not case.miss_probability:  # a pruned case runs after its unpruned twin loaded them
+    if case.miss_probability is None:  # the cases given a probability run after their twin
         run(0)  # compile or load the kernels
     times, found, extra = [], [], {}
     for i in range(1, repeats + 1):
@@ -133,7 +153,7 @@ def run_case(case: Case, repeats: int, max_seconds: float, slice_guesses: int) -
         "meets_target": None if case.target_s is None else median <= case.target_s,
         "baseline": case.baseline,
         "planted_found": all(found),
-        "miss_probability": case.miss_probability,
+        "miss_probability": extra.get("pruning_miss_probability", 0.0),
         "lift_bits": k,
     }
 
@@ -167,10 +187,12 @@ def main() -> int:
     for case in CASES:
         if args.only and args.only not in case.name:
             continue
-        limit = args.pruned_max_seconds if case.miss_probability else args.max_seconds
+        limit = args.max_seconds if case.miss_probability == 0.0 else args.pruned_max_seconds
         row = run_case(case, args.repeats, limit, args.slice_guesses)
         rows.append(row)
         dim = f", {row['lattice_dim']}-dim" if row["lattice_dim"] else ""
+        if row["miss_probability"]:
+            dim += f", pruned (miss {row['miss_probability']:g})"
         met = "" if row["meets_target"] is None else ("yes" if row["meets_target"] else "**no**")
         target = "" if row["target_s"] is None else f"< {row['target_s']:g} s"
         print(

@@ -43,6 +43,16 @@ def non_negative(text: str) -> int:
     return value
 
 
+def probability(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a number") from None
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"{text!r}: must be in [0, 1)")
+    return value
+
+
 def half_open_range(text: str) -> tuple[int, int]:
     """``START:STOP`` with START < STOP (seeds, offsets)."""
     a, b = _ints(text)
@@ -219,7 +229,7 @@ def _run_scan(spec, args: argparse.Namespace, progress: _ProgressLine):
                 spec.draws, int(spec.draw.split(":")[1]), generator=spec.generator,
                 offset=spec.offset_start, offset_stop=spec.offset_stop, gap=spec.gap_min,
                 seed_range=(spec.seed_start, spec.stop) if args.seeds else None,
-                progress=progress)
+                progress=progress, miss_probability=args.miss_probability)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
     if spec.generator in JAVA_SMART and not args.seeds:
@@ -317,7 +327,8 @@ def cmd_crack(args: argparse.Namespace) -> int:
             "complete": result.complete,
             "generator": spec.generator,
             "draw": spec.draw,
-            **{k: result.extra[k] for k in ("route", "expected_remaining", "why_incomplete")
+            **{k: result.extra[k] for k in ("route", "expected_remaining", "why_incomplete",
+                                            "pruning_miss_probability", "pruning_miss_measured")
                if k in result.extra},
         }
         json.dump(payload, sys.stdout)
@@ -334,6 +345,13 @@ def cmd_crack(args: argparse.Namespace) -> int:
         if "expected_remaining" in result.extra:
             print(f"{result.extra['route']} route: {result.extra['expected_remaining']:.3g} "
                   "other seed(s) expected to match these draws per offset")
+        if result.extra.get("pruning_miss_probability"):
+            exact = result.extra.get("exact_walk_seconds_estimated")
+            why = "" if exact is None else f" (the exact walk: ~{exact:,.0f} s estimated)"
+            print(f"pruned lattice walk{why}: a matching seed is missed with probability "
+                  f"~{result.extra['pruning_miss_probability']:g} "
+                  f"({result.extra['pruning_miss_measured']:.3g} on the model's sample); "
+                  "--miss-probability 0 walks exactly")
     interrupted = not result.complete and result.extra.get("why_incomplete", "interrupted") \
         == "interrupted"
     return 130 if interrupted else 0
@@ -623,6 +641,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="each gap varies within --gap A:B (greedy smallest matching gap)",
     )
     c.add_argument("--max-misses", type=non_negative, default=0)
+    c.add_argument("--miss-probability", type=probability, default=None,
+                   help="java nextint, residue route: prune the lattice walk at this chance of "
+                        "missing the seed (0: exact; default: exact unless estimated over "
+                        "60 s, then 0.001)")
     c.add_argument("--mode", choices=["scan", "linear"], default="scan",
                    help="scan: search the seed space; linear: solve for the state of a "
                         "GF(2)-linear generator (MT19937 and its users, xorshift, "

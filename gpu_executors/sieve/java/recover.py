@@ -39,7 +39,7 @@ from gpu_executors.sieve.java.lcg import (
     states_to_seeds,
 )
 from gpu_executors.sieve.java.lifting import consistent_lows, lift
-from gpu_executors.sieve.java.residue import Basis, plan_dim, residue_states
+from gpu_executors.sieve.java.residue import Basis, estimated_seconds, plan_dim, residue_states
 from gpu_executors.sieve.spec import Progress, ScanResult, ScanSpec, survivors_frame
 
 JAVA48 = tuple(name for name, g in GENERATORS.items() if g.java48)  # what this route handles
@@ -49,6 +49,8 @@ RESIDUE_NODE_BUDGET = float(1 << 35)  # past it (or RESIDUE_SECONDS) the listing
 RESIDUE_SECONDS = 600.0
 CHECKS_PER_NODE = 10.0  # a residue enumeration node costs about ten lifting checks
 LIFT_FIRST = float(1 << 27)  # lifting this cheap (< ~0.2 s) is used without planning a lattice
+PRUNE_ABOVE_SECONDS = 60.0  # an exact residue walk estimated longer is pruned by default
+AUTO_MISS_PROBABILITY = 1e-3  # ... at this chance of missing the true seed (the model's)
 
 
 class Route(StrEnum):
@@ -67,6 +69,7 @@ class _Plan:
     detail: str
     lows: np.ndarray | None = None  # RESIDUE: the guesses of draw 0's low 17 bits
     basis: Basis | None = None  # RESIDUE: the reduced lattice
+    exact_seconds: float | None = None  # RESIDUE pruned by default: the exact walk's estimate
 
 
 def expected_remaining(bound: int, n_draws: int, n_lows: int | None = None) -> float:
@@ -92,13 +95,15 @@ def _plan(
     gap: int,
     listing: bool,
     force: Route | None = None,
-    miss_probability: float = 0.0,
+    miss_probability: float | None = None,
 ) -> _Plan | None:
     """The smart route and its estimated cost, or None for bound 1 (draws carry nothing).
 
     Lifting when it is cheap; else the residue lattice when it is cheaper (always when only
     ``listing`` what a capped search finds: lifting cannot stop early). ``force`` picks one of
-    the two for a bound that is not a power of two (tests, benches).
+    the two for a bound that is not a power of two (tests, benches). ``miss_probability`` None
+    walks the residue lattice exactly unless that is estimated past ``PRUNE_ABOVE_SECONDS``,
+    then prunes it at ``AUTO_MISS_PROBABILITY``.
     """
     n_draws = int(vals.shape[0])
     k, odd = split_pow2(bound)
@@ -118,14 +123,23 @@ def _plan(
     if force is Route.LIFTING or (force is None and lifting.cost <= LIFT_FIRST and not listing):
         return lifting
     lows = consistent_lows(vals, bound, gap)
-    basis = plan_dim(n_draws, bound, gap, miss_probability)
+    basis = plan_dim(n_draws, bound, gap, miss_probability or 0.0)
+    exact_s = None
+    if miss_probability is None and not listing:
+        exact_s = estimated_seconds(lows.shape[0], basis)
+        if exact_s > PRUNE_ABOVE_SECONDS:
+            basis = plan_dim(n_draws, bound, gap, AUTO_MISS_PROBABILITY)
+        else:
+            exact_s = None
     nodes = lows.shape[0] * 2.0**basis.log2_nodes
     residue = _Plan(
         Route.RESIDUE,
         (1 << LOW) + CHECKS_PER_NODE * nodes,
-        f"{lows.shape[0]} guesses x ~{2.0**basis.log2_nodes:.3g} nodes, {basis.dim}-dim lattice",
+        f"{lows.shape[0]} guesses x ~{2.0**basis.log2_nodes:.3g} nodes, {basis.dim}-dim lattice"
+        + ("" if exact_s is None else "; pruned by default"),
         lows,
         basis,
+        exact_s,
     )
     lift_cost = (1 << LOW) + lows.shape[0] * n_r  # with stage 1's real survivors
     if force is Route.RESIDUE or listing or min(residue.cost, MAX_SMART_CHECKS) < lift_cost:
@@ -204,6 +218,13 @@ def _run_route(
     return np.asarray(found, dtype=np.uint64), scanned, backend, extra, complete, why
 
 
+def _exhaustive(complete: bool, why: str, miss: float) -> str:
+    if not complete:
+        return f"no: {why}"
+    pruned = f"; pruned: each seed is missed with probability ~{miss:g}" if miss else ""
+    return f"all 2^48 seeds except those whose draws hit nextInt's rejection{pruned}"
+
+
 def recover_java_seeds(
     draws: Sequence[int],
     bound: int,
@@ -216,7 +237,7 @@ def recover_java_seeds(
     progress: Progress | None = None,
     max_listed: int = MAX_LISTED,
     route: str | None = None,
-    miss_probability: float = 0.0,
+    miss_probability: float | None = None,
 ) -> ScanResult:
     """Every 48-bit seed whose ``nextInt(bound)`` draws (offset in ``[offset, offset_stop)``,
     constant gap) match exactly, for any bound >= 2.
@@ -231,8 +252,10 @@ def recover_java_seeds(
     offset. ``null_expected`` is the pure-noise null model for the space searched. ``route``
     ("lifting" or "residue") overrides the choice for a bound that is not a power of two.
     ``miss_probability`` > 0 lets the residue route prune its walk (much faster for small odd
-    parts such as 3) at that bound on missing the true seed, under the model in
-    ``residue.level_radii2``; the result then says ``pruning_miss_probability``.
+    parts such as 3) at that chance of missing the true seed, under the model in
+    ``residue.pruned_radii2``; 0 forces the exact walk; None (the default) prunes at
+    ``AUTO_MISS_PROBABILITY`` only an exact walk estimated past ``PRUNE_ABOVE_SECONDS``. The
+    result says ``pruning_miss_probability`` (0: exact) and the rate measured on the model.
     """
     t_start = time.perf_counter()
     stop = offset + 1 if offset_stop is None else offset_stop
@@ -257,7 +280,7 @@ def recover_java_seeds(
     listing = remaining > MAX_EXPECTED_SURVIVORS
     if seed_range is not None and route is None and spec.candidates <= 1 << LOW:
         return _flat(spec, progress, "range smaller than any smart route's 2^17 steps", t_start)
-    if not 0.0 <= miss_probability < 1.0:
+    if miss_probability is not None and not 0.0 <= miss_probability < 1.0:
         raise ValueError(f"miss_probability {miss_probability} must be in [0, 1)")
     force = None if route is None else Route(route)
     plan = _plan(vals, bound, gap, listing, force, miss_probability)
@@ -312,12 +335,11 @@ def recover_java_seeds(
             "route": plan.route.value,
             **extra,
             "plan": plan.detail,
+            "exact_walk_seconds_estimated": plan.exact_seconds,
             "candidates": int(states.shape[0]),
             "expected_remaining": remaining,
             "why_incomplete": why,
             "failed_verification": failed,
-            "exhaustive": "all 2^48 seeds except those whose draws hit nextInt's rejection"
-            if complete
-            else f"no: {why}",
+            "exhaustive": _exhaustive(complete, why, extra.get("pruning_miss_probability", 0.0)),
         },
     )
