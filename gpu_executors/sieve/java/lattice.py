@@ -7,17 +7,21 @@ every lattice point in the ball around the box centre (numba), so *all* solution
 
 from __future__ import annotations
 
+import functools
 import math
 import time
+from dataclasses import dataclass
 
 import numba
 import numpy as np
 
 from gpu_executors.sieve.java.lcg import MASK48, MODULUS, STATE_BITS, TooCostly, lcg_jump
+from gpu_executors.sieve.java.pruning import ball_radii2, gram_schmidt, log2_nodes, pruned_radii2
 
 MAX_LATTICE_DIM = 32  # integer LLL stays under ~1 s
 MAX_LATTICE_POINTS = 1 << 24  # expected lattice points in the enumeration ball
 LATTICE_NODE_BUDGET = 1 << 32  # hard stop for the enumeration tree (minutes)
+MAX_PRUNED_LATTICE_DIM = 48  # a pruned walk's draws (1-bit draws need 48 to pin the state)
 
 
 def lattice_log2_points(n: int, b: int) -> float:
@@ -99,8 +103,9 @@ def _lll(
 
 @numba.njit(cache=True, nogil=True)
 def _walk(red, g, bn, mu, r2, off, width, node_cap, out):
-    """Fincke-Pohst: every lattice point ``v = coef @ red`` in the ball of squared radius ``r2``
-    around the box centre (``g``: its Gram-Schmidt coordinates) with every ``v_i + off_i`` in
+    """Fincke-Pohst: every lattice point ``v = coef @ red`` within squared radius ``r2[k]`` of
+    the box centre when projected past level ``k`` (the ball: all equal; pruned: pruning.py),
+    the centre given by ``g``, its Gram-Schmidt coordinates, with every ``v_i + off_i`` in
     ``[0, width)``; writes ``v_0 + off_0`` of each to ``out``.
 
     Returns (points, nodes, stopped): stopped when ``out`` is full or ``node_cap`` is passed.
@@ -120,7 +125,7 @@ def _walk(red, g, bn, mu, r2, off, width, node_cap, out):
     found = 0
     nodes = 0
     lvl = dim - 1
-    rad = math.sqrt(r2 / bn[lvl])
+    rad = math.sqrt(r2[lvl] / bn[lvl])
     ctr[lvl] = g[lvl]
     coef[lvl] = math.ceil(g[lvl] - rad)
     hi[lvl] = math.floor(g[lvl] + rad)
@@ -136,7 +141,7 @@ def _walk(red, g, bn, mu, r2, off, width, node_cap, out):
             return found, nodes, True
         diff = coef[lvl] - ctr[lvl]
         nd = dist[lvl + 1] + diff * diff * bn[lvl]
-        if nd > r2:
+        if nd > r2[lvl]:
             coef[lvl] += 1
             continue
         if lvl == 0:
@@ -164,7 +169,7 @@ def _walk(red, g, bn, mu, r2, off, width, node_cap, out):
         lvl -= 1
         centre = ps[lvl, lvl + 1]
         ctr[lvl] = centre
-        rem = (r2 - dist[lvl + 1]) / bn[lvl]
+        rem = (r2[lvl] - dist[lvl + 1]) / bn[lvl]
         if rem < 0.0:
             coef[lvl] = 1
             hi[lvl] = 0
@@ -175,14 +180,56 @@ def _walk(red, g, bn, mu, r2, off, width, node_cap, out):
     return found, nodes, False
 
 
+@dataclass(frozen=True)
+class _Reduced:
+    """The truncated-LCG lattice of (gap, dim), reduced, with its radii (it has no draws)."""
+
+    red: list[list[int]]
+    d: list[int]
+    lam: list[list[int]]
+    bn: np.ndarray
+    mu: np.ndarray
+    radii2: np.ndarray
+    miss_measured: float
+    log2_nodes: float
+
+
+@functools.lru_cache(maxsize=32)
+def _reduced(gap: int, n_lat: int, width: int, miss_probability: float) -> _Reduced:
+    jumps = [lcg_jump(i * (gap + 1)) for i in range(n_lat)]
+    basis = [[a for a, _ in jumps]] + [
+        [MODULUS if j == i else 0 for j in range(n_lat)] for i in range(1, n_lat)
+    ]
+    red, d, lam = _lll(basis)
+    bstar, bn, mu = gram_schmidt(red, d, lam)
+    if miss_probability > 0.0:
+        seed = (1 << 20) + (gap * 64 + width.bit_length()) * 64 + n_lat
+        radii2, measured = pruned_radii2(bstar, bn, width, miss_probability, seed)
+    else:
+        radii2, measured = ball_radii2(n_lat, width), 0.0
+    return _Reduced(red, d, lam, bn, mu, radii2, measured, log2_nodes(radii2, bn))
+
+
+def pruned_lattice_log2_nodes(n_lat: int, b: int, gap: int, miss_probability: float) -> float:
+    """The pruned walk's expected nodes, log2 (for routing)."""
+    return _reduced(gap, n_lat, 1 << (STATE_BITS - b), miss_probability).log2_nodes
+
+
 def lattice_states(
-    vals: np.ndarray, bound: int, gap: int, n_lat: int, max_states: int | None = None
+    vals: np.ndarray,
+    bound: int,
+    gap: int,
+    n_lat: int,
+    max_states: int | None = None,
+    miss_probability: float = 0.0,
+    node_budget: int = LATTICE_NODE_BUDGET,
 ) -> tuple[list[int], int, dict]:
     """Every state after draw 0's step whose top b bits match the first ``n_lat`` draws.
 
     With ``max_states`` (too few draws to pin the seed) the walk stops once that many states are
     listed or the node budget is spent, and ``extra["complete"]`` says which; without it a
-    spent budget raises ``TooCostly``.
+    spent budget raises ``TooCostly``. ``miss_probability`` > 0 prunes the walk (pruning.py):
+    each matching state is then missed with about that probability.
     """
     t_start = time.perf_counter()
     b_bits = bound.bit_length() - 1
@@ -192,10 +239,8 @@ def lattice_states(
     # x_i = a_i x_0 + d_i mod 2^48 with t_i = h_i * width + x_i.
     dvec = [(a * h[0] * width + c - h[i] * width) & MASK48 for i, (a, c) in enumerate(jumps)]
     dvec[0] = 0
-    basis = [[a for a, _ in jumps]] + [
-        [MODULUS if j == i else 0 for j in range(n_lat)] for i in range(1, n_lat)
-    ]
-    red, d, lam = _lll(basis)
+    lat = _reduced(gap, n_lat, width, miss_probability)
+    red, d, lam = lat.red, lat.d, lat.lam
     t_lll = time.perf_counter() - t_start
     # Gram-Schmidt coordinates of the target y = centre - d (exact, then to float).
     y = [width // 2 - dv for dv in dvec]
@@ -206,24 +251,21 @@ def lattice_states(
             u = (d[i + 1] * u - lam_y[i] * lam[j][i]) // d[i]
         lam_y[j] = u
     g = [lam_y[j] / d[j + 1] for j in range(n_lat)]
-    bn = [d[j + 1] / d[j] for j in range(n_lat)]
-    mu = [[lam[i][j] / d[j + 1] for j in range(n_lat)] for i in range(n_lat)]
-    r2 = n_lat * float(width // 2) ** 2 * (1 + 1e-9) + 1.0
     cap = max_states if max_states is not None else MAX_LATTICE_POINTS
     out = np.zeros(cap, dtype=np.int64)
     n_found, nodes, stopped = _walk(
         np.array(red, dtype=np.int64),
         np.array(g),
-        np.array(bn),
-        np.array(mu),
-        r2,
+        lat.bn,
+        lat.mu,
+        lat.radii2,
         np.array(dvec, dtype=np.int64),
         width,
-        LATTICE_NODE_BUDGET,
+        node_budget,
         out,
     )
     if stopped and max_states is None:
-        raise TooCostly(f"lattice enumeration passed {LATTICE_NODE_BUDGET} nodes or {cap} points")
+        raise TooCostly(f"lattice enumeration passed {node_budget} nodes or {cap} points")
     states = [h[0] * width + int(x) for x in out[: min(n_found, cap)]]
     complete = not stopped
     leaves = nodes
@@ -235,6 +277,8 @@ def lattice_states(
         "seconds_lll": t_lll,
         "seconds_enumeration": time.perf_counter() - t_start - t_lll,
         "rejection_miss_probability": 0.0,
+        "pruning_miss_probability": miss_probability,
+        "pruning_miss_measured": lat.miss_measured,
     }
     return states, leaves, extra
 

@@ -24,10 +24,13 @@ from gpu_executors.prng.draws import generate_draws, parse_draw
 from gpu_executors.prng.generators import GENERATORS, get_generator
 from gpu_executors.sieve.cpu import cpu_scan
 from gpu_executors.sieve.java.lattice import (
+    LATTICE_NODE_BUDGET,
     MAX_LATTICE_POINTS,
+    MAX_PRUNED_LATTICE_DIM,
     lattice_dim,
     lattice_states,
     list_pow2_states,
+    pruned_lattice_log2_nodes,
 )
 from gpu_executors.sieve.java.lcg import (
     LOW,
@@ -51,6 +54,8 @@ CHECKS_PER_NODE = 10.0  # a residue enumeration node costs about ten lifting che
 LIFT_FIRST = float(1 << 27)  # lifting this cheap (< ~0.2 s) is used without planning a lattice
 PRUNE_ABOVE_SECONDS = 60.0  # an exact residue walk estimated longer is pruned by default
 AUTO_MISS_PROBABILITY = 1e-3  # ... at this chance of missing the true seed (the model's)
+PRUNED_LATTICE_NODE_BUDGET = 1 << 34  # a pruned power-of-two walk (one thread: ~10 min)
+AUTO_LATTICE_MISS = (AUTO_MISS_PROBABILITY, 1e-2)  # 64 x nextInt(2): 2^34.4 nodes, 2^32.6
 
 
 class Route(StrEnum):
@@ -70,6 +75,8 @@ class _Plan:
     lows: np.ndarray | None = None  # RESIDUE: the guesses of draw 0's low 17 bits
     basis: Basis | None = None  # RESIDUE: the reduced lattice
     exact_seconds: float | None = None  # RESIDUE pruned by default: the exact walk's estimate
+    n_lat: int = 0  # LATTICE: the draws the lattice uses
+    miss: float = 0.0  # LATTICE: the pruned walk's miss probability (0: the ball, exact)
 
 
 def expected_remaining(bound: int, n_draws: int, n_lows: int | None = None) -> float:
@@ -113,10 +120,25 @@ def _plan(
         if k == 0:
             return None
         n, pts = lattice_dim(n_draws, k)
-        if pts > MAX_LATTICE_POINTS:
-            return _Plan(Route.LATTICE, math.inf, f"{n}-dim lattice with ~{pts:.3g} points")
-        # The walk visits several internal nodes per point, each ~10 flat checks.
-        return _Plan(Route.LATTICE, 1e6 + 100 * pts, f"{n}-dim lattice, ~{pts:.0f} points")
+        if pts <= MAX_LATTICE_POINTS and not miss_probability:
+            # The walk visits several internal nodes per point, each ~10 flat checks.
+            return _Plan(Route.LATTICE, 1e6 + 100 * pts, f"{n}-dim lattice, ~{pts:.0f} points",
+                         n_lat=n)
+        if miss_probability != 0.0 and not listing:
+            # The default takes the first miss probability whose walk fits the budget.
+            n_p = min(n_draws, MAX_PRUNED_LATTICE_DIM)
+            for miss in [miss_probability] if miss_probability else AUTO_LATTICE_MISS:
+                log2_nodes = pruned_lattice_log2_nodes(n_p, k, gap, miss)
+                if 2.0**log2_nodes <= PRUNED_LATTICE_NODE_BUDGET:
+                    how = "" if miss_probability else f" (the ball: ~{pts:.3g} points)"
+                    return _Plan(
+                        Route.LATTICE,
+                        CHECKS_PER_NODE * 2.0**log2_nodes,
+                        f"{n_p}-dim lattice, pruned walk of ~2^{log2_nodes:.1f} nodes{how}",
+                        n_lat=n_p,
+                        miss=miss,
+                    )
+        return _Plan(Route.LATTICE, math.inf, f"{n}-dim lattice with ~{pts:.3g} points")
     n_r = WORD31 // bound
     s1 = 1.0 + 2.0 ** (LOW - k * (n_draws - 1))
     lifting = _Plan(Route.LIFTING, (1 << LOW) + s1 * n_r, f"2^17 + ~{s1:.0f} x {n_r}")
@@ -210,11 +232,13 @@ def _run_route(
         why = "" if whole else f"listed the matches among draw 0's first {scanned} states"
         backend = f"cpu listing ({scanned} states with draw 0's top bits)"
         return np.asarray(found, dtype=np.uint64), scanned, backend, extra, whole, why
-    n_lat, _ = lattice_dim(int(vals.shape[0]), bound.bit_length() - 1)
-    found, scanned, extra = lattice_states(vals, bound, gap, n_lat, max_states=max_listed)
+    budget = PRUNED_LATTICE_NODE_BUDGET if plan.miss else LATTICE_NODE_BUDGET
+    found, scanned, extra = lattice_states(vals, bound, gap, plan.n_lat, max_states=max_listed,
+                                           miss_probability=plan.miss, node_budget=budget)
     complete = extra.pop("complete")
     why = "" if complete else f"the lattice walk stopped (node budget or {max_listed} states)"
-    backend = f"cpu lattice ({n_lat}-dim LLL + enumeration, {scanned} points)"
+    pruned = ", pruned" if plan.miss else ""
+    backend = f"cpu lattice ({plan.n_lat}-dim LLL + enumeration{pruned}, {scanned} nodes)"
     return np.asarray(found, dtype=np.uint64), scanned, backend, extra, complete, why
 
 
@@ -251,11 +275,13 @@ def recover_java_seeds(
     ``extra["expected_remaining"]`` always says how many other seeds are expected to match per
     offset. ``null_expected`` is the pure-noise null model for the space searched. ``route``
     ("lifting" or "residue") overrides the choice for a bound that is not a power of two.
-    ``miss_probability`` > 0 lets the residue route prune its walk (much faster for small odd
-    parts such as 3) at that chance of missing the true seed, under the model in
-    ``residue.pruned_radii2``; 0 forces the exact walk; None (the default) prunes at
-    ``AUTO_MISS_PROBABILITY`` only an exact walk estimated past ``PRUNE_ABOVE_SECONDS``. The
-    result says ``pruning_miss_probability`` (0: exact) and the rate measured on the model.
+    ``miss_probability`` > 0 prunes the lattice walks (much faster for small odd parts such as
+    3, and for 1-bit draws) at that chance of missing the true seed, under the model in
+    ``pruning.pruned_radii2``; 0 forces the exact walk; None (the default) prunes the residue
+    walk at ``AUTO_MISS_PROBABILITY`` only when the exact one is estimated past
+    ``PRUNE_ABOVE_SECONDS``, and a power-of-two lattice only when its ball holds more than
+    ``MAX_LATTICE_POINTS``, at the first of ``AUTO_LATTICE_MISS`` that fits its node budget.
+    The result says ``pruning_miss_probability`` (0: exact) and the rate measured on the model.
     """
     t_start = time.perf_counter()
     stop = offset + 1 if offset_stop is None else offset_stop

@@ -30,14 +30,21 @@ from numba import prange
 
 from gpu_executors.sieve.java.lattice import _lll
 from gpu_executors.sieve.java.lcg import LOW, M48, U64, WORD31, lcg_jump, split_pow2
+from gpu_executors.sieve.java.pruning import (
+    PLANNING_SAMPLES,
+    PRUNING_SAMPLES,
+    ball_log2_volume,
+    ball_radii2,
+    gram_schmidt,
+    log2_nodes,
+    pruned_radii2,
+)
 from gpu_executors.sieve.spec import Progress
 
 MAX_DIM = 40  # lattice draws; LLL in Python integers stays under ~0.5 s
 PER_GUESS_CAP = 8  # states stored per guess at least (more are counted, not stored)
 CHUNK = 1 << 12  # guesses between progress calls and budget checks
 NS_PER_NODE = 25.0  # one enumeration node on one core, for the cost estimate
-PRUNING_SAMPLES = 200_000  # Monte Carlo offsets per pruned lattice (fit, then measure)
-PLANNING_SAMPLES = 20_000  # the same, to compare dimensions before the chosen one is fitted
 
 _LOW = U64(LOW)
 _MASK31 = U64(WORD31 - 1)
@@ -52,68 +59,10 @@ class Basis:
     bstar: np.ndarray  # float64 (dim, dim): Gram-Schmidt vectors
     bn: np.ndarray  # float64 (dim,): |b*_i|^2
     mu: np.ndarray  # float64 (dim, dim): Gram-Schmidt coefficients
-    radii2: np.ndarray  # float64 (dim,): squared radius bound per level (pruning, see below)
+    radii2: np.ndarray  # float64 (dim,): squared radius bound per level (see pruning.py)
     miss_probability: float  # the target for missing the true state (0: the exact walk)
     miss_measured: float  # the pruned radii's miss rate on an independent sample, model's
     log2_nodes: float  # expected enumeration nodes per guess (Gaussian heuristic), log2
-
-
-def _ball_log2_volume(dim: int, radius: float) -> float:
-    return (
-        (dim / 2) * math.log2(math.pi)
-        - math.lgamma(dim / 2 + 1) / math.log(2)
-        + dim * math.log2(radius)
-    )
-
-
-def ball_radii2(dim: int, kbox: int) -> np.ndarray:
-    """The exact bound at every level: the ball around the box ``[0, K)^dim``."""
-    return np.full(dim, dim * (kbox / 2.0) ** 2 * (1 + 1e-9) + 1.0)
-
-
-def _partial_norms(bstar: np.ndarray, bn: np.ndarray, kbox: int, samples: int,
-                   rng: np.random.Generator) -> np.ndarray:
-    """Squared norms of uniform box offsets projected past each level, ``(samples, dim)``."""
-    dim = bn.shape[0]
-    u = rng.uniform(-kbox / 2.0, kbox / 2.0, size=(samples, dim))
-    contrib = (u @ bstar.T) ** 2 / bn
-    return np.cumsum(contrib[:, ::-1], axis=1)[:, ::-1]
-
-
-def pruned_radii2(
-    bstar: np.ndarray,
-    bn: np.ndarray,
-    kbox: int,
-    miss_probability: float,
-    seed: int,
-    samples: int = PRUNING_SAMPLES,
-) -> tuple[np.ndarray, float]:
-    """Squared radius per level that keeps the true state with probability ``1 - miss``, and the
-    miss rate measured on an independent sample.
-
-    The true state's offsets from the box centre are modelled as independent uniforms over
-    ``[-K/2, K/2]`` (the draws' words are the generator's output). Their projections past each
-    Gram-Schmidt level are sampled (``PRUNING_SAMPLES``, a fixed seed per lattice so a basis is
-    reproducible); every level gets the same tail of its own distribution, the widest that the
-    sample's joint miss (any level exceeded) keeps within ``miss_probability``: a sample is
-    missed at tail rank ``r`` when its rank in some level's column passes ``r``, so the rank is a
-    quantile of each sample's highest rank. An independent sample then measures the miss rate
-    the walk really has under the model. Per-level Chernoff bounds with a union over the levels
-    (the first version) are proven but loose: at 1% they set radii ~1.6x wider than these, and
-    30 x nextInt(3) walked ~45x more nodes.
-    """
-    dim = bn.shape[0]
-    rng = np.random.default_rng(seed)
-    fit = _partial_norms(bstar, bn, kbox, samples, rng)
-    order = np.argsort(fit, axis=0)
-    ranks = np.empty_like(order)
-    np.put_along_axis(ranks, order, np.arange(samples)[:, None], axis=0)
-    highest = np.sort(ranks.max(axis=1))
-    at = math.ceil(samples * (1.0 - miss_probability)) - 1
-    row = np.take_along_axis(fit, order[highest[max(at, 0)]][None, :], axis=0)[0]
-    radii = np.minimum(ball_radii2(dim, kbox), row * (1 + 1e-9))
-    check = _partial_norms(bstar, bn, kbox, samples, rng)
-    return radii, float(np.mean((check > radii).any(axis=1)))
 
 
 @functools.lru_cache(maxsize=64)
@@ -130,28 +79,15 @@ def reduced_basis(
     a = [lcg_jump(i * (gap + 1))[0] % modulus for i in range(dim)]
     rows = [a] + [[modulus if c == r else 0 for c in range(dim)] for r in range(1, dim)]
     red, d, lam = _lll(rows)
-    bn = np.array([d[i + 1] / d[i] for i in range(dim)])
-    mu = np.zeros((dim, dim))
-    for i in range(dim):
-        for k in range(i):
-            mu[i, k] = lam[i][k] / d[k + 1]
-    bstar = np.array(red, dtype=np.float64)
-    for i in range(dim):
-        for k in range(i):
-            bstar[i] -= mu[i, k] * bstar[k]
+    bstar, bn, mu = gram_schmidt(red, d, lam)
     if miss_probability > 0.0:
         seed = (gap * 64 + jbits) * 64 + dim
         radii2, measured = pruned_radii2(bstar, bn, kbox, miss_probability, seed, samples)
     else:
         radii2, measured = ball_radii2(dim, kbox), 0.0
-    log2_levels = [
-        _ball_log2_volume(lv, math.sqrt(radii2[dim - lv]))
-        - 0.5 * float(np.sum(np.log2(bn[dim - lv :])))
-        for lv in range(1, dim + 1)
-    ]
-    log2_nodes = math.log2(sum(2.0**x for x in log2_levels) + 1.0)
     red_arr = np.array(red, dtype=np.int64)
-    return Basis(dim, red_arr, bstar, bn, mu, radii2, miss_probability, measured, log2_nodes)
+    nodes = log2_nodes(radii2, bn)
+    return Basis(dim, red_arr, bstar, bn, mu, radii2, miss_probability, measured, nodes)
 
 
 def plan_dim(n_draws: int, bound: int, gap: int, miss_probability: float = 0.0) -> Basis:
@@ -172,7 +108,7 @@ def plan_dim(n_draws: int, bound: int, gap: int, miss_probability: float = 0.0) 
         box = mbits + dim * (math.log2(kbox) - mbits)
         if box <= 0:
             box_first = dim
-        if box + _ball_log2_volume(dim, math.sqrt(dim) / 2) <= 0:
+        if box + ball_log2_volume(dim, math.sqrt(dim) / 2) <= 0:
             first = dim
     if first < cap:
         dims = range(first, min(first + 4, cap) + 1, 2)

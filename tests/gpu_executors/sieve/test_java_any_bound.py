@@ -15,8 +15,9 @@ from gpu_executors.prng.draws import generate_draws, parse_draw
 from gpu_executors.prng.generators import get_generator
 from gpu_executors.sieve.java import recover as recover_module
 from gpu_executors.sieve.java.lcg import LOW, MULT, WORD31, lcg_jump
+from gpu_executors.sieve.java.pruning import ball_radii2
 from gpu_executors.sieve.java.recover import expected_remaining, recover_java_seeds
-from gpu_executors.sieve.java.residue import ball_radii2, plan_dim, residue_states
+from gpu_executors.sieve.java.residue import plan_dim, residue_states
 from tests.reference.harness import reference_vectors
 
 M = 1 << 48
@@ -174,11 +175,12 @@ def test_even_bounds_pin_at_most_17_low_bits(planted):
     assert expected_remaining(12, 20) < 0.2 < expected_remaining(12, 14) / 100
 
 
-def test_bound_two_lists_a_verified_sample_and_the_count(planted):
-    """nextInt(2) x 64 pins the seed in principle, but no route here enumerates it: the result
-    says so (complete False) with the expected count, and lists what a bounded walk found."""
+def test_bound_two_exact_lists_a_verified_sample_and_the_count(planted):
+    """nextInt(2) x 64 pins the seed, but the exact ball holds ~10^14 points (the default prunes
+    it, minutes: see the bench): asked for the exact walk, the result says it is incomplete,
+    with the expected count, and lists what a bounded walk found."""
     case = _cases(planted, 2, 64)[0]
-    res = recover_java_seeds(case["draws"], 2, offset=case["offset"])
+    res = recover_java_seeds(case["draws"], 2, offset=case["offset"], miss_probability=0.0)
     assert not res.complete
     assert res.extra["expected_remaining"] == pytest.approx(2.0**-16)
     rows = list(
@@ -251,6 +253,24 @@ def test_bound_three_by_default_prunes_and_finds_the_jdk_seeds(planted):
         assert res.complete and res.extra["route"] == "residue"
         assert res.extra["pruning_miss_probability"] == recover_module.AUTO_MISS_PROBABILITY
         assert "pruned by default" in res.extra["plan"] and "pruned" in res.extra["exhaustive"]
+
+
+def test_the_power_of_two_lattice_walk_can_be_pruned(planted):
+    """The lattice route prunes as the residue route does (1-bit draws need it: nextInt(2)'s
+    exact ball holds ~10^14 points, see the bench); nextInt(4) x 28 shows the path here."""
+    for case in _cases(planted, 4, 28):
+        res = recover_java_seeds(case["draws"], 4, offset=case["offset"], miss_probability=1e-2)
+        rows = list(
+            zip(res.survivors["seed"].to_list(), res.survivors["offset"].to_list(), strict=True)
+        )
+        assert (case["seed"], case["offset"]) in rows and _reproduces(4, rows, case["draws"])
+        assert res.complete and res.extra["route"] == "lattice"
+        assert res.extra["pruning_miss_probability"] == 1e-2
+        assert 0.005 < res.extra["pruning_miss_measured"] < 0.015
+        assert "pruned walk" in res.extra["plan"] and "pruned" in res.extra["exhaustive"]
+        exact = recover_java_seeds(case["draws"], 4, offset=case["offset"])
+        assert exact.extra["pruning_miss_probability"] == 0.0
+        assert exact.extra["lattice_nodes"] > 10 * res.extra["lattice_nodes"]
 
 
 def test_a_given_miss_probability_is_used_and_checked():
