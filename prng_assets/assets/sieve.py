@@ -17,6 +17,7 @@ from optuna.trial import TrialState
 from pydantic import Field, model_validator
 
 from gpu_executors.io.hashing import json_digest
+from gpu_executors.linear.identity import candidate_identity
 from gpu_executors.prng.draws import parse_draw
 from gpu_executors.prng.generators import GENERATORS
 from gpu_executors.prng.null_model import survivor_p_value
@@ -601,7 +602,8 @@ def survivor_pool(
     if linear is not None:
         artefacts.write_json(linear, *LINEAR_STATE)
     lineage.stamp(artefacts, POOL_TABLE[:1], now)
-    top = pool.head(5).select(["seed", "offset", "gap", "matches"]).to_dicts()
+    top = [{**candidate_identity(r), "matches": int(r["matches"])}
+           for r in pool.head(5).iter_rows(named=True)]
     if not stats.significant:
         context.log.warning(f"{pool.height} survivors against {stats.null_expected:.3g} "
                             f"expected: not distinguishable from chance")

@@ -18,6 +18,7 @@ import numpy as np
 import polars as pl
 import pytest
 
+from gpu_executors.linear.identity import state_digest
 from gpu_executors.prng.draws import generate_draws, parse_draw
 from gpu_executors.prng.generators import get_generator
 from gpu_executors.prng.synth import planted_history, write_history
@@ -107,6 +108,14 @@ def test_an_exact_linear_recovery_reaches_the_predictions(linear) -> None:
     (top,) = out["predictions"]
     whole = generate_draws(get_generator(GEN), parse_draw(DRAW), linear["seed"], N + NEXT)
     assert top["next_draws"] == [int(v) for v in whole[N:]]
+    # the pick and the pool's top candidate name the recovered state, not "seed 0"
+    state = pl.read_parquet(art / "survivor_pool" / "pool.parquet")["state"][0]
+    named = f"recovered at draw 0 (model 0), digest {state_digest(state)}"
+    assert "seed" not in top and top["state"] == named
+    (shown,) = _meta(result, "predictions")["predictions"]
+    assert "seed" not in shown and shown["state"] == named
+    (pooled,) = _meta(linear["pool"], "survivor_pool")["top_candidates"]
+    assert "seed" not in pooled and pooled["state"] == named and pooled["matches"] == 700
 
 
 @pytest.mark.slow  # the whole graph once (~70 s on 2 shared cores)
