@@ -18,6 +18,7 @@ from pydantic import Field, model_validator
 
 from gpu_executors.io.hashing import json_digest
 from gpu_executors.linear.identity import candidate_identity
+from gpu_executors.linear.registry import linear_only, linear_only_refusal
 from gpu_executors.prng.draws import parse_draw
 from gpu_executors.prng.generators import GENERATORS
 from gpu_executors.prng.null_model import survivor_p_value
@@ -165,6 +166,9 @@ class SieveSettingsConfig(dg.Config):
                              "function: set search = false, a generator and a draw (not auto "
                              "or a list), and window = the train draws to solve from")
         if self.choosing:
+            only = [n for n in self.generators() or [] if linear_only(n)]
+            if only:
+                raise ValueError(linear_only_refusal(only[0], "a generator list"))
             unknown = [n for n in self.generators() or [] if n not in GENERATORS]
             if unknown:
                 raise ValueError(f"unknown generator(s) {', '.join(unknown)}; valid: "
@@ -650,4 +654,7 @@ def _linear_metadata(record: dict) -> dict:
         "linear_held_back_draws": record["held_back_draws"],
         "linear_held_back_matched": record.get("held_back_matched", 0),
         "linear_record": dg.MetadataValue.path("/".join(LINEAR_STATE)),
+        "linear_notes": "; ".join(record["notes"]) or "none",
+        "linear_predictions_assume": record.get("prediction_assumes")
+        or "nothing beyond the recovered state",
     }

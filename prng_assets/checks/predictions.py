@@ -43,14 +43,14 @@ def predictions_beat_chance(
 def _draws(pool: pl.DataFrame, rows: np.ndarray, n: int, linear: bool = False) -> np.ndarray:
     """Each row's draws 0..n-1, generated from its seed, offset and constant gap, or (linear
     mode) replayed from its recovered state by the linear route's own model."""
-    gen = get_generator(str(pool["generator"][0]))
-    spec = parse_draw(str(pool["draw"][0]))
+    name, draw = str(pool["generator"][0]), str(pool["draw"][0])
     out = np.zeros((len(rows), n), dtype=np.int64)
     for i, row in enumerate(rows):
         r = pool.row(int(row), named=True)
-        out[i] = (replay_draws(gen.name, spec.text, int(r["state_model"]), bytes(r["state"]),
+        out[i] = (replay_draws(name, draw, int(r["state_model"]), bytes(r["state"]),
                                int(r["state_draw"]), n) if linear else
-                  generate_draws(gen, spec, int(r["seed"]), n, int(r["offset"]), int(r["gap"])))
+                  generate_draws(get_generator(name), parse_draw(draw), int(r["seed"]), n,
+                                 int(r["offset"]), int(r["gap"])))
     return out
 
 
