@@ -116,6 +116,8 @@ def test_an_exact_linear_recovery_reaches_the_predictions(linear) -> None:
     assert "seed" not in shown and shown["state"] == named
     (pooled,) = _meta(linear["pool"], "survivor_pool")["top_candidates"]
     assert "seed" not in pooled and pooled["state"] == named and pooled["matches"] == 700
+    (row,) = [r.data for r in _meta(result, "feature_matrix")["preview"].records]
+    assert "seed" not in row and row["state"] == named
 
 
 @pytest.mark.slow  # the whole graph once (~70 s on 2 shared cores)
@@ -130,6 +132,12 @@ def test_the_checks_rederive_the_linear_recovery(linear) -> None:
     backtest = checks["predictions_backtest_reproduced"].metadata
     assert backtest["backtests"].value["confirmed"]["hits"] == 200
     assert checks["reverse_pass_is_backward"].metadata["applies"].value.startswith("no (linear")
+    # no seed block is scanned: the block checks say so rather than pass as if one had been
+    for name in ("all_seed_blocks_scanned", "gpu_survivors_reverified"):
+        assert checks[name].metadata["applies"].value.startswith("not applicable: linear mode")
+    reached = checks["settings_reached_sieve"].metadata
+    assert reached["applies"].value.startswith("linear mode: survivor_pool/linear.json")
+    assert reached["linear_record_found"].value is True
 
 
 def test_a_tampered_state_fails_the_pool_check(tmp_path: Path) -> None:
