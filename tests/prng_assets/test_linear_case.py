@@ -180,3 +180,18 @@ def test_too_few_draws_leave_an_empty_pool_with_the_reason() -> None:
     assert found.table.height == 0 and not found.figures["significant"]
     assert not found.record["solved"] and "not enough draws" in found.record["reason"]
     assert found.record["free_bits"] > 0
+
+
+def test_the_backtest_check_finds_a_pick_by_its_state() -> None:
+    """A linear pick names its row by the state's identity; a wrong digest, or the old
+    ``seed 0`` naming, names no row (the check then counts the pick as not reproduced)."""
+    from gpu_executors.linear.identity import candidate_identity
+    from gpu_executors.sieve.linear import solve_pool
+    from prng_assets.checks.predictions import _pick_rows
+
+    values, _truth = planted_history(GEN, DRAW, 5, 800)
+    table = solve_pool(GEN, DRAW, values, 700, 16).table
+    pick = candidate_identity(table.row(0, named=True))
+    assert _pick_rows(table, pick, linear=True).tolist() == [0]
+    assert _pick_rows(table, {**pick, "state_digest": "0" * 16}, linear=True).tolist() == []
+    assert _pick_rows(table, {"seed": 0, "offset": 0, "gap": 0}, linear=True).tolist() == []
