@@ -96,8 +96,8 @@ class SieveSettingsConfig(dg.Config):
         default="seed",
         description="seed: scan seeds; state: scan states at the anchor draw; linear: solve "
         "the state from the first `window` train draws by linear algebra (mt19937 and its "
-        "users, the xorshifts; search: false), the rest of the train split held back to "
-        "confirm it.")
+        "users, the xorshifts, v8_math_random, which no other mode takes; search: false), "
+        "the rest of the train split held back to confirm it.")
     seed_start: int = Field(default=0, description="Scan only seeds >= this.")
     seed_stop: int = Field(default=2**64, description="Scan only seeds < this.")
     search: bool = Field(default=True, description="False: use the settings below as given.")
