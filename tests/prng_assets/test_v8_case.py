@@ -114,7 +114,7 @@ def v8_case(tmp_path_factory):
 
 
 @needs_node
-@pytest.mark.slow  # the whole graph once (~30 s on 2 shared cores)
+@pytest.mark.slow  # the whole graph once (8 s here, more on a cold kernel cache)
 def test_a_v8_case_predicts_what_node_drew_next(v8_case) -> None:
     assert v8_case["pool"].success and v8_case["rank"].success
     pool = _meta(v8_case["pool"], "survivor_pool")
