@@ -14,6 +14,7 @@ from typing import Any
 
 import dagster as dg
 
+from gpu_executors.linear.identity import identity_keys
 from prng_assets.assets.ingest import draw_history
 from prng_assets.assets.predictions import predictions
 from prng_assets.assets.sieve import sieve_settings, survivor_pool
@@ -60,7 +61,7 @@ def pool_finding(metadata: dict[str, Any], case: dict[str, Any]) -> dict[str, An
         "p_value": metadata.get("tier_p_value"),
         "survivors": metadata.get("survivors"),
         "null_expected": metadata.get("null_expected"),
-        "candidates": [{k: c[k] for k in ("seed", "offset", "gap")} for c in top],
+        "candidates": [{k: c[k] for k in identity_keys(c)} for c in top],
     }
 
 
@@ -78,7 +79,7 @@ def predictions_finding(metadata: dict[str, Any], case: dict[str, Any]) -> dict[
         "p_value": min(p_values) if p_values else None,
         "reason": metadata.get("reason"),
         "candidates": [
-            {k: p[k] for k in ("seed", "offset", "gap", "source", "next_draws")} for p in picks
+            {k: p[k] for k in (*identity_keys(p), "source", "next_draws")} for p in picks
         ],
     }
 

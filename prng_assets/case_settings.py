@@ -25,6 +25,8 @@ from typing import Any
 import dagster as dg
 from pydantic import ValidationError
 
+from gpu_executors.linear.registry import LINEAR_GENERATORS, linear_only, linear_only_refusal
+from gpu_executors.linear.replay import draw_range
 from gpu_executors.prng.draws import check_compatible, parse_draw
 from gpu_executors.prng.generators import GENERATORS, get_generator
 from prng_assets.assets.ingest import DrawHistoryConfig
@@ -148,13 +150,27 @@ def _check_names(path: Path, section: str, body: dict[str, Any]) -> None:
         return
     generator = body.get("generator", SieveSettingsConfig.model_fields["generator"].default)
     names = [] if generator == "auto" or not isinstance(generator, str) else generator.split(",")
+    mode = body.get("mode", SieveSettingsConfig.model_fields["mode"].default)
     for name in names:
+        if linear_only(name):
+            if mode != "linear" or len(names) > 1:
+                how = f"mode {mode!r}" if len(names) == 1 else "a generator list"
+                raise CaseSettingsError(path, "[sieve] generator",
+                                        linear_only_refusal(name, how))
+            continue
         if name not in GENERATORS:
-            hint = _did_you_mean(name, GENERATORS)
-            rule = f"unknown generator {name!r}{hint}; valid: {', '.join(GENERATORS)}, auto"
+            valid = [*GENERATORS, *(n for n in LINEAR_GENERATORS if linear_only(n))]
+            hint = _did_you_mean(name, valid)
+            rule = (f"unknown generator {name!r}{hint}; valid: {', '.join(GENERATORS)}, auto; "
+                    f"mode linear also: {', '.join(n for n in valid if linear_only(n))}")
             raise CaseSettingsError(path, "[sieve] generator", rule)
     draw = body.get("draw")
-    if isinstance(draw, str) and draw != "auto":
+    if isinstance(draw, str) and names and linear_only(names[0]):
+        try:
+            draw_range(names[0], draw)  # the linear route's draw functions (floor:N)
+        except ValueError as exc:
+            raise CaseSettingsError(path, "[sieve] draw", str(exc)) from None
+    elif isinstance(draw, str) and draw != "auto":
         try:
             spec = parse_draw(draw)
             if len(names) == 1:
@@ -169,11 +185,16 @@ def _check_agreement(path: Path, sections: dict[str, dict[str, Any]]) -> None:
     draw = sections.get("sieve", {}).get("draw", SieveSettingsConfig.model_fields["draw"].default)
     if modulus is None or draw == "auto":
         return
-    spec = parse_draw(draw)
-    top = spec.low + spec.n_values
+    generator = sections.get("sieve", {}).get("generator", "")
+    if linear_only(generator):
+        low, n_values = draw_range(generator, draw)
+    else:
+        spec = parse_draw(draw)
+        low, n_values = spec.low, spec.n_values
+    top = low + n_values
     if top != modulus:
         rule = (
-            f"draw {spec.text} gives values in [{spec.low}, {top - 1}], but [history] modulus "
+            f"draw {draw} gives values in [{low}, {top - 1}], but [history] modulus "
             f"{modulus} says [0, {modulus - 1}]: they must agree (modulus = {top})"
         )
         raise CaseSettingsError(path, "[sieve] draw", rule)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from gpu_executors.linear.identity import describe
 from gpu_executors.prng.synth import planted_history, read_truth, write_history
 from prng_assets import case_runs
 from prng_assets.checks.kinds import CheckKind, kind_of
@@ -88,8 +89,7 @@ def run_demo(
             tier = p.get("best_tier") or {}
             beyond = [c for c in p["top_candidates"]
                       if p["significant"] and c["matches"] >= tier.get("min_matches", 0)]
-            found = ", ".join(f"seed {c['seed']} (offset {c['offset']}, gap {c['gap']}, "
-                              f"{c['matches']} matches)" for c in beyond)
+            found = ", ".join(f"{describe(c)}: {c['matches']} matches" for c in beyond)
             verdict = "beats chance" if p["significant"] else "NOT distinguishable from chance"
             lines.append(f"survivor_pool: {p['survivors']} survivor(s) against "
                          f"{p['null_expected']:.3g} expected by chance (p = {p['p_value']:.3g}): "
@@ -156,9 +156,8 @@ def _ml_lines(result: dg.ExecuteInProcessResult) -> list[str]:
         if pr["status"] == "predict":
             lines.append(f"predictions: {pr['reason']}")
             for pick in pr["predictions"][:3]:
-                lines.append(f"  #{pick['rank']} seed {pick['seed']} (offset {pick['offset']}, "
-                             f"gap {pick['gap']}, {pick['source']}): next draws "
-                             f"{pick['next_draws']}")
+                lines.append(f"  #{pick['rank']} {describe(pick)}, {pick['source']}: next "
+                             f"draws {pick['next_draws']}")
         else:
             lines.append(f"predictions: ABSTAIN - {pr['reason']}")
     return lines

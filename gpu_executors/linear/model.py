@@ -55,6 +55,11 @@ class LinearModel:
         """The state at the first draw, for the report."""
         raise NotImplementedError
 
+    def prediction_assumes(self) -> str | None:
+        """What predictions past the history assume of the process beyond the draws (V8's
+        cache position), or None where the recovered state is all they need."""
+        return None
+
     def earlier_words(self, x: np.ndarray, n: int) -> list[int] | None:
         """The ``n`` words before the first draw (nearest last), where an inverse step exists."""
         return None

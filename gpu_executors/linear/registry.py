@@ -42,6 +42,21 @@ def linear_models(name: str) -> list[LinearModel]:
     return make()
 
 
+def linear_only(name: str) -> bool:
+    """A generator the linear route solves but no seed scan can run (V8's ``Math.random``: its
+    seed is a process's entropy, and the registry has no kernel for it): ``mode = "linear"``
+    is the only way a case may use it."""
+    return name in LINEAR_GENERATORS and name not in GENERATORS
+
+
+def linear_only_refusal(name: str, how: str) -> str:
+    """Why ``how`` (e.g. "mode 'seed'", "a generator list") cannot use the linear-only
+    generator ``name``."""
+    return (f"{name} has no seed scan ({how}): its state is solved, not searched; use "
+            f"mode = \"linear\" with generator = \"{name}\" alone, search = false and a "
+            f"window of train draws")
+
+
 def legacy_range(name: str) -> bool:
     gen = GENERATORS.get(name)
     return bool(gen and gen.php_legacy_range)

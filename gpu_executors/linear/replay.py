@@ -44,6 +44,16 @@ def linear_draw(generator: str, draw: str) -> LinearDraw:
     return parse_linear_draw(draw, linear_models(generator)[0], legacy_range(generator))
 
 
+def draw_range(generator: str, draw: str) -> tuple[int, int]:
+    """``(low, n_values)`` of ``draw`` as the linear route reads it for ``generator`` (its
+    draw functions include ``floor:N``, which the seed scans' ``parse_draw`` does not)."""
+    how = linear_draw(generator, draw)
+    n = how.n_values()
+    if n is None:
+        raise ValueError(f"{draw} has no finite range")
+    return how.low(), n
+
+
 def replay_draws(generator: str, draw: str, model_index: int, data: bytes, first_draw: int,
                  n: int) -> np.ndarray:
     """Draws ``0..n-1`` of the history the state ``data`` was recovered from, int64."""

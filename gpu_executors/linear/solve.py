@@ -197,6 +197,7 @@ class Solution:
     result: LinearResult
     model_index: int | None
     bits: np.ndarray | None
+    fitting_models: int = 0  # candidate models (V8: cache positions) the draws left consistent
 
 
 def crack_linear(generator: str, draw_text: str, values: list[int], predict: int = 10,
@@ -230,12 +231,13 @@ def solve_linear(
     if not values:
         raise ValueError("no draws given")
     _check_rejection_is_rare(models[0], draw, values)
-    start, notes, best, chosen = 0, [], None, (None, None)
+    start, notes, best, chosen, fitting = 0, [], None, (None, None), 0
     for _ in range(MAX_RESTARTS):
         tried = [_crack_from(m, draw, values[start:], predict, earlier, holdout, progress,
                              locate_budget_s) for m in models]
         found = [r for r, _x in tried]
         good = [r for r in found if r.solved]
+        fitting = len(good)
         if len({tuple(r.predictions) for r in good}) > 1:
             # Models come in order of preference (V8: a fresh, full cache first).
             common = _common_prefix([r.predictions for r in good])
@@ -255,7 +257,7 @@ def solve_linear(
         start += restart
     result = _with(best, first_draw=start, n_draws=len(values),
                    seconds=time.perf_counter() - t0, notes=notes + best.notes)
-    return Solution(result, *chosen)
+    return Solution(result, *chosen, fitting_models=fitting)
 
 
 MAX_HIDDEN = 2.0  # hidden words expected before the system can contradict, at most

@@ -120,6 +120,14 @@ class V8MathRandom(LinearModel):
                 "note": "xorshift128+ state before the refill of the first draw's cache; "
                         "cache_left values of that cache were left at the first draw"}
 
+    def prediction_assumes(self) -> str:
+        fresh = " (where a fresh process starts)" if self.cache_left == CACHE else ""
+        return (f"one node process drew every value in order, with no other Math.random call "
+                f"between them or after the last; the first draw stood at cache_left "
+                f"{self.cache_left} of its 64-value cache{fresh}, and each later 64-value "
+                f"refill is served in reverse from there. Draws of another process, or after "
+                f"other Math.random calls, are not predicted.")
+
     def earlier_words(self, x: np.ndarray, n: int) -> list[int]:
         """Words served before the first draw: the rest of its cache, then earlier caches."""
         s0, s1 = self.unpack(x)

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from gpu_executors.linear.identity import candidate_identity
 from gpu_executors.models.evaluation import backtest, confirmed
 from gpu_executors.ranking.matrix import History
 from gpu_executors.ranking.minimum import pool_skip_reason
@@ -96,7 +97,8 @@ def forecast(
     """The predictions record (without the asset's lineage fields).
 
     ``matrix`` row i is ``pool`` row i; ``scores`` and ``test_rows`` are the winning model's
-    (None with no winner, ``no_model`` then says why)."""
+    (None with no winner, ``no_model`` then says why). A pick is named by its seed, offset and
+    gap, or, for a recovered state (linear mode), by ``linear.identity``'s state keys."""
     n_all = len(history.values)
     chance = 1.0 / history.modulus
     if matrix.height == 0:
@@ -127,9 +129,7 @@ def forecast(
         picks.append(
             {
                 "rank": rank,
-                "seed": int(matrix["seed"][row]),
-                "offset": int(matrix["offset"][row]),
-                "gap": int(matrix["gap"][row]),
+                **candidate_identity(pool.row(row, named=True)),
                 "source": (
                     "confirmed" if sure[row] else "model" if scores is not None else UNRANKED
                 ),

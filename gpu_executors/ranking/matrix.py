@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from gpu_executors.linear.registry import linear_only
+from gpu_executors.linear.replay import draw_range
 from gpu_executors.prng.draws import parse_draw
 from gpu_executors.ranking.features import feature_columns
 from gpu_executors.ranking.predicted import Candidates, predicted_draws
@@ -59,11 +61,19 @@ class History:
 
     @property
     def low(self) -> int:
-        return parse_draw(self.draw).low
+        return self._range()[0]
 
     @property
     def modulus(self) -> int:
-        return parse_draw(self.draw).n_values
+        return self._range()[1]
+
+    def _range(self) -> tuple[int, int]:
+        """``(low, n_values)``; a linear-only generator's draw (V8's ``floor:N``) is the
+        linear route's, which ``parse_draw`` does not know."""
+        if linear_only(self.generator):
+            return draw_range(self.generator, self.draw)
+        spec = parse_draw(self.draw)
+        return spec.low, spec.n_values
 
     @property
     def n_holdout(self) -> int:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import numba
 import numpy as np
 
+from gpu_executors.linear.registry import linear_only, linear_only_refusal
 from gpu_executors.linear.replay import linear_draw, replay_draws
 from gpu_executors.prng.bitgen.base import Generator
 from gpu_executors.prng.draws import DrawSpec, make_drawer, make_word_value, parse_draw
@@ -89,10 +90,13 @@ class Candidates:
         object.__setattr__(self, "offsets", offsets)
         object.__setattr__(self, "gaps", gaps)
         object.__setattr__(self, "gap_lists", gap_lists)
-        get_generator(self.generator)  # KeyError listing the valid names
-        parse_draw(self.draw)
         if self.mode == "linear":
             linear_draw(self.generator, self.draw)  # ValueError: not a linear pair
+        if not linear_only(self.generator):  # V8 has no registry generator, only its model
+            get_generator(self.generator)  # KeyError listing the valid names
+            parse_draw(self.draw)
+        elif self.mode != "linear":
+            raise ValueError(linear_only_refusal(self.generator, f"mode {self.mode!r}"))
 
     def __len__(self) -> int:
         return int(self.seeds.shape[0])

@@ -72,7 +72,10 @@ def solve_pool(generator: str, draw: str, train: np.ndarray, window: int,
         hit = got == np.asarray(train, dtype=np.int64)
         window_hits = int(hit[:window].sum())
         record.update(held_back_matched=int(hit[window:].sum()), model_index=sol.model_index,
-                      pool_row=0, state=res.state)
+                      pool_row=0, state=res.state,
+                      fitting_models=sol.fitting_models,
+                      prediction_assumes=prediction_assumes(generator, sol.model_index,
+                                                            sol.fitting_models))
         rows.append({"seed": 0, "generator": generator, "draw": draw, "offset": 0, "gap": 0,
                      "gaps": [], "forward_matches": window_hits, "reverse_matches": 0,
                      "matches": window_hits, "match_rate": window_hits / window,
@@ -91,6 +94,21 @@ def solve_pool(generator: str, draw: str, train: np.ndarray, window: int,
                "best_tier": None, "tier_p_value": p,
                "significant": bool(table.height and p < FINDING_ALPHA)}
     return LinearPool(table, figures, record)
+
+
+def prediction_assumes(generator: str, model_index: int, fitting: int) -> str | None:
+    """What the pool row's predictions assume beyond its state (V8's cache position), saying
+    so when ``fitting`` > 1 candidate models (positions) fitted the window; None where nothing
+    is assumed."""
+    assumes = linear_models(generator)[model_index].prediction_assumes()
+    if assumes is None:
+        return None
+    if fitting > 1:
+        assumes += (f" The window did not settle the position ({fitting} positions fit it; "
+                    "the first in order of preference was taken): the held-back train draws "
+                    "replayed from the state are what checked it, and a window reaching past "
+                    "the first cache refill settles it.")
+    return assumes
 
 
 def _summary(res: LinearResult) -> dict[str, Any]:

@@ -128,8 +128,13 @@ class SieveSettings:
         return self.gap_mode is not GapMode.CONSTANT
 
     def validate(self, n_train: int | None = None) -> None:
-        gen = get_generator(self.generator)
-        check_compatible(gen, parse_draw(self.draw))
+        from gpu_executors.linear.registry import linear_only, linear_only_refusal
+
+        if linear_only(self.generator):  # V8: the linear route's, never a seed scan's
+            if self.mode != "linear":
+                raise ValueError(linear_only_refusal(self.generator, f"mode {self.mode!r}"))
+        else:
+            check_compatible(get_generator(self.generator), parse_draw(self.draw))
         if self.seed_start >= self.seed_stop:
             raise ValueError(f"empty seed range {self.seed_start}:{self.seed_stop}")
         if not 0 <= self.gap_min <= self.gap_max:

@@ -10,6 +10,7 @@ import numpy as np
 import polars as pl
 
 from gpu_executors.io.hashing import file_sha256
+from gpu_executors.linear.identity import SEED_KEYS, candidate_identity
 from gpu_executors.ranking.features import temporal_windows
 from gpu_executors.ranking.matrix import constant_columns, schema
 from gpu_executors.ranking.matrix import feature_matrix as build_matrix
@@ -115,15 +116,23 @@ def feature_matrix(
         "holdout_quality_std": float(matrix["holdout_quality"].std() or 0.0),
         "constant_features": ", ".join(constant) or "none",
         "schema": dg.MetadataValue.json(cols),
-        "preview": _preview(matrix),
+        "preview": _preview(matrix, pool),
     })
 
 
-def _preview(matrix: pl.DataFrame) -> dg.MetadataValue:
-    """The five best rows by train match rate, as a table."""
-    top = matrix.sort("train_match_rate", descending=True).head(5).select(PREVIEW_COLUMNS)
+def _preview(matrix: pl.DataFrame, pool: pl.DataFrame) -> dg.MetadataValue:
+    """The five best rows by train match rate, as a table; a recovered state (linear mode) is
+    named by ``linear.identity``'s ``state`` in place of seed, offset and gap (all 0 there)."""
+    columns = list(PREVIEW_COLUMNS)
+    frame = matrix
+    if "state" in pool.columns:
+        named = [candidate_identity(r)["state"] for r in pool.iter_rows(named=True)]
+        frame = frame.with_columns(pl.Series("state", named, pl.Utf8))
+        columns = ["state", *(c for c in columns if c not in SEED_KEYS)]
+    top = frame.sort("train_match_rate", descending=True).head(5).select(columns)
     schema_ = dg.TableSchema(columns=[
-        dg.TableColumn(name, "float" if top[name].dtype.is_float() else "int")
-        for name in PREVIEW_COLUMNS])
+        dg.TableColumn(name, "string" if top[name].dtype == pl.Utf8
+                       else "float" if top[name].dtype.is_float() else "int")
+        for name in columns])
     return dg.MetadataValue.table(
         records=[dg.TableRecord(row) for row in top.iter_rows(named=True)], schema=schema_)

@@ -18,6 +18,7 @@ from prng_assets import lineage
 from prng_assets.artefact_keys import (
     COMPARISON,
     DRAWS_TABLE,
+    LINEAR_STATE,
     MATRIX_RECORD,
     POOL_TABLE,
     PREDICTIONS,
@@ -66,10 +67,12 @@ def predictions(
         model = load_model(winner, car.model_path)
         scores = model.predict(matrix.select(car.features).to_numpy().astype(np.float64))
         test_rows = np.array(car.test_rows, dtype=np.int64)
-    out = forecast(matrix, artefacts.read_parquet(*POOL_TABLE), load_history(artefacts),
+    history = load_history(artefacts)
+    out = forecast(matrix, artefacts.read_parquet(*POOL_TABLE), history,
                    scores, test_rows, top_k=config.top_k, next_draws=config.next_draws,
                    alpha=config.alpha, no_model=comparison.get("reason"))
-    out = {**out, "winner": winner, "draws_table": str(artefacts.path(*DRAWS_TABLE))}
+    out = {**out, "winner": winner, "draws_table": str(artefacts.path(*DRAWS_TABLE)),
+           "assumes": _assumes(artefacts, history.mode)}
     artefacts.write_json(out, *PREDICTIONS)
     lineage.stamp(artefacts, PREDICTIONS[:1], now)
     if out["status"] != "predict":
@@ -80,4 +83,13 @@ def predictions(
         "backtests": dg.MetadataValue.json(out["backtests"]),
         "confirmed_candidates": out["confirmed_candidates"], "winner": winner,
         "predictions": dg.MetadataValue.json(out["predictions"][:5]),
+        "assumes": out["assumes"] or "nothing beyond each candidate's seed or state",
     })
+
+
+def _assumes(artefacts: ArtefactStore, mode: str) -> str | None:
+    """What the next draws assume beyond the candidate (linear mode: the solve's record says,
+    e.g. V8's cache position and one process), or None."""
+    if mode != "linear" or not artefacts.exists(*LINEAR_STATE):
+        return None
+    return artefacts.read_json(*LINEAR_STATE).get("prediction_assumes")

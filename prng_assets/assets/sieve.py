@@ -17,6 +17,8 @@ from optuna.trial import TrialState
 from pydantic import Field, model_validator
 
 from gpu_executors.io.hashing import json_digest
+from gpu_executors.linear.identity import candidate_identity
+from gpu_executors.linear.registry import linear_only, linear_only_refusal
 from gpu_executors.prng.draws import parse_draw
 from gpu_executors.prng.generators import GENERATORS
 from gpu_executors.prng.null_model import survivor_p_value
@@ -94,8 +96,8 @@ class SieveSettingsConfig(dg.Config):
         default="seed",
         description="seed: scan seeds; state: scan states at the anchor draw; linear: solve "
         "the state from the first `window` train draws by linear algebra (mt19937 and its "
-        "users, the xorshifts; search: false), the rest of the train split held back to "
-        "confirm it.")
+        "users, the xorshifts, v8_math_random, which no other mode takes; search: false), "
+        "the rest of the train split held back to confirm it.")
     seed_start: int = Field(default=0, description="Scan only seeds >= this.")
     seed_stop: int = Field(default=2**64, description="Scan only seeds < this.")
     search: bool = Field(default=True, description="False: use the settings below as given.")
@@ -164,6 +166,9 @@ class SieveSettingsConfig(dg.Config):
                              "function: set search = false, a generator and a draw (not auto "
                              "or a list), and window = the train draws to solve from")
         if self.choosing:
+            only = [n for n in self.generators() or [] if linear_only(n)]
+            if only:
+                raise ValueError(linear_only_refusal(only[0], "a generator list"))
             unknown = [n for n in self.generators() or [] if n not in GENERATORS]
             if unknown:
                 raise ValueError(f"unknown generator(s) {', '.join(unknown)}; valid: "
@@ -601,7 +606,8 @@ def survivor_pool(
     if linear is not None:
         artefacts.write_json(linear, *LINEAR_STATE)
     lineage.stamp(artefacts, POOL_TABLE[:1], now)
-    top = pool.head(5).select(["seed", "offset", "gap", "matches"]).to_dicts()
+    top = [{**candidate_identity(r), "matches": int(r["matches"])}
+           for r in pool.head(5).iter_rows(named=True)]
     if not stats.significant:
         context.log.warning(f"{pool.height} survivors against {stats.null_expected:.3g} "
                             f"expected: not distinguishable from chance")
@@ -648,4 +654,7 @@ def _linear_metadata(record: dict) -> dict:
         "linear_held_back_draws": record["held_back_draws"],
         "linear_held_back_matched": record.get("held_back_matched", 0),
         "linear_record": dg.MetadataValue.path("/".join(LINEAR_STATE)),
+        "linear_notes": "; ".join(record["notes"]) or "none",
+        "linear_predictions_assume": record.get("prediction_assumes")
+        or "nothing beyond the recovered state",
     }

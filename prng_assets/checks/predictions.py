@@ -13,6 +13,7 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
+from gpu_executors.linear.identity import STATE_KEYS, candidate_identity
 from gpu_executors.linear.replay import replay_draws
 from gpu_executors.models.persistence import load_model
 from gpu_executors.models.records import ModelSidecar
@@ -42,15 +43,27 @@ def predictions_beat_chance(
 def _draws(pool: pl.DataFrame, rows: np.ndarray, n: int, linear: bool = False) -> np.ndarray:
     """Each row's draws 0..n-1, generated from its seed, offset and constant gap, or (linear
     mode) replayed from its recovered state by the linear route's own model."""
-    gen = get_generator(str(pool["generator"][0]))
-    spec = parse_draw(str(pool["draw"][0]))
+    name, draw = str(pool["generator"][0]), str(pool["draw"][0])
     out = np.zeros((len(rows), n), dtype=np.int64)
     for i, row in enumerate(rows):
         r = pool.row(int(row), named=True)
-        out[i] = (replay_draws(gen.name, spec.text, int(r["state_model"]), bytes(r["state"]),
+        out[i] = (replay_draws(name, draw, int(r["state_model"]), bytes(r["state"]),
                                int(r["state_draw"]), n) if linear else
-                  generate_draws(gen, spec, int(r["seed"]), n, int(r["offset"]), int(r["gap"])))
+                  generate_draws(get_generator(name), parse_draw(draw), int(r["seed"]), n,
+                                 int(r["offset"]), int(r["gap"])))
     return out
+
+
+def _pick_rows(pool: pl.DataFrame, pick: dict, linear: bool) -> np.ndarray:
+    """The pool rows a published pick names: by seed, offset and gap, or (linear mode) by the
+    recovered state's identity (digest, draw, model), which the pick must carry."""
+    if not linear:
+        return np.flatnonzero(((pool["seed"] == pick.get("seed"))
+                               & (pool["offset"] == pick.get("offset"))
+                               & (pool["gap"] == pick.get("gap"))).to_numpy())
+    named = {k: pick.get(k) for k in STATE_KEYS}
+    return np.array([i for i, r in enumerate(pool.iter_rows(named=True))
+                     if candidate_identity(r) == named], dtype=np.int64)
 
 
 def _sources(artefacts: ArtefactStore, matrix: pl.DataFrame, alpha: float, top_k: int
@@ -112,8 +125,7 @@ def predictions_backtest_reproduced(
     opened = sorted(name for name, b in rederived.items() if b["p_value"] < asked.alpha)
     wrong_picks = []
     for pick in out["predictions"]:
-        rows = np.flatnonzero(((pool["seed"] == pick["seed"]) & (pool["offset"] == pick["offset"])
-                               & (pool["gap"] == pick["gap"])).to_numpy())
+        rows = _pick_rows(pool, pick, linear)
         regenerated = (_draws(pool, rows[:1], n_all + len(pick["next_draws"]), linear)[
             0, n_all:].tolist() if len(rows) else None)
         if pick["source"] not in opened or regenerated != pick["next_draws"]:

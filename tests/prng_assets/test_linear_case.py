@@ -18,6 +18,7 @@ import numpy as np
 import polars as pl
 import pytest
 
+from gpu_executors.linear.identity import state_digest
 from gpu_executors.prng.draws import generate_draws, parse_draw
 from gpu_executors.prng.generators import get_generator
 from gpu_executors.prng.synth import planted_history, write_history
@@ -107,6 +108,16 @@ def test_an_exact_linear_recovery_reaches_the_predictions(linear) -> None:
     (top,) = out["predictions"]
     whole = generate_draws(get_generator(GEN), parse_draw(DRAW), linear["seed"], N + NEXT)
     assert top["next_draws"] == [int(v) for v in whole[N:]]
+    # the pick and the pool's top candidate name the recovered state, not "seed 0"
+    state = pl.read_parquet(art / "survivor_pool" / "pool.parquet")["state"][0]
+    named = f"recovered at draw 0 (model 0), digest {state_digest(state)}"
+    assert "seed" not in top and top["state"] == named
+    (shown,) = _meta(result, "predictions")["predictions"]
+    assert "seed" not in shown and shown["state"] == named
+    (pooled,) = _meta(linear["pool"], "survivor_pool")["top_candidates"]
+    assert "seed" not in pooled and pooled["state"] == named and pooled["matches"] == 700
+    (row,) = [r.data for r in _meta(result, "feature_matrix")["preview"].records]
+    assert "seed" not in row and row["state"] == named
 
 
 @pytest.mark.slow  # the whole graph once (~70 s on 2 shared cores)
@@ -121,6 +132,12 @@ def test_the_checks_rederive_the_linear_recovery(linear) -> None:
     backtest = checks["predictions_backtest_reproduced"].metadata
     assert backtest["backtests"].value["confirmed"]["hits"] == 200
     assert checks["reverse_pass_is_backward"].metadata["applies"].value.startswith("no (linear")
+    # no seed block is scanned: the block checks say so rather than pass as if one had been
+    for name in ("all_seed_blocks_scanned", "gpu_survivors_reverified"):
+        assert checks[name].metadata["applies"].value.startswith("not applicable: linear mode")
+    reached = checks["settings_reached_sieve"].metadata
+    assert reached["applies"].value.startswith("linear mode: survivor_pool/linear.json")
+    assert reached["linear_record_found"].value is True
 
 
 def test_a_tampered_state_fails_the_pool_check(tmp_path: Path) -> None:
@@ -163,3 +180,18 @@ def test_too_few_draws_leave_an_empty_pool_with_the_reason() -> None:
     assert found.table.height == 0 and not found.figures["significant"]
     assert not found.record["solved"] and "not enough draws" in found.record["reason"]
     assert found.record["free_bits"] > 0
+
+
+def test_the_backtest_check_finds_a_pick_by_its_state() -> None:
+    """A linear pick names its row by the state's identity; a wrong digest, or the old
+    ``seed 0`` naming, names no row (the check then counts the pick as not reproduced)."""
+    from gpu_executors.linear.identity import candidate_identity
+    from gpu_executors.sieve.linear import solve_pool
+    from prng_assets.checks.predictions import _pick_rows
+
+    values, _truth = planted_history(GEN, DRAW, 5, 800)
+    table = solve_pool(GEN, DRAW, values, 700, 16).table
+    pick = candidate_identity(table.row(0, named=True))
+    assert _pick_rows(table, pick, linear=True).tolist() == [0]
+    assert _pick_rows(table, {**pick, "state_digest": "0" * 16}, linear=True).tolist() == []
+    assert _pick_rows(table, {"seed": 0, "offset": 0, "gap": 0}, linear=True).tolist() == []

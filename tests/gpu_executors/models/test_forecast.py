@@ -120,3 +120,23 @@ def test_rank_rows_without_a_model_orders_by_evidence() -> None:
     sure = np.array([False, True, False, True])
     assert rank_rows(evidence, sure, None).tolist() == [3, 1, 2, 0]
     assert rank_rows(evidence, sure, np.array([9.0, 0.0, 1.0, 0.0])).tolist() == [3, 1, 0, 2]
+
+
+def test_a_recovered_state_is_picked_as_a_state_not_as_seed_0() -> None:
+    """A linear pool's row has seed, offset and gap 0: its pick names the recovered state
+    (where it stands and its digest), never ``seed 0``."""
+    from gpu_executors.linear.identity import describe, state_digest
+    from gpu_executors.sieve.linear import solve_pool
+
+    gen, draw = "python_random", "mod:4294967296"
+    values, _truth = planted_history(gen, draw, 99, 800)
+    hist = History(values.astype(np.int64), 700, gen, draw, 624, mode="linear")
+    pool = solve_pool(gen, draw, values[:700], 624, 16).table
+    out = _run(pool, hist, next_draws=3)
+    (pick,) = out["predictions"]
+    digest = state_digest(pool["state"][0])
+    assert "seed" not in pick and "offset" not in pick and "gap" not in pick
+    assert (pick["state_digest"], pick["state_draw"], pick["state_model"]) == (digest, 0, 0)
+    assert describe(pick) == f"state: recovered at draw 0 (model 0), digest {digest}"
+    whole = generate_draws(get_generator(gen), parse_draw(draw), 99, 803)
+    assert pick["next_draws"] == [int(v) for v in whole[800:]]
