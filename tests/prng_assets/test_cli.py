@@ -345,6 +345,24 @@ def test_crack_java_offset_range_gives_one_seed_per_offset(capsys) -> None:
         {"seed": r["seed"], "offset": r["offset"]} for r in found["survivors"]]
 
 
+def test_crack_java_bound_three_prunes_by_default_and_says_so(capsys) -> None:
+    """30 x nextInt(3): the exact walk would take hours, so the crack prunes it at 0.1% and
+    prints that chance; --miss-probability sets it, and must be a probability."""
+    gen, spec = GENERATORS["java_random"], parse_draw("nextint:3")
+    draws = [str(v) for v in generate_draws(gen, spec, 190237740512345, 30).tolist()]
+    args = ["crack", "--generator", "java_random", "--draw", "nextint:3", *draws]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "seed = 190237740512345  offset 0" in out
+    assert "pruned lattice walk (the exact walk: ~" in out and "probability ~0.001" in out
+    found = _crack_json(capsys, *args[1:], "--miss-probability", "0.01")
+    assert found["pruning_miss_probability"] == 0.01 and found["complete"]
+    assert 190237740512345 in [r["seed"] for r in found["survivors"]]
+    with pytest.raises(SystemExit) as exc:
+        main([*args, "--miss-probability", "1"])
+    assert exc.value.code == 2 and "must be in [0, 1)" in capsys.readouterr().err
+
+
 def test_crack_java_too_few_draws_lists_and_counts(capsys) -> None:
     """8 draws of nextInt(7) cannot pin a 48-bit seed: a listing, its reason and the expected
     count, exit 0 (an answer, not an interruption)."""

@@ -110,7 +110,8 @@ def _plan(
     ``listing`` what a capped search finds: lifting cannot stop early). ``force`` picks one of
     the two for a bound that is not a power of two (tests, benches). ``miss_probability`` None
     walks the residue lattice exactly unless that is estimated past ``PRUNE_ABOVE_SECONDS``,
-    then prunes it at ``AUTO_MISS_PROBABILITY``.
+    then prunes it at ``AUTO_MISS_PROBABILITY``; a power-of-two ball of more than
+    ``MAX_LATTICE_POINTS`` is walked pruned at the first of ``AUTO_LATTICE_MISS`` that fits.
     """
     n_draws = int(vals.shape[0])
     k, odd = split_pow2(bound)
