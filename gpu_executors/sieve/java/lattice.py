@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numba
 import numpy as np
+from numba import prange
 
 from gpu_executors.sieve.java.lcg import MASK48, MODULUS, STATE_BITS, TooCostly, lcg_jump
 from gpu_executors.sieve.java.pruning import ball_radii2, gram_schmidt, log2_nodes, pruned_radii2
@@ -22,6 +23,8 @@ MAX_LATTICE_DIM = 32  # integer LLL stays under ~1 s
 MAX_LATTICE_POINTS = 1 << 24  # expected lattice points in the enumeration ball
 LATTICE_NODE_BUDGET = 1 << 32  # hard stop for the enumeration tree (minutes)
 MAX_PRUNED_LATTICE_DIM = 48  # a pruned walk's draws (1-bit draws need 48 to pin the state)
+SUBTREES_PER_THREAD = 64  # the walk is split at its top levels into about this many per thread
+SUBTREE_POINTS = 1 << 12  # points one subtree may list (more: the walk says it stopped)
 
 
 def lattice_log2_points(n: int, b: int) -> float:
@@ -102,11 +105,12 @@ def _lll(
 
 
 @numba.njit(cache=True, nogil=True)
-def _walk(red, g, bn, mu, r2, off, width, node_cap, out):
+def _walk(red, g, bn, mu, r2, off, width, node_cap, out, prefix):
     """Fincke-Pohst: every lattice point ``v = coef @ red`` within squared radius ``r2[k]`` of
     the box centre when projected past level ``k`` (the ball: all equal; pruned: pruning.py),
     the centre given by ``g``, its Gram-Schmidt coordinates, with every ``v_i + off_i`` in
-    ``[0, width)``; writes ``v_0 + off_0`` of each to ``out``.
+    ``[0, width)``; writes ``v_0 + off_0`` of each to ``out``. ``prefix`` fixes the top
+    ``len(prefix)`` levels' coefficients (``prefix[0]`` the top one): the walk is that subtree.
 
     Returns (points, nodes, stopped): stopped when ``out`` is full or ``node_cap`` is passed.
     Centres come from partial sums updated only where a coefficient changed (as in fplll), and
@@ -122,17 +126,32 @@ def _walk(red, g, bn, mu, r2, off, width, node_cap, out):
     for k in range(dim):
         ps[k, dim] = g[k]
     begin = np.full(dim, dim - 1, dtype=np.int64)
+    top = dim - prefix.shape[0]  # the subtree's highest free level is top - 1
+    for k in range(dim - 1, top - 1, -1):
+        coef[k] = prefix[dim - 1 - k]
+        centre = g[k]
+        for i in range(k + 1, dim):
+            centre -= coef[i] * mu[i, k]
+        dist[k] = dist[k + 1] + (coef[k] - centre) ** 2 * bn[k]
+        for i in range(dim):
+            pv[k, i] = pv[k + 1, i] + coef[k] * red[k, i]
     found = 0
     nodes = 0
-    lvl = dim - 1
-    rad = math.sqrt(r2[lvl] / bn[lvl])
-    ctr[lvl] = g[lvl]
-    coef[lvl] = math.ceil(g[lvl] - rad)
-    hi[lvl] = math.floor(g[lvl] + rad)
+    lvl = top - 1  # a prefix leaves at least level 0 free
+    centre = g[lvl]
+    for i in range(top, dim):
+        centre -= coef[i] * mu[i, lvl]
+    ctr[lvl] = centre
+    rem = (r2[lvl] - dist[top]) / bn[lvl]
+    if rem < 0.0:
+        return 0, 0, False
+    rad = math.sqrt(rem)
+    coef[lvl] = math.ceil(centre - rad)
+    hi[lvl] = math.floor(centre + rad)
     while True:
         if coef[lvl] > hi[lvl]:
             lvl += 1
-            if lvl == dim:
+            if lvl == top:
                 break
             coef[lvl] += 1
             continue
@@ -180,6 +199,41 @@ def _walk(red, g, bn, mu, r2, off, width, node_cap, out):
     return found, nodes, False
 
 
+@numba.njit(parallel=True, cache=True, nogil=True)
+def _walk_roots(red, g, bn, mu, r2, off, width, node_cap, out, prefixes, counts, nodes, stopped):
+    """``_walk`` over the subtrees ``prefixes`` (one per row), in parallel."""
+    for q in prange(prefixes.shape[0]):
+        f, nd, hit = _walk(red, g, bn, mu, r2, off, width, node_cap, out[q], prefixes[q])
+        counts[q] = f
+        nodes[q] = nd
+        stopped[q] = hit
+
+
+def _prefixes(
+    g: np.ndarray, bn: np.ndarray, mu: np.ndarray, r2: np.ndarray, want: int
+) -> np.ndarray:
+    """The top levels' coefficient prefixes inside the radii, one level deeper at a time until
+    there are ``want`` of them (subtrees for the threads), as rows ``(n, depth)``."""
+    dim = bn.shape[0]
+    rows: list[tuple[list[int], float]] = [([], 0.0)]
+    while len(rows) < want and rows and len(rows[0][0]) < dim - 1:
+        k = dim - 1 - len(rows[0][0])
+        deeper = []
+        for coefs, dist in rows:
+            centre = g[k] - sum(c * mu[dim - 1 - j, k] for j, c in enumerate(coefs))
+            rem = (r2[k] - dist) / bn[k]
+            if rem < 0.0:
+                continue
+            rad = math.sqrt(rem)
+            for c in range(math.ceil(centre - rad), math.floor(centre + rad) + 1):
+                nd = dist + (c - centre) ** 2 * bn[k]
+                if nd <= r2[k]:
+                    deeper.append(([*coefs, c], nd))
+        rows = deeper
+    depth = len(rows[0][0]) if rows else 0
+    return np.array([c for c, _ in rows], dtype=np.int64).reshape(len(rows), depth)
+
+
 @dataclass(frozen=True)
 class _Reduced:
     """The truncated-LCG lattice of (gap, dim), reduced, with its radii (it has no draws)."""
@@ -213,6 +267,59 @@ def _reduced(gap: int, n_lat: int, width: int, miss_probability: float) -> _Redu
 def pruned_lattice_log2_nodes(n_lat: int, b: int, gap: int, miss_probability: float) -> float:
     """The pruned walk's expected nodes, log2 (for routing)."""
     return _reduced(gap, n_lat, 1 << (STATE_BITS - b), miss_probability).log2_nodes
+
+
+def _walk_all(
+    red: np.ndarray,
+    g: np.ndarray,
+    lat: _Reduced,
+    off: np.ndarray,
+    width: int,
+    node_budget: int,
+    cap: int,
+) -> tuple[int, bool, np.ndarray]:
+    """Every subtree of the walk, a chunk of them per parallel call: (nodes, stopped, the
+    points' ``v_0 + off_0``). Stops after the chunk in which the nodes pass ``node_budget``
+    or the points pass ``cap`` (each subtree is capped at what remains of both)."""
+    threads = numba.get_num_threads()
+    prefixes = _prefixes(g, lat.bn, lat.mu, lat.radii2, SUBTREES_PER_THREAD * threads)
+    found: list[np.ndarray] = []
+    n_found = nodes = 0
+    stopped = False
+    step = 16 * threads
+    for start in range(0, prefixes.shape[0], step):
+        chunk = prefixes[start : start + step]
+        m = chunk.shape[0]
+        per_root = min(cap - n_found, SUBTREE_POINTS)
+        out = np.zeros((m, per_root), dtype=np.int64)
+        counts = np.zeros(m, dtype=np.int64)
+        walked = np.zeros(m, dtype=np.int64)
+        hit = np.zeros(m, dtype=np.bool_)
+        with numba.parallel_chunksize(1):  # subtrees differ in size: hand them out one by one
+            _walk_roots(
+                red,
+                g,
+                lat.bn,
+                lat.mu,
+                lat.radii2,
+                off,
+                width,
+                node_budget - nodes,
+                out,
+                chunk,
+                counts,
+                walked,
+                hit,
+            )
+        for q in np.flatnonzero(counts):
+            found.append(out[q, : counts[q]])
+        n_found += int(counts.sum())
+        nodes += int(walked.sum())
+        if hit.any() or nodes > node_budget or n_found >= cap:
+            stopped = True
+            break
+    points = np.concatenate(found)[:cap] if found else np.empty(0, dtype=np.int64)
+    return nodes, stopped, points
 
 
 def lattice_states(
@@ -252,23 +359,19 @@ def lattice_states(
         lam_y[j] = u
     g = [lam_y[j] / d[j + 1] for j in range(n_lat)]
     cap = max_states if max_states is not None else MAX_LATTICE_POINTS
-    out = np.zeros(cap, dtype=np.int64)
-    n_found, nodes, stopped = _walk(
+    nodes, stopped, found = _walk_all(
         np.array(red, dtype=np.int64),
         np.array(g),
-        lat.bn,
-        lat.mu,
-        lat.radii2,
+        lat,
         np.array(dvec, dtype=np.int64),
         width,
         node_budget,
-        out,
+        cap,
     )
     if stopped and max_states is None:
         raise TooCostly(f"lattice enumeration passed {node_budget} nodes or {cap} points")
-    states = [h[0] * width + int(x) for x in out[: min(n_found, cap)]]
+    states = [h[0] * width + int(x) for x in found]
     complete = not stopped
-    leaves = nodes
     extra = {
         "complete": complete,
         "lattice_dim": n_lat,
@@ -280,7 +383,7 @@ def lattice_states(
         "pruning_miss_probability": miss_probability,
         "pruning_miss_measured": lat.miss_measured,
     }
-    return states, leaves, extra
+    return states, nodes, extra
 
 
 LIST_CHUNK = 1 << 20

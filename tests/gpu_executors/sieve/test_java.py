@@ -9,7 +9,7 @@ import pytest
 
 from gpu_executors.prng.draws import generate_draws, parse_draw
 from gpu_executors.prng.generators import get_generator
-from gpu_executors.sieve.java import recover
+from gpu_executors.sieve.java import lattice, recover
 from gpu_executors.sieve.java.lcg import MULT, lcg_jump
 from gpu_executors.sieve.java.recover import recover_java_seeds
 from gpu_executors.sieve.spec import ScanResult, ScanSpec, survivors_frame
@@ -200,6 +200,19 @@ def test_lattice_lists_every_solution_in_the_box():
     res = recover_java_seeds(draws, bound, generator="java_lcg", gap=3)
     assert res.survivors["seed"].to_list() == expected
     assert seed in expected
+
+
+def test_lattice_walk_split_into_subtrees_lists_what_one_tree_lists(monkeypatch):
+    """The walk runs as subtrees under its top levels' prefixes, in parallel: the same states
+    as one tree, for the exact ball and a pruned walk."""
+    draws = np.asarray(_draws("java_random", 1024, 0x0BADC0DE5EED, 4, 1, 2), dtype=np.uint64)
+    for miss in (0.0, 1e-2):
+        split = lattice.lattice_states(draws, 1024, 2, 4, 1000, miss)
+        monkeypatch.setattr(lattice, "SUBTREES_PER_THREAD", 0)  # one root: the whole tree
+        whole = lattice.lattice_states(draws, 1024, 2, 4, 1000, miss)
+        monkeypatch.undo()
+        assert sorted(split[0]) == sorted(whole[0]) and len(whole[0]) > 150
+        assert split[2]["complete"] and whole[2]["complete"]
 
 
 def test_bad_input_raises_and_too_few_draws_list_a_sample():
