@@ -186,9 +186,10 @@ class _ProgressLine:
         elapsed = now - self.t0
         rate = done / elapsed if elapsed > 0 else 0.0
         eta = (total - done) / rate if rate > 0 else float("inf")
+        speed = f"{rate / 1e6:,.1f} M/s" if rate >= 1e6 else f"{rate:,.0f}/s"  # lattice guesses
         sys.stderr.write(
             f"\r{100 * done / total:5.1f}%  {done:,}/{total:,} candidates  "
-            f"{rate / 1e6:,.1f} M/s  ETA {eta:,.0f} s  survivors {survivors}   "
+            f"{speed}  ETA {eta:,.0f} s  survivors {survivors}   "
         )
         sys.stderr.flush()
         self.shown = True
