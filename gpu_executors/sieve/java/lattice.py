@@ -17,7 +17,7 @@ import numpy as np
 from numba import prange
 
 from gpu_executors.sieve.java.lcg import MASK48, MODULUS, STATE_BITS, TooCostly, lcg_jump
-from gpu_executors.sieve.java.pruning import ball_radii2, gram_schmidt, log2_nodes, pruned_radii2
+from gpu_executors.sieve.java.pruning import gram_schmidt, level_radii2, log2_nodes
 
 MAX_LATTICE_DIM = 32  # integer LLL stays under ~1 s
 MAX_LATTICE_POINTS = 1 << 24  # expected lattice points in the enumeration ball
@@ -235,44 +235,56 @@ def _prefixes(
 
 
 @dataclass(frozen=True)
-class _Reduced:
-    """The truncated-LCG lattice of (gap, dim), reduced, with its radii (it has no draws)."""
+class LcgLattice:
+    """The lattice of the draws' jumps ``(A_0, ..., A_{dim-1}) mod M`` and ``M*e_i``, LLL-reduced,
+    with its Gram-Schmidt data (read-only: it is cached and shared)."""
 
     red: list[list[int]]
     d: list[int]
     lam: list[list[int]]
+    bstar: np.ndarray
     bn: np.ndarray
     mu: np.ndarray
+
+
+@functools.lru_cache(maxsize=64)
+def lcg_lattice(gap: int, dim: int, modulus: int) -> LcgLattice:
+    """The reduced lattice of ``dim`` draws ``gap`` words apart, modulo ``modulus`` (2^48 here,
+    2^(31-j) for the residue route). It has no draws in it, so it is reduced once per process
+    whatever radii the walks put on it."""
+    a = [lcg_jump(i * (gap + 1))[0] % modulus for i in range(dim)]
+    rows = [a] + [[modulus if c == r else 0 for c in range(dim)] for r in range(1, dim)]
+    red, d, lam = _lll(rows)
+    return LcgLattice(red, d, lam, *gram_schmidt(red, d, lam))
+
+
+@dataclass(frozen=True)
+class _Radii:
+    """The power-of-two walk's lattice with its radii at one miss probability."""
+
+    lat: LcgLattice
     radii2: np.ndarray
     miss_measured: float
     log2_nodes: float
 
 
 @functools.lru_cache(maxsize=32)
-def _reduced(gap: int, n_lat: int, width: int, miss_probability: float) -> _Reduced:
-    jumps = [lcg_jump(i * (gap + 1)) for i in range(n_lat)]
-    basis = [[a for a, _ in jumps]] + [
-        [MODULUS if j == i else 0 for j in range(n_lat)] for i in range(1, n_lat)
-    ]
-    red, d, lam = _lll(basis)
-    bstar, bn, mu = gram_schmidt(red, d, lam)
-    if miss_probability > 0.0:
-        seed = (1 << 20) + (gap * 64 + width.bit_length()) * 64 + n_lat
-        radii2, measured = pruned_radii2(bstar, bn, width, miss_probability, seed)
-    else:
-        radii2, measured = ball_radii2(n_lat, width), 0.0
-    return _Reduced(red, d, lam, bn, mu, radii2, measured, log2_nodes(radii2, bn))
+def _radii(gap: int, n_lat: int, width: int, miss_probability: float) -> _Radii:
+    lat = lcg_lattice(gap, n_lat, MODULUS)
+    seed = (1 << 20) + (gap * 64 + width.bit_length()) * 64 + n_lat
+    radii2, measured = level_radii2(lat.bstar, lat.bn, width, miss_probability, seed)
+    return _Radii(lat, radii2, measured, log2_nodes(radii2, lat.bn))
 
 
 def pruned_lattice_log2_nodes(n_lat: int, b: int, gap: int, miss_probability: float) -> float:
     """The pruned walk's expected nodes, log2 (for routing)."""
-    return _reduced(gap, n_lat, 1 << (STATE_BITS - b), miss_probability).log2_nodes
+    return _radii(gap, n_lat, 1 << (STATE_BITS - b), miss_probability).log2_nodes
 
 
 def _walk_all(
     red: np.ndarray,
     g: np.ndarray,
-    lat: _Reduced,
+    walk: _Radii,
     off: np.ndarray,
     width: int,
     node_budget: int,
@@ -282,7 +294,8 @@ def _walk_all(
     points' ``v_0 + off_0``). Stops after the chunk in which the nodes pass ``node_budget``
     or the points pass ``cap`` (each subtree is capped at what remains of both)."""
     threads = numba.get_num_threads()
-    prefixes = _prefixes(g, lat.bn, lat.mu, lat.radii2, SUBTREES_PER_THREAD * threads)
+    lat, r2 = walk.lat, walk.radii2
+    prefixes = _prefixes(g, lat.bn, lat.mu, r2, SUBTREES_PER_THREAD * threads)
     found: list[np.ndarray] = []
     n_found = nodes = 0
     stopped = False
@@ -301,7 +314,7 @@ def _walk_all(
                 g,
                 lat.bn,
                 lat.mu,
-                lat.radii2,
+                r2,
                 off,
                 width,
                 node_budget - nodes,
@@ -346,8 +359,8 @@ def lattice_states(
     # x_i = a_i x_0 + d_i mod 2^48 with t_i = h_i * width + x_i.
     dvec = [(a * h[0] * width + c - h[i] * width) & MASK48 for i, (a, c) in enumerate(jumps)]
     dvec[0] = 0
-    lat = _reduced(gap, n_lat, width, miss_probability)
-    red, d, lam = lat.red, lat.d, lat.lam
+    walk = _radii(gap, n_lat, width, miss_probability)
+    red, d, lam = walk.lat.red, walk.lat.d, walk.lat.lam
     t_lll = time.perf_counter() - t_start
     # Gram-Schmidt coordinates of the target y = centre - d (exact, then to float).
     y = [width // 2 - dv for dv in dvec]
@@ -362,7 +375,7 @@ def lattice_states(
     nodes, stopped, found = _walk_all(
         np.array(red, dtype=np.int64),
         np.array(g),
-        lat,
+        walk,
         np.array(dvec, dtype=np.int64),
         width,
         node_budget,
@@ -381,7 +394,7 @@ def lattice_states(
         "seconds_enumeration": time.perf_counter() - t_start - t_lll,
         "rejection_miss_probability": 0.0,
         "pruning_miss_probability": miss_probability,
-        "pruning_miss_measured": lat.miss_measured,
+        "pruning_miss_measured": walk.miss_measured,
     }
     return states, nodes, extra
 

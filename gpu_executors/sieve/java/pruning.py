@@ -78,6 +78,20 @@ def pruned_radii2(
     return radii, float(np.mean((check > radii).any(axis=1)))
 
 
+def level_radii2(
+    bstar: np.ndarray,
+    bn: np.ndarray,
+    kbox: int,
+    miss_probability: float,
+    seed: int,
+    samples: int = PRUNING_SAMPLES,
+) -> tuple[np.ndarray, float]:
+    """The radii a walk uses and their measured miss rate: the exact ball for 0, else pruned."""
+    if miss_probability > 0.0:
+        return pruned_radii2(bstar, bn, kbox, miss_probability, seed, samples)
+    return ball_radii2(bn.shape[0], kbox), 0.0
+
+
 def gram_schmidt(
     red: list[list[int]], d: list[int], lam: list[list[int]]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -28,16 +28,14 @@ import numba
 import numpy as np
 from numba import prange
 
-from gpu_executors.sieve.java.lattice import _lll
+from gpu_executors.sieve.java.lattice import lcg_lattice
 from gpu_executors.sieve.java.lcg import LOW, M48, U64, WORD31, lcg_jump, split_pow2
 from gpu_executors.sieve.java.pruning import (
     PLANNING_SAMPLES,
     PRUNING_SAMPLES,
     ball_log2_volume,
-    ball_radii2,
-    gram_schmidt,
+    level_radii2,
     log2_nodes,
-    pruned_radii2,
 )
 from gpu_executors.sieve.spec import Progress
 
@@ -74,20 +72,15 @@ def reduced_basis(
     miss_probability: float = 0.0,
     samples: int = PRUNING_SAMPLES,
 ) -> Basis:
-    """LLL-reduce the lattice of the first ``dim`` draws (cached: it never depends on a guess)."""
-    modulus = 1 << (31 - jbits)
-    a = [lcg_jump(i * (gap + 1))[0] % modulus for i in range(dim)]
-    rows = [a] + [[modulus if c == r else 0 for c in range(dim)] for r in range(1, dim)]
-    red, d, lam = _lll(rows)
-    bstar, bn, mu = gram_schmidt(red, d, lam)
-    if miss_probability > 0.0:
-        seed = (gap * 64 + jbits) * 64 + dim
-        radii2, measured = pruned_radii2(bstar, bn, kbox, miss_probability, seed, samples)
-    else:
-        radii2, measured = ball_radii2(dim, kbox), 0.0
-    red_arr = np.array(red, dtype=np.int64)
-    nodes = log2_nodes(radii2, bn)
-    return Basis(dim, red_arr, bstar, bn, mu, radii2, miss_probability, measured, nodes)
+    """The lattice of the first ``dim`` draws with its radii (cached: it never depends on a
+    guess; the reduction itself is ``lcg_lattice``'s, shared across radii)."""
+    lat = lcg_lattice(gap, dim, 1 << (31 - jbits))
+    seed = (gap * 64 + jbits) * 64 + dim
+    radii2, measured = level_radii2(lat.bstar, lat.bn, kbox, miss_probability, seed, samples)
+    red_arr = np.array(lat.red, dtype=np.int64)
+    nodes = log2_nodes(radii2, lat.bn)
+    return Basis(dim, red_arr, lat.bstar, lat.bn, lat.mu, radii2, miss_probability, measured,
+                 nodes)
 
 
 def plan_dim(n_draws: int, bound: int, gap: int, miss_probability: float = 0.0) -> Basis:
